@@ -1,0 +1,173 @@
+"""Listing dates: reading calendar days written in several languages; turning them into instants.
+
+A listing date is a calendar day in the publisher's time zone, with no time of day. It becomes
+an instant only in ``listing_instant``, through the source's declared zone: never the server's
+zone, never the clock. Contains no site knowledge; the languages are English, French, Spanish,
+Portuguese and German.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from feeds.model import UTC, require_utc
+
+_MONTH_NAMES: dict[int, tuple[str, ...]] = {
+    1: ("january", "jan", "janvier", "janv", "enero", "ene", "janeiro", "januar", "janner"),
+    2: (
+        "february",
+        "feb",
+        "fevrier",
+        "fevr",
+        "fev",
+        "febrero",
+        "fevereiro",
+        "fevereiro",
+        "februar",
+    ),
+    3: ("march", "mar", "mars", "marzo", "marco", "marz", "maerz"),
+    4: ("april", "apr", "avril", "avr", "abril", "abr"),
+    5: ("may", "mai", "mayo", "maio"),
+    6: ("june", "jun", "juin", "junio", "junho", "juni"),
+    7: ("july", "jul", "juillet", "juil", "julio", "julho", "juli"),
+    8: ("august", "aug", "aout", "agosto", "ago"),
+    9: ("september", "sep", "sept", "septembre", "septiembre", "setiembre", "setembro", "set"),
+    10: ("october", "oct", "octobre", "octubre", "outubro", "out", "oktober", "okt"),
+    11: ("november", "nov", "novembre", "noviembre", "novembro"),
+    12: ("december", "dec", "decembre", "diciembre", "dic", "dezembro", "dez", "dezember"),
+}
+_MONTHS = {name: number for number, names in _MONTH_NAMES.items() for name in names}
+
+#: Years outside this range are typos, not news dates.
+MIN_YEAR, MAX_YEAR = 1900, 2199
+
+_DAY = r"(\d{1,2})(?:\.|er|º|°|st|nd|rd|th)?"
+_MONTH = r"([^\W\d_]{3,}\.?)"
+_YEAR = r"(\d{4})"
+_DE = r"(?:de\s+|del\s+)?"
+_SINGLE = rf"{_DAY}\s+{_DE}{_MONTH}\s*,?\s+{_DE}{_YEAR}"
+_RANGE_SEP = r"\s*(?:-|\u2013|\u2014|to|au|al|a|à|bis|y|et|and)\s*"
+_DAY_FIRST = re.compile(
+    rf"^(?:(?:from|du|del|de|vom|von)\s+)?"
+    rf"(?:{_DAY}(?:\s+{_DE}{_MONTH}(?:\s*,?\s+{_DE}{_YEAR})?)?{_RANGE_SEP})?"
+    rf"{_SINGLE}$",
+    re.IGNORECASE,
+)
+_MONTH_FIRST = re.compile(
+    rf"^{_MONTH}\s+{_DAY}(?:{_RANGE_SEP}(?:{_MONTH}\s+)?{_DAY})?\s*,?\s+{_YEAR}$", re.IGNORECASE
+)
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_MONTH_HEADING = re.compile(rf"^{_MONTH}\s+(?:de\s+)?{_YEAR}$", re.IGNORECASE)
+_YEAR_HEADING = re.compile(r"^\d{4}$")
+_PLACE = re.compile(r"^(?P<date>.*?\d{4})\s*,(?P<place>[^\d,]{0,60})$")
+
+
+def _fold(word: str) -> str:
+    """Lower-case and strip accents and a final period: ``Févr.`` -> ``fevr``."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).rstrip(".")
+
+
+def month_number(word: str) -> int | None:
+    """The month a name or common abbreviation stands for, in any supported language."""
+    return _MONTHS.get(_fold(word))
+
+
+@dataclass(frozen=True, slots=True)
+class DateReading:
+    """How a piece of text reads as a listing date.
+
+    Attributes:
+        looks_like_date: The text has the shape of a date (day, month name, year).
+        date: The calendar day it gives (the first day of a range), or ``None`` when the text
+            is not a date or names an impossible day (``31 February 2021``).
+    """
+
+    looks_like_date: bool
+    date: dt.date | None
+
+
+_NOT_A_DATE = DateReading(looks_like_date=False, date=None)
+
+
+def _make_date(year: int, month: int | None, day: int) -> DateReading:
+    if month is None:
+        return _NOT_A_DATE
+    try:
+        value = dt.date(year, month, day)
+    except ValueError:
+        return DateReading(looks_like_date=True, date=None)
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        return DateReading(looks_like_date=True, date=None)
+    return DateReading(looks_like_date=True, date=value)
+
+
+def read_listing_date(text: str) -> DateReading:
+    """Read a whole field as a listing date, or say it is none.
+
+    Accepts ``05 July 2022``, ``5 July 2022``, ranges (``2 - 5 May 2006``, ``21-22 September
+    2015``, ``30 June - 2 July 2019``: the first day counts), a place or a bare comma after the
+    date (``24 August 2001, BANGKOK``), French ``1er mai 2021``, Spanish ``14 de febrero de
+    2002``, Portuguese ``11 de Junho de 2019``, German ``18. Januar 2021``, English ``March 5,
+    2021`` and ISO ``2021-03-05``. A year is required: ``10 June`` is not a date.
+    """
+    text = " ".join(text.split())
+    if len(text) > 120 or not any(c.isdigit() for c in text):
+        return _NOT_A_DATE
+    place = _PLACE.match(text)
+    if place and (not place["place"].strip() or place["place"].strip()[0].isupper()):
+        text = place["date"]
+    if match := _ISO.match(text):
+        iso_month = int(match[2])
+        return _make_date(int(match[1]), iso_month if 1 <= iso_month <= 12 else None, int(match[3]))
+    if match := _DAY_FIRST.match(text):
+        day1, month1, year1, day2, month2_word, year2 = match.groups()
+        month2 = month_number(month2_word)
+        if day1 is None:
+            return _make_date(int(year2), month2, int(day2))
+        if month1 is not None and month_number(month1) is None:
+            return _NOT_A_DATE
+        month = month_number(month1) if month1 else month2
+        year = int(year1) if year1 else int(year2)
+        if month is not None and month2 is not None and not year1 and month > month2:
+            year -= 1  # "30 December - 2 January 2007" starts in 2006
+        return _make_date(year, month, int(day1))
+    if match := _MONTH_FIRST.match(text):
+        month_word, day, _month2, _day2, year_text = match.groups()
+        return _make_date(int(year_text), month_number(month_word), int(day))
+    return _NOT_A_DATE
+
+
+def is_month_or_year_heading(text: str) -> bool:
+    """True for ``July 2021``, ``Avril 2020``, ``junho de 2019`` or a bare year ``2021``."""
+    text = " ".join(text.split())
+    if _YEAR_HEADING.match(text):
+        return MIN_YEAR <= int(text) <= MAX_YEAR
+    match = _MONTH_HEADING.match(text)
+    return match is not None and month_number(match[1]) is not None
+
+
+def start_of_day(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The first instant of ``day`` in ``zone``, in UTC."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(UTC)
+
+
+def listing_instant(day: dt.date, zone: ZoneInfo, later_same_day: int = 0) -> dt.datetime:
+    """The publication instant of an item dated ``day`` in a listing read in ``zone``.
+
+    The start of the day, plus one second for each item of the same day listed *below* it on
+    the page (``later_same_day``), so that sorting by date keeps the page's order and no two
+    entries share an instant.
+    """
+    return start_of_day(day, zone) + dt.timedelta(seconds=later_same_day)
+
+
+def first_seen_instant(seen_at: dt.datetime, rank: int = 0) -> dt.datetime:
+    """The provisional publication instant of the ``rank``-th undated item of a page fetched at
+    ``seen_at``: one second earlier per rank, so that the page's order is kept."""
+    require_utc(seen_at, "seen_at")
+    return seen_at.replace(microsecond=0) - dt.timedelta(seconds=rank)

@@ -1,0 +1,34 @@
+"""The one exception tree of feedpub.
+
+Every error a user can cause or meet is a ``FeedpubError``; each also subclasses the builtin it
+resembles, so callers may catch either. Messages say what was wrong and where.
+"""
+
+
+class FeedpubError(Exception):
+    """Base of every error feedpub raises on purpose."""
+
+
+class ConfigError(FeedpubError, ValueError):
+    """The configuration is malformed: the message names the file and the key path."""
+
+
+class SourceError(FeedpubError):
+    """Something went wrong with one source; ``source`` names it (an id, URL or path)."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.reason = message
+
+
+class FetchError(SourceError, OSError):
+    """A source could not be fetched (network, HTTP status, size cap, unreadable file)."""
+
+
+class ParseError(SourceError, ValueError):
+    """A fetched document could not be read as what its adapter expects."""
+
+
+class NotAListingError(ParseError):
+    """The document was read, but it holds no dated item: it does not look like a listing."""

@@ -1,0 +1,159 @@
+"""The data feedpub's core works on: entries, parse diagnostics and parse results.
+
+Plain frozen values with no behaviour beyond validation; adapters produce them, the ledger
+stores them, the renderers read them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from feeds.identity import listing_key
+
+UTC = dt.UTC
+
+
+def require_utc(value: dt.datetime, name: str) -> None:
+    """Raise ``ValueError`` unless ``value`` is an aware datetime in UTC."""
+    if value.tzinfo is None or value.utcoffset() != dt.timedelta(0):
+        raise ValueError(f"{name} must be an aware UTC datetime, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entry:
+    """One news item as feedpub publishes it.
+
+    Attributes:
+        id: The entry's identity, a ``urn:uuid:`` IRI computed once by
+            ``feeds.identity.entry_id``; the same in RSS, Atom and JSON, forever.
+        source_id: The id of the source (listing) the entry came from.
+        title: The item's title, plain text with whitespace collapsed.
+        link: The item's own URL where the page gives one, else the listing page's URL.
+        date: The calendar day the listing gives for the item, in the source's time zone;
+            ``None`` for an undated item.
+        published: When the item was published, an aware UTC datetime: the start of ``date``
+            in the source's time zone (plus a page-order offset of a few seconds), or, for an
+            undated item, the time it was first seen.
+        summary: The item's summary as plain text; empty when the listing gives none.
+        labels: The item's labels ("Press release", "Event", a topic), in page order.
+        credit: The image credit line shown with the item ("© A. Photographer / ILO 2023"),
+            never used as a title or a date.
+        group: The heading the item stood under on the page ("March 2021", "What's new"),
+            or ``None``.
+    """
+
+    id: str
+    source_id: str
+    title: str
+    link: str
+    date: dt.date | None
+    published: dt.datetime
+    summary: str = ""
+    labels: tuple[str, ...] = ()
+    credit: str | None = None
+    group: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError("an entry needs an id")
+        if not self.title:
+            raise ValueError(f"entry {self.id}: an entry needs a title")
+        require_utc(self.published, f"entry {self.id}: published")
+
+
+class Severity(StrEnum):
+    """How much a diagnostic matters to the person configuring a source."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Diagnostic:
+    """Something an adapter decided or could not decide, for the user to see.
+
+    Attributes:
+        code: A short stable name (``undated-item``, ``ambiguous-item``, ``skipped-line``,
+            ``duplicate-item``, ``shared-title``, ``not-a-listing``, ...).
+        severity: How much it matters.
+        message: What happened, in words.
+        line: The 1-based line of the document it concerns (text renditions), if any.
+        item: The 1-based position of the item on the page it concerns, if any.
+    """
+
+    code: str
+    severity: Severity
+    message: str
+    line: int | None = None
+    item: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParseResult:
+    """What an adapter found in one document: entries in page order, and its diagnostics."""
+
+    entries: tuple[Entry, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def is_listing(self) -> bool:
+        """False when the adapter judged the document not to be a listing at all."""
+        return not any(d.code == "not-a-listing" for d in self.diagnostics)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PageContext:
+    """What an adapter needs to know about the page it parses, besides the page itself.
+
+    Attributes:
+        source_id: The configured id of the source.
+        page_url: The URL the page was fetched from: the fallback link of its entries and
+            the base of relative links. Host and scheme do not affect identity.
+        timezone: The zone in which the listing's calendar dates are read.
+        seen_at: The moment the page was fetched (injected, never read from a clock here):
+            the provisional publication time of undated items.
+        identity_key: What identifies the listing in entry ids; by default the page URL
+            without scheme, ``www.``, pagination or query (see ``feeds.identity``).
+    """
+
+    source_id: str
+    page_url: str
+    timezone: ZoneInfo
+    seen_at: dt.datetime
+    identity_key: str = field(default="")
+
+    def __post_init__(self) -> None:
+        require_utc(self.seen_at, "seen_at")
+        if not self.identity_key:
+            object.__setattr__(self, "identity_key", listing_key(self.page_url))
+
+
+def entry_record(entry: Entry) -> dict[str, object]:
+    """An entry as a JSON-ready dict (``date`` as ``YYYY-MM-DD``, ``published`` as ISO 8601)."""
+    return {
+        "id": entry.id,
+        "source_id": entry.source_id,
+        "title": entry.title,
+        "link": entry.link,
+        "date": entry.date.isoformat() if entry.date else None,
+        "published": entry.published.isoformat().replace("+00:00", "Z"),
+        "labels": list(entry.labels),
+        "credit": entry.credit,
+        "summary": entry.summary,
+        "group": entry.group,
+    }
+
+
+def diagnostic_record(diagnostic: Diagnostic) -> dict[str, object]:
+    """A diagnostic as a JSON-ready dict."""
+    return {
+        "code": diagnostic.code,
+        "severity": str(diagnostic.severity),
+        "message": diagnostic.message,
+        "line": diagnostic.line,
+        "item": diagnostic.item,
+    }

@@ -1,0 +1,77 @@
+"""Text hygiene shared by every adapter: decoding documents and cleaning strings.
+
+Turns fetched bytes into text (refusing binary data with a clear error) and removes what
+must never reach a feed: control characters, XML-forbidden code points, odd whitespace.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from feeds.errors import ParseError
+
+# XML 1.0 forbids C0 controls but tab/newline/return, surrogates and U+FFFE/U+FFFF; C1 controls
+# and other noncharacters are discouraged: none of them is ever meant as text in a news item.
+_FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
+)
+_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+
+
+def clean_text(text: str) -> str:
+    """Drop forbidden and invisible characters and collapse all whitespace to single spaces."""
+    text = _FORBIDDEN.sub("", text)
+    text = _ZERO_WIDTH.sub("", text)
+    return " ".join(_SPACES.sub(" ", text).split())
+
+
+def clean_line(line: str) -> str:
+    """Like ``clean_text`` but keeps a line's leading indentation (as plain spaces)."""
+    line = _ZERO_WIDTH.sub("", _FORBIDDEN.sub("", line)).replace("\t", "    ")
+    line = _SPACES.sub(lambda m: " " * len(m.group()), line)
+    return line.rstrip()
+
+
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
+)
+
+
+def _declared_charset(head: bytes) -> str | None:
+    """The charset an HTML page declares in a ``<meta>`` tag, if any."""
+    match = _META_CHARSET.search(head)
+    return match[1].decode("ascii") if match else None
+
+
+def decode_document(data: bytes, *, source: str, charset: str | None = None) -> str:
+    """Decode a fetched document to text.
+
+    Honours a byte-order mark, then the declared ``charset`` (from HTTP), then a ``<meta>``
+    charset in the page, then UTF-8; undecodable bytes
+    become U+FFFD. Raises ``ParseError`` naming ``source`` for empty or binary data.
+    """
+    if not data.strip():
+        raise ParseError(source, "the document is empty")
+    if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ParseError(source, "binary data, not a text or HTML page")
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace")
+    encoding = "utf-8"
+    charset = charset or _declared_charset(data[:2048])
+    if charset:
+        try:
+            encoding = codecs.lookup(charset).name
+        except LookupError:
+            encoding = "utf-8"
+    text = data.decode(encoding, errors="replace")
+    controls = sum(1 for c in text[:4096] if c < " " and c not in "\t\n\r\f")
+    if controls > len(text[:4096]) // 20:
+        raise ParseError(source, "binary data, not a text or HTML page")
+    return text

@@ -1,0 +1,60 @@
+"""The ILO listing adapter: "News and features" style pages, as HTML or as text renditions.
+
+``parse`` is the entry point: a pure function from a page (its text, or its HTML) and a
+``PageContext`` to a ``ParseResult``. Both forms of the same page give the same entries with
+the same ids; the HTML form also gives each item its own link.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from feeds.errors import ParseError
+from feeds.model import PageContext, ParseResult
+from feeds.text import decode_document
+from sources.ilo.grammar import interpret
+from sources.ilo.html_form import cut_html
+from sources.ilo.text_form import cut_text
+
+Form = Literal["text", "html"]
+
+__all__ = ["Form", "detect_form", "parse", "parse_html", "parse_text"]
+
+_HTML_MARKERS = ("<!doctype", "<html", "<head", "<body", "<ol", "<ul", "<div", "<p", "<h1", "<li")
+
+
+def detect_form(text: str) -> Form:
+    """Tell an HTML page from a text rendition by its first characters."""
+    start = text.lstrip("\ufeff \t\r\n")[:512].lower()
+    return "html" if start.startswith("<") and any(m in start for m in _HTML_MARKERS) else "text"
+
+
+def parse_text(text: str, context: PageContext) -> ParseResult:
+    """Parse a text rendition of a listing page."""
+    items, diagnostics = cut_text(text)
+    result = interpret(items, context)
+    return ParseResult(entries=result.entries, diagnostics=(*diagnostics, *result.diagnostics))
+
+
+def parse_html(document: str, context: PageContext) -> ParseResult:
+    """Parse the HTML of a listing page."""
+    return interpret(cut_html(document, context.page_url), context)
+
+
+def parse(document: str | bytes, context: PageContext, form: Form | None = None) -> ParseResult:
+    """Parse a listing page in either form; the form is detected unless given.
+
+    Raises ``ParseError`` (naming the page) for empty or binary documents. A page that is
+    not a listing is not an error here: its result has no entries and a ``not-a-listing``
+    diagnostic, for the caller to act on.
+    """
+    text = (
+        decode_document(document, source=context.page_url)
+        if isinstance(document, bytes)
+        else document
+    )
+    if not text.strip():
+        raise ParseError(context.page_url, "the document is empty")
+    if (form or detect_form(text)) == "html":
+        return parse_html(text, context)
+    return parse_text(text, context)
