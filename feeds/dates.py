@@ -9,6 +9,7 @@ Portuguese and German.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -60,6 +61,8 @@ _DAY_FIRST = re.compile(
 _MONTH_FIRST = re.compile(
     rf"^{_MONTH}\s+{_DAY}(?:{_RANGE_SEP}(?:{_MONTH}\s+)?{_DAY})?\s*,?\s+{_YEAR}$", re.IGNORECASE
 )
+_DIGIT = re.compile(r"\d")
+_MAX_DATE_LENGTH = 120
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _MONTH_HEADING = re.compile(rf"^{_MONTH}\s+(?:de\s+)?{_YEAR}$", re.IGNORECASE)
 _YEAR_HEADING = re.compile(r"^\d{4}$")
@@ -72,6 +75,7 @@ def _fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).rstrip(".")
 
 
+@functools.lru_cache(maxsize=1024)
 def month_number(word: str) -> int | None:
     """The month a name or common abbreviation stands for, in any supported language."""
     return _MONTHS.get(_fold(word))
@@ -106,6 +110,7 @@ def _make_date(year: int, month: int | None, day: int) -> DateReading:
     return DateReading(looks_like_date=True, date=value)
 
 
+@functools.lru_cache(maxsize=4096)
 def read_listing_date(text: str) -> DateReading:
     """Read a whole field as a listing date, or say it is none.
 
@@ -115,9 +120,9 @@ def read_listing_date(text: str) -> DateReading:
     2002``, Portuguese ``11 de Junho de 2019``, German ``18. Januar 2021``, English ``March 5,
     2021`` and ISO ``2021-03-05``. A year is required: ``10 June`` is not a date.
     """
-    text = " ".join(text.split())
-    if len(text) > 120 or not any(c.isdigit() for c in text):
+    if len(text) > _MAX_DATE_LENGTH or not _DIGIT.search(text):
         return _NOT_A_DATE
+    text = " ".join(text.split())
     place = _PLACE.match(text)
     if place and (not place["place"].strip() or place["place"].strip()[0].isupper()):
         text = place["date"]

@@ -58,7 +58,9 @@ _TRAILING_PUNCTUATION = ".!?:;,\u2026 "
 
 def normalise_text(text: str) -> str:
     """Reduce a title (or summary) to what identifies it, ignoring presentation."""
-    text = unicodedata.normalize("NFKC", text).translate(_PLAIN_CHARACTERS).casefold()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_PLAIN_CHARACTERS)
+    text = text.casefold()
     text = " ".join(text.split())
     return text.rstrip(_TRAILING_PUNCTUATION)
 

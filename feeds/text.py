@@ -16,22 +16,28 @@ from feeds.errors import ParseError
 _FORBIDDEN = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
 )
-_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
-_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_ODD_SPACES = "\t\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
+#: Odd spaces become plain ones and invisible characters go, in one pass.
+_PLAIN = str.maketrans(dict.fromkeys(_ODD_SPACES, " ") | dict.fromkeys(_INVISIBLE))
+_NEEDS_WORK = re.compile(f"[{_INVISIBLE}{_ODD_SPACES}]")
+
+
+def _scrub(text: str) -> str:
+    if _FORBIDDEN.search(text):
+        text = _FORBIDDEN.sub("", text)
+    return text.translate(_PLAIN) if _NEEDS_WORK.search(text) else text
 
 
 def clean_text(text: str) -> str:
     """Drop forbidden and invisible characters and collapse all whitespace to single spaces."""
-    text = _FORBIDDEN.sub("", text)
-    text = _ZERO_WIDTH.sub("", text)
-    return " ".join(_SPACES.sub(" ", text).split())
+    return " ".join(_scrub(text).split())
 
 
 def clean_line(line: str) -> str:
-    """Like ``clean_text`` but keeps a line's leading indentation (as plain spaces)."""
-    line = _ZERO_WIDTH.sub("", _FORBIDDEN.sub("", line)).replace("\t", "    ")
-    line = _SPACES.sub(lambda m: " " * len(m.group()), line)
-    return line.rstrip()
+    """Like ``clean_text`` but keeps a line's leading indentation (as plain spaces; a tab is
+    four)."""
+    return _scrub(line.replace("\t", "    ")).rstrip()
 
 
 _META_CHARSET = re.compile(

@@ -18,7 +18,7 @@ from sources.ilo.text_form import cut_text
 
 Form = Literal["text", "html"]
 
-__all__ = ["Form", "detect_form", "parse", "parse_html", "parse_text"]
+__all__ = ["Form", "ParseResult", "detect_form", "parse", "parse_html", "parse_text"]
 
 _HTML_MARKERS = ("<!doctype", "<html", "<head", "<body", "<ol", "<ul", "<div", "<p", "<h1", "<li")
 

@@ -74,6 +74,7 @@ class _Reading:
 
     raw: RawItem
     title: str
+    normalised_title: str = ""
     date_text: str | None = None
     date: dt.date | None = None
     labels: list[str] = field(default_factory=list)
@@ -160,6 +161,7 @@ def _classify(
             summary="\n\n".join(f.text for f in fields[title_index + 1 :]),
         )
     reading.credit = credit
+    reading.normalised_title = normalise_text(reading.title)
     if reading.date_text is not None:
         reading.date = read_listing_date(reading.date_text).date
         if reading.date is None:
@@ -199,9 +201,9 @@ def interpret(items: Iterable[RawItem], context: PageContext) -> ParseResult:
         if reading is None:
             continue
         key = (
-            normalise_text(reading.title),
+            reading.normalised_title,
             reading.date.isoformat() if reading.date else "",
-            normalise_text(reading.summary),
+            reading.summary,
         )
         if (first := seen.get(key)) is not None:
             first.labels.extend(lb for lb in reading.labels if lb not in first.labels)
@@ -221,6 +223,7 @@ def interpret(items: Iterable[RawItem], context: PageContext) -> ParseResult:
     entries = _entries(readings, context, diagnostics)
     if not any(entry.date for entry in entries):
         what = "no numbered item" if not raw_items else "no dated item"
+        diagnostics = [d for d in diagnostics if d.code != "undated-item"]
         diagnostics.append(
             Diagnostic(
                 code="not-a-listing",
@@ -236,7 +239,6 @@ def _entries(
     readings: list[_Reading], context: PageContext, diagnostics: list[Diagnostic]
 ) -> list[Entry]:
     """Give each reading its identity and publication instant, in page order."""
-    dates = [reading.date for reading in readings]
     for reading in readings:
         if reading.date is None:
             diagnostics.append(
@@ -250,15 +252,14 @@ def _entries(
 
     # Different items sharing title and date: the last listed (the oldest) keeps the plain id,
     # the others are told apart by their summary.
-    title_dates = Counter(
-        (normalise_text(r.title), d) for r, d in zip(readings, dates, strict=True)
-    )
-    remaining_same_day = Counter(d for d in dates if d is not None)
+    title_dates = Counter((r.normalised_title, r.date) for r in readings)
+    remaining_same_day = Counter(r.date for r in readings if r.date is not None)
     remaining_title_date = Counter(title_dates)
     undated_rank = 0
     entries = []
-    for reading, date in zip(readings, dates, strict=True):
-        title_date = (normalise_text(reading.title), date)
+    for reading in readings:
+        date = reading.date
+        title_date = (reading.normalised_title, date)
         remaining_title_date[title_date] -= 1
         discriminator = ""
         if remaining_title_date[title_date] > 0:

@@ -40,49 +40,66 @@ def _classes(element: lxml.html.HtmlElement) -> str:
 def _is_field_element(element: lxml.html.HtmlElement) -> bool:
     if element.tag in _BLOCKS:
         return True
-    classes = _classes(element)
-    return any(name in classes for name in _FIELD_CLASSES)
+    classes = element.get("class")
+    return bool(classes) and any(name in classes.lower() for name in _FIELD_CLASSES)
 
 
 class _FieldCollector:
-    """Walks one item's element tree, cutting its text into fields at block boundaries."""
+    """Cuts one item's text into fields at block boundaries, keeping each field's first link."""
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
+        parts = urlsplit(base_url)
+        self.origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
         self.fields: list[RawField] = []
         self.parts: list[str] = []
         self.href: str | None = None
 
     def flush(self) -> None:
-        text = clean_text(" ".join(self.parts))
-        if text:
-            self.fields.append(RawField(text, self.href))
-        self.parts, self.href = [], None
+        if self.parts:
+            text = clean_text(" ".join(self.parts))
+            if text:
+                self.fields.append(RawField(text, self.href))
+            self.parts = []
+        self.href = None
 
     def link(self, href: str | None) -> str | None:
         if not href:
             return None
-        url = urljoin(self.base_url, href.strip())
-        return url if urlsplit(url).scheme in ("http", "https") else None
+        href = href.strip()
+        if href.startswith("/") and not href.startswith("//") and "/." not in href and self.origin:
+            url = self.origin + href  # the common case, without urljoin's cost
+        else:
+            url = urljoin(self.base_url, href)
+        return url if url.startswith(("http://", "https://")) else None
 
-    def walk(self, element: lxml.html.HtmlElement) -> None:
-        if not isinstance(element.tag, str) or element.tag in _SKIPPED:
-            return  # comments, processing instructions, scripts: only their tail is text
-        is_field = _is_field_element(element)
-        if is_field:
-            self.flush()
-        if element.tag == "br":
-            self.parts.append(" ")
-        if element.tag == "a" and self.href is None and element.get("href"):
-            self.href = self.link(element.get("href"))
-        if element.text:
-            self.parts.append(element.text)
-        for child in element:
-            self.walk(child)
-            if child.tail:
-                self.parts.append(child.tail)
-        if is_field:
-            self.flush()
+    def collect(self, item: lxml.html.HtmlElement) -> list[RawField]:
+        """Walk ``item`` in document order (text, children, tails) and return its fields."""
+        parts = self.parts
+        walker = etree.iterwalk(item, events=("start", "end"))
+        for event, element in walker:
+            tag = element.tag
+            if event == "start":
+                if not isinstance(tag, str) or tag in _SKIPPED:
+                    walker.skip_subtree()  # comments, scripts: only their tail is text
+                    continue
+                if _is_field_element(element):
+                    self.flush()
+                    parts = self.parts
+                if tag == "br":
+                    parts.append(" ")
+                elif tag == "a" and self.href is None and element.get("href"):
+                    self.href = self.link(element.get("href"))
+                if element.text:
+                    parts.append(element.text)
+                continue
+            if isinstance(tag, str) and tag not in _SKIPPED and _is_field_element(element):
+                self.flush()
+                parts = self.parts
+            if element is not item and element.tail:
+                parts.append(element.tail)
+        self.flush()
+        return self.fields
 
 
 def _item_lists(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
@@ -140,18 +157,18 @@ def cut_html(document: str, page_url: str) -> list[RawItem]:
         heading_since_list = False
         for li in element.iterchildren("li"):
             collector = _FieldCollector(base_url)
-            collector.walk(li)
-            collector.flush()
-            if not collector.fields:
+            if not collector.collect(li):
                 continue
-            image_link = next((a.get("href") for a in li.iter("a") if a.get("href")), None)
+            link = None
+            if not any(f.href for f in collector.fields):  # an image link, if nothing else
+                link = collector.link(next((a.get("href") for a in li.iter("a")), None))
             items.append(
                 RawItem(
                     fields=tuple(collector.fields),
                     group=group,
                     position=len(items) + 1,
                     line=li.sourceline,
-                    link=collector.link(image_link),
+                    link=link,
                 )
             )
     return items

@@ -1,0 +1,74 @@
+"""A real HTTP server on 127.0.0.1 for tests: routes answer with set status, headers and body."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Route:
+    """What the server answers on one path."""
+
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (for timeout tests)
+
+
+@dataclass
+class LocalServer:
+    """A running server: set ``routes[path]``; ``requests`` records (method, path, headers)."""
+
+    base_url: str
+    routes: dict[str, Route] = field(default_factory=dict)
+    requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+@contextmanager
+def local_server() -> Iterator[LocalServer]:
+    """Run a server on a free port of 127.0.0.1 for the duration of the block."""
+    state = LocalServer(base_url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            state.requests.append(("GET", self.path, dict(self.headers.items())))
+            route = state.routes.get(self.path, Route(b"not found", 404))
+            if route.delay:
+                time.sleep(route.delay)
+            self.send_response(route.status)
+            headers = {"Content-Length": str(len(route.body)), **route.headers}
+            for name, value in headers.items():
+                if value:  # an empty value leaves the header out
+                    self.send_header(name, value)
+            if not headers["Content-Length"]:
+                self.close_connection = True
+            self.end_headers()
+            # the client may give up (size caps, timeouts): that is the point
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(route.body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Keep test output quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

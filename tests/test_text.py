@@ -1,0 +1,37 @@
+"""Text hygiene: decoding fetched bytes and cleaning strings."""
+
+from __future__ import annotations
+
+import pytest
+
+from feeds.errors import FeedpubError, ParseError
+from feeds.text import clean_line, clean_text, decode_document
+
+
+def test_clean_text_drops_forbidden_and_invisible_characters() -> None:
+    assert clean_text(" a\x00b\u200b c\u00a0\u00a0d\x1b\ufffe \n") == "ab c d"
+
+
+def test_clean_line_keeps_indentation_as_spaces() -> None:
+    assert clean_line("\u00a0\u00a0 1. Title \t ") == "   1. Title"
+    assert clean_line("\tfield") == "    field"
+
+
+def test_decode_honours_bom_charset_and_meta() -> None:
+    assert decode_document("\ufeffcafé".encode(), source="s") == "café"
+    assert decode_document("café".encode("utf-16"), source="s") == "café"
+    assert decode_document("café".encode("latin-1"), source="s", charset="iso-8859-1") == "café"
+    page = '<meta charset="windows-1252"><p>caf\xe9</p>'.encode("latin-1")
+    assert "café" in decode_document(page, source="s")
+    assert decode_document(b"caf\xe9", source="s", charset="no-such-charset") == "caf\ufffd"
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"   \n", b"\x89PNG\r\n\x1a\n\x00\x00", bytes(range(1, 32)) * 20]
+)
+def test_decode_refuses_empty_and_binary_documents_naming_the_source(data: bytes) -> None:
+    with pytest.raises(ParseError, match=r"^pages/x\.txt: ") as caught:
+        decode_document(data, source="pages/x.txt")
+    assert isinstance(caught.value, FeedpubError)
+    assert isinstance(caught.value, ValueError)
+    assert caught.value.source == "pages/x.txt"
