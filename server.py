@@ -6,15 +6,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import signal
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
+import httpx
 
+import sources
 from feeds import __version__
-from feeds.errors import FeedpubError
-from feeds.fetch import fetch_document
+from feeds.config import Config, find_config_path, load_config
+from feeds.errors import ConfigError, FeedpubError
+from feeds.fetch import Fetcher, HostGate, fetch_document, user_agent
 from feeds.model import UTC, PageContext, ParseResult, diagnostic_record, entry_record
+from feeds.refresh import Refresher, RefreshOutcome
+from feeds.scheduler import build_scheduler
+from feeds.store import Ledger
 from feeds.text import decode_document
 from sources import ilo
 
@@ -145,6 +154,132 @@ def preview(
     if not result.is_listing:
         reason = next(d.message for d in result.diagnostics if d.code == "not-a-listing")
         raise click.ClickException(f"{name}: {reason}")
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    help="The configuration file (default: $FEEDPUB_CONFIG, ./feedpub.toml, or the bundled "
+    "sample configuration).",
+)
+
+
+def load(config_path: str | None) -> Config:
+    """Load and validate the configuration, or exit with its error."""
+    try:
+        return load_config(find_config_path(config_path), adapter_kinds=sources.ADAPTERS.keys())
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def open_refresher(config: Config) -> Refresher:
+    """The ledger, a polite fetcher and the adapters, wired for this configuration."""
+    fetch = config.fetch
+    fetcher = Fetcher(
+        max_bytes=fetch.max_bytes,
+        timeout=httpx.Timeout(fetch.timeout_seconds, connect=fetch.connect_timeout_seconds),
+        agent=user_agent(config.publisher.contact),
+        gate=HostGate(spacing=fetch.host_spacing_seconds),
+        deadline_seconds=fetch.timeout_seconds,
+    )
+    try:
+        ledger = Ledger.open(config.database_url)
+    except Exception as error:
+        fetcher.close()
+        raise click.ClickException(f"database {config.database_url}: {error}") from error
+    return Refresher(
+        ledger=ledger,
+        fetcher=fetcher,
+        adapters=sources.ADAPTERS,
+        max_backoff=dt.timedelta(minutes=fetch.max_backoff_minutes),
+    )
+
+
+def _print_outcomes(outcomes: list[RefreshOutcome]) -> None:
+    width = max([len("source"), *(len(o.source_id) for o in outcomes)])
+    click.echo(
+        f"{'source':<{width}}  {'status':<12} {'new':>5} {'updated':>7} {'total':>6} {'time':>7}"
+    )
+    for outcome in outcomes:
+        merge = outcome.merge
+        click.echo(
+            f"{outcome.source_id:<{width}}  {outcome.status:<12} {merge.new:>5} "
+            f"{merge.updated:>7} {merge.total:>6} {outcome.seconds:>6.2f}s"
+        )
+    for outcome in outcomes:
+        if outcome.error:
+            click.echo(f"{outcome.source_id}: {outcome.error}", err=True)
+
+
+@cli.command()
+@click.argument("source_ids", nargs=-1, metavar="[SOURCE_ID]...")
+@config_option
+@click.option(
+    "--accept-changes",
+    is_flag=True,
+    help="Publish pages the layout-change guard would hold back (after a real redesign).",
+)
+def refresh(source_ids: tuple[str, ...], config_path: str | None, accept_changes: bool) -> None:
+    """Refresh sources now (all, or those named) and print what changed.
+
+    Exits non-zero if any source failed or was held back as suspect.
+    """
+    config = load(config_path)
+    try:
+        chosen = [config.source(source_id) for source_id in source_ids] or list(config.sources)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from error
+    refresher = open_refresher(config)
+    outcomes: dict[str, RefreshOutcome] = {}
+    try:
+        with (
+            ThreadPoolExecutor(max_workers=4) as pool,
+            click.progressbar(
+                length=len(chosen), label="Refreshing", file=sys.stderr, show_pos=True
+            ) as bar,
+        ):
+            futures = [
+                pool.submit(refresher.refresh, source, accept_changes=accept_changes)
+                for source in chosen
+            ]
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes[outcome.source_id] = outcome
+                bar.update(1)
+    finally:
+        refresher.fetcher.close()
+        refresher.ledger.close()
+    ordered = [outcomes[source.id] for source in chosen]
+    _print_outcomes(ordered)
+    failed = [o.source_id for o in ordered if o.failed]
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} of {len(ordered)} sources failed: {', '.join(failed)}"
+        )
+
+
+@cli.command()
+@config_option
+def worker(config_path: str | None) -> None:
+    """Refresh every source on its schedule until stopped (Ctrl-C)."""
+    config = load(config_path)
+    refresher = open_refresher(config)
+    scheduler = build_scheduler(config.sources, refresher)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    scheduler.start()
+    click.echo(f"feedpub worker: refreshing {len(config.sources)} sources; Ctrl-C stops", err=True)
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown(wait=True)
+        refresher.fetcher.close()
+        refresher.ledger.close()
+    click.echo("feedpub worker: stopped", err=True)
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ import datetime as dt
 import functools
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -176,3 +178,25 @@ def first_seen_instant(seen_at: dt.datetime, rank: int = 0) -> dt.datetime:
     ``seen_at``: one second earlier per rank, so that the page's order is kept."""
     require_utc(seen_at, "seen_at")
     return seen_at.replace(microsecond=0) - dt.timedelta(seconds=rank)
+
+
+def page_order_instants(
+    days: Sequence[dt.date | None], zone: ZoneInfo, seen_at: dt.datetime
+) -> list[dt.datetime]:
+    """The publication instants of a page's items, given their listing days in page order.
+
+    A dated item gets ``listing_instant`` with one second per item of the same day below it;
+    the n-th undated item gets ``first_seen_instant(seen_at, n)``. Sorting by instant then
+    keeps the page's order within each day, and no two items share an instant.
+    """
+    remaining = Counter(day for day in days if day is not None)
+    undated_rank = 0
+    instants = []
+    for day in days:
+        if day is None:
+            instants.append(first_seen_instant(seen_at, undated_rank))
+            undated_rank += 1
+        else:
+            remaining[day] -= 1
+            instants.append(listing_instant(day, zone, remaining[day]))
+    return instants

@@ -1,13 +1,19 @@
 """Fetching documents: the only place feedpub reads from the network or the file system.
 
-``fetch_document`` reads one ``http(s):`` or ``file:`` URL (or a local path) with timeouts, a
-size cap and a redirect limit, and returns its bytes with what the server said about them.
-Every failure is a ``FetchError`` naming the URL.
+A ``Fetcher`` reads ``http(s):`` and ``file:`` URLs politely: connect and read timeouts, a size
+cap, a redirect limit, an identifying User-Agent, conditional GET (ETag, Last-Modified), one
+request at a time per host with a minimum spacing, and ``Retry-After`` reported back. Every
+failure is a ``FetchError`` naming the URL.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import email.utils
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -20,8 +26,16 @@ from feeds.errors import FetchError
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_REDIRECTS = 5
-#: Sent when no publisher contact is configured; the configured one adds a contact URL.
-USER_AGENT = f"feedpub/{__version__}"
+#: Never wait longer than this for a ``Retry-After``; a server asking for more is backed off.
+MAX_RETRY_AFTER_SECONDS = 7 * 24 * 3600
+
+
+def user_agent(contact: str = "") -> str:
+    """The User-Agent sent with every request: feedpub's name, version and contact URL."""
+    return f"feedpub/{__version__} (+{contact})" if contact else f"feedpub/{__version__}"
+
+
+USER_AGENT = user_agent()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,6 +46,77 @@ class Document:
     content: bytes
     content_type: str | None = None
     charset: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotModified:
+    """The server answered 304: the document has not changed since the validators given."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class RetryLaterError(FetchError):
+    """The server asked us to come back later (429 or 503, maybe with ``Retry-After``)."""
+
+    def __init__(self, source: str, message: str, retry_after: float | None) -> None:
+        super().__init__(source, message)
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None, now: dt.datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), capped."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER_SECONDS)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return min(max((when - now).total_seconds(), 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+@dataclass
+class HostGate:
+    """At most one request at a time per host, and at least ``spacing`` seconds between the
+    start of one and the start of the next. ``clock`` and ``sleep`` are injectable for tests."""
+
+    spacing: float
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _last_start: dict[str, float] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def hold(self, host: str) -> _HostTurn:
+        """A context manager holding ``host``'s turn (waiting for the spacing first)."""
+        with self._guard:
+            lock = self._locks.setdefault(host, threading.Lock())
+        return _HostTurn(self, host, lock)
+
+
+class _HostTurn:
+    def __init__(self, gate: HostGate, host: str, lock: threading.Lock) -> None:
+        self.gate, self.host, self.lock = gate, host, lock
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+        last = self.gate._last_start.get(self.host)
+        if last is not None:
+            wait = last + self.gate.spacing - self.gate.clock()
+            if wait > 0:
+                self.gate.sleep(wait)
+        self.gate._last_start[self.host] = self.gate.clock()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.lock.release()
 
 
 def _read_file(url: str, path: Path, max_bytes: int) -> Document:
@@ -49,53 +134,122 @@ def _read_file(url: str, path: Path, max_bytes: int) -> Document:
     return Document(url=path.resolve().as_uri(), content=content)
 
 
+class Fetcher:
+    """Fetches documents politely; one per process, shared by every refresh (thread-safe)."""
+
+    def __init__(
+        self,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        agent: str = USER_AGENT,
+        gate: HostGate | None = None,
+        deadline_seconds: float = 120.0,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.deadline_seconds = deadline_seconds
+        self.gate = gate or HostGate(spacing=0.0)
+        self.now = now
+        self.client = httpx.Client(
+            timeout=timeout,
+            follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
+            headers={"User-Agent": agent, "Accept-Encoding": "gzip, deflate"},
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.client.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def fetch(
+        self, location: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> Document | NotModified:
+        """Fetch one document from an ``http(s):`` or ``file:`` URL, or a local path.
+
+        With ``etag`` or ``last_modified`` from an earlier fetch, asks conditionally and may
+        return ``NotModified``.
+        """
+        parts = urlsplit(location)
+        scheme = parts.scheme.lower()
+        if scheme == "file":
+            return _read_file(location, Path(unquote(parts.path)), self.max_bytes)
+        if scheme not in ("http", "https"):
+            if len(scheme) > 1:  # "C:" is a drive, not a scheme
+                raise FetchError(
+                    location, f"unsupported URL scheme {scheme!r}: use http(s) or file"
+                )
+            return _read_file(location, Path(location), self.max_bytes)
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        with self.gate.hold((parts.hostname or "").lower()):
+            return self._get(location, headers)
+
+    def _get(self, location: str, headers: dict[str, str]) -> Document | NotModified:
+        limit = f"larger than the {self.max_bytes:,}-byte limit"
+        started = time.monotonic()
+        try:
+            with self.client.stream("GET", location, headers=headers) as response:
+                if response.status_code == 304:
+                    return NotModified(
+                        url=str(response.url),
+                        etag=response.headers.get("ETag"),
+                        last_modified=response.headers.get("Last-Modified"),
+                    )
+                if response.status_code in (429, 503):
+                    wait = parse_retry_after(response.headers.get("Retry-After"), self.now())
+                    raise RetryLaterError(
+                        location, f"HTTP {response.status_code} {response.reason_phrase}", wait
+                    )
+                if response.status_code >= 400:
+                    raise FetchError(
+                        location, f"HTTP {response.status_code} {response.reason_phrase}"
+                    )
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > self.max_bytes:
+                    raise FetchError(location, limit)
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise FetchError(location, limit)
+                    if time.monotonic() - started > self.deadline_seconds:
+                        raise FetchError(
+                            location, f"too slow: not read in {self.deadline_seconds:g} seconds"
+                        )
+                    chunks.append(chunk)
+                return Document(
+                    url=str(response.url),
+                    content=b"".join(chunks),
+                    content_type=response.headers.get("Content-Type"),
+                    charset=response.charset_encoding,
+                    etag=response.headers.get("ETag"),
+                    last_modified=response.headers.get("Last-Modified"),
+                )
+        except httpx.TooManyRedirects as error:
+            raise FetchError(location, f"more than {MAX_REDIRECTS} redirects") from error
+        except httpx.TimeoutException as error:
+            raise FetchError(location, f"timed out ({type(error).__name__})") from error
+        except httpx.HTTPError as error:
+            raise FetchError(location, f"{type(error).__name__}: {error}") from error
+
+
 def fetch_document(
-    location: str,
-    *,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-    user_agent: str = USER_AGENT,
+    location: str, *, max_bytes: int = DEFAULT_MAX_BYTES, timeout: httpx.Timeout = DEFAULT_TIMEOUT
 ) -> Document:
-    """Fetch one document from an ``http(s):`` or ``file:`` URL, or a local path."""
-    parts = urlsplit(location)
-    scheme = parts.scheme.lower()
-    if scheme == "file":
-        return _read_file(location, Path(unquote(parts.path)), max_bytes)
-    if scheme not in ("http", "https"):
-        if len(scheme) > 1:  # "C:" is a drive, not a scheme
-            raise FetchError(location, f"unsupported URL scheme {scheme!r}: use http(s) or file")
-        return _read_file(location, Path(location), max_bytes)
-    try:
-        with (
-            httpx.Client(
-                timeout=timeout,
-                follow_redirects=True,
-                max_redirects=MAX_REDIRECTS,
-                headers={"User-Agent": user_agent},
-            ) as client,
-            client.stream("GET", location) as response,
-        ):
-            if response.status_code >= 400:
-                raise FetchError(location, f"HTTP {response.status_code} {response.reason_phrase}")
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise FetchError(location, f"larger than the {max_bytes:,}-byte limit")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FetchError(location, f"larger than the {max_bytes:,}-byte limit")
-                chunks.append(chunk)
-            return Document(
-                url=str(response.url),
-                content=b"".join(chunks),
-                content_type=response.headers.get("Content-Type"),
-                charset=response.charset_encoding,
-            )
-    except httpx.TooManyRedirects as error:
-        raise FetchError(location, f"more than {MAX_REDIRECTS} redirects") from error
-    except httpx.TimeoutException as error:
-        raise FetchError(location, f"timed out ({type(error).__name__})") from error
-    except httpx.HTTPError as error:
-        raise FetchError(location, f"{type(error).__name__}: {error}") from error
+    """Fetch one document, unconditionally (for ``feedpub preview``)."""
+    with Fetcher(max_bytes=max_bytes, timeout=timeout) as fetcher:
+        document = fetcher.fetch(location)
+    if not isinstance(document, Document):  # no validators were sent: a 304 is a server error
+        raise FetchError(location, "HTTP 304 Not Modified to an unconditional request")
+    return document

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from feeds.identity import listing_key
@@ -64,6 +65,21 @@ class Entry:
         require_utc(self.published, f"entry {self.id}: published")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredEntry:
+    """An entry as the ledger keeps it: the entry, and when it was first seen and last changed.
+
+    Attributes:
+        entry: The entry; its ``published`` is the stored one, decided once.
+        first_seen: When feedpub first saw the item.
+        updated: When its title, summary or labels last changed (its ``published`` until then).
+    """
+
+    entry: Entry
+    first_seen: dt.datetime
+    updated: dt.datetime
+
+
 class Severity(StrEnum):
     """How much a diagnostic matters to the person configuring a source."""
 
@@ -94,10 +110,17 @@ class Diagnostic:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ParseResult:
-    """What an adapter found in one document: entries in page order, and its diagnostics."""
+    """What an adapter found in one document.
+
+    Attributes:
+        entries: The entries, in page order.
+        diagnostics: What the adapter decided or could not decide.
+        next_page: The URL of the listing's next page, where the page tells it, else ``None``.
+    """
 
     entries: tuple[Entry, ...]
     diagnostics: tuple[Diagnostic, ...] = ()
+    next_page: str | None = None
 
     @property
     def is_listing(self) -> bool:
@@ -130,6 +153,16 @@ class PageContext:
         require_utc(self.seen_at, "seen_at")
         if not self.identity_key:
             object.__setattr__(self, "identity_key", listing_key(self.page_url))
+
+
+class Adapter(Protocol):
+    """What every source adapter is: a pure function from a document to a parse result.
+
+    ``document`` is the page's text (already decoded); it raises ``ParseError`` (naming the
+    page) only for documents it cannot read at all.
+    """
+
+    def __call__(self, document: str, context: PageContext) -> ParseResult: ...
 
 
 def entry_record(entry: Entry) -> dict[str, object]:

@@ -19,6 +19,8 @@ class Route:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (for timeout tests)
+    etag: str | None = None  # answer 304 to a request naming it in If-None-Match
+    trickle: float = 0.0  # seconds between 100-byte pieces of the body (a slow server)
 
 
 @dataclass
@@ -46,7 +48,15 @@ def local_server() -> Iterator[LocalServer]:
             route = state.routes.get(self.path, Route(b"not found", 404))
             if route.delay:
                 time.sleep(route.delay)
+            if route.etag and self.headers.get("If-None-Match") == route.etag:
+                self.send_response(304)
+                self.send_header("ETag", route.etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(route.status)
+            if route.etag:
+                self.send_header("ETag", route.etag)
             headers = {"Content-Length": str(len(route.body)), **route.headers}
             for name, value in headers.items():
                 if value:  # an empty value leaves the header out
@@ -56,7 +66,13 @@ def local_server() -> Iterator[LocalServer]:
             self.end_headers()
             # the client may give up (size caps, timeouts): that is the point
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(route.body)
+                if not route.trickle:
+                    self.wfile.write(route.body)
+                    return
+                for start in range(0, len(route.body), 100):
+                    self.wfile.write(route.body[start : start + 100])
+                    self.wfile.flush()
+                    time.sleep(route.trickle)
 
         def log_message(self, format: str, *args: object) -> None:
             """Keep test output quiet."""

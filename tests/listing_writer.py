@@ -21,6 +21,7 @@ class WrittenItem:
     label: str | None = None
     summary: str = ""
     credit: str | None = None
+    link: str | None = None  # the item's href in HTML; ``/n/<position>`` when not given
 
 
 def _date_text(day: dt.date) -> str:
@@ -44,7 +45,7 @@ def write_text(items: list[WrittenItem], heading: str = "Newsroom") -> str:
 
 
 def write_html(items: list[WrittenItem], heading: str = "Newsroom") -> str:
-    """The HTML of a listing page holding ``items``; item N links to ``/n/N``."""
+    """The HTML of a listing page holding ``items``; item N links to its ``link`` or ``/n/N``."""
     parts = [f"<html><body><h1>{html.escape(heading)}</h1><ol class='item-list'>"]
     for number, item in enumerate(items, start=1):
         parts.append("<li>")
@@ -53,7 +54,8 @@ def write_html(items: list[WrittenItem], heading: str = "Newsroom") -> str:
         if item.label:
             parts.append(f"<p class='item-prehead'>{html.escape(item.label)}</p>")
         parts.append(
-            f"<h5 class='item-title'><a href='/n/{number}'>{html.escape(item.title)}</a></h5>"
+            f"<h5 class='item-title'><a href='{html.escape(item.link or f'/n/{number}')}'>"
+            f"{html.escape(item.title)}</a></h5>"
         )
         if item.date:
             parts.append(f"<p class='item-date'>{_date_text(item.date)}</p>")

@@ -7,7 +7,10 @@ the same ids; the HTML form also gives each item its own link.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from feeds.errors import ParseError
 from feeds.model import PageContext, ParseResult
@@ -18,7 +21,19 @@ from sources.ilo.text_form import cut_text
 
 Form = Literal["text", "html"]
 
-__all__ = ["Form", "ParseResult", "detect_form", "parse", "parse_html", "parse_text"]
+_PAGINATED_PATH = re.compile(
+    r"(?P<lang>/lang--[a-z]{2,3})(?:/nextRow--(?P<offset>\d+))?(?:/index\.html?)?/?$"
+)
+
+__all__ = [
+    "Form",
+    "ParseResult",
+    "detect_form",
+    "next_page_url",
+    "parse",
+    "parse_html",
+    "parse_text",
+]
 
 _HTML_MARKERS = ("<!doctype", "<html", "<head", "<body", "<ol", "<ul", "<div", "<p", "<h1", "<li")
 
@@ -29,16 +44,34 @@ def detect_form(text: str) -> Form:
     return "html" if start.startswith("<") and any(m in start for m in _HTML_MARKERS) else "text"
 
 
+def next_page_url(page_url: str, items_on_page: int) -> str | None:
+    """The URL of the next page of an ILO listing: ``.../lang--en/nextRow--N/index.htm``,
+    where N counts the records shown so far. ``None`` for other URLs or an empty page."""
+    parts = urlsplit(page_url)
+    match = _PAGINATED_PATH.search(parts.path)
+    if parts.scheme not in ("http", "https") or match is None or items_on_page == 0:
+        return None
+    offset = int(match["offset"] or 0) + items_on_page
+    path = f"{parts.path[: match.start()]}{match['lang']}/nextRow--{offset}/index.htm"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
 def parse_text(text: str, context: PageContext) -> ParseResult:
     """Parse a text rendition of a listing page."""
     items, diagnostics = cut_text(text)
     result = interpret(items, context)
-    return ParseResult(entries=result.entries, diagnostics=(*diagnostics, *result.diagnostics))
+    return replace(
+        result,
+        diagnostics=(*diagnostics, *result.diagnostics),
+        next_page=next_page_url(context.page_url, len(items)),
+    )
 
 
 def parse_html(document: str, context: PageContext) -> ParseResult:
     """Parse the HTML of a listing page."""
-    return interpret(cut_html(document, context.page_url), context)
+    items, next_link = cut_html(document, context.page_url)
+    result = interpret(items, context)
+    return replace(result, next_page=next_link or next_page_url(context.page_url, len(items)))
 
 
 def parse(document: str | bytes, context: PageContext, form: Form | None = None) -> ParseResult:

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from feeds.dates import first_seen_instant, listing_instant, read_listing_date
+from feeds.dates import page_order_instants, read_listing_date
 from feeds.identity import entry_id, normalise_text
 from feeds.model import Diagnostic, Entry, PageContext, ParseResult, Severity
 
@@ -253,11 +253,10 @@ def _entries(
     # Different items sharing title and date: the last listed (the oldest) keeps the plain id,
     # the others are told apart by their summary.
     title_dates = Counter((r.normalised_title, r.date) for r in readings)
-    remaining_same_day = Counter(r.date for r in readings if r.date is not None)
     remaining_title_date = Counter(title_dates)
-    undated_rank = 0
+    instants = page_order_instants([r.date for r in readings], context.timezone, context.seen_at)
     entries = []
-    for reading in readings:
+    for reading, published in zip(readings, instants, strict=True):
         date = reading.date
         title_date = (reading.normalised_title, date)
         remaining_title_date[title_date] -= 1
@@ -273,12 +272,6 @@ def _entries(
                     reading.raw,
                 )
             )
-        if date is not None:
-            remaining_same_day[date] -= 1
-            published = listing_instant(date, context.timezone, remaining_same_day[date])
-        else:
-            published = first_seen_instant(context.seen_at, undated_rank)
-            undated_rank += 1
         entries.append(
             Entry(
                 id=entry_id(context.identity_key, reading.title, date, discriminator),

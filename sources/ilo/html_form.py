@@ -132,13 +132,13 @@ def _document_events(
             yield "heading", element
 
 
-def cut_html(document: str, page_url: str) -> list[RawItem]:
-    """Cut an HTML listing page into raw items."""
+def cut_html(document: str, page_url: str) -> tuple[list[RawItem], str | None]:
+    """Cut an HTML listing page into raw items; also return its ``rel=next`` link, if any."""
     document = _XML_DECLARATION.sub("", document, count=1)
     try:
         root = lxml.html.document_fromstring(document)
     except (etree.ParserError, ValueError):
-        return []
+        return [], None
     base_url = page_url
     for base in root.iter("base"):
         if base.get("href"):
@@ -171,4 +171,9 @@ def cut_html(document: str, page_url: str) -> list[RawItem]:
                     link=link,
                 )
             )
-    return items
+    next_page = None
+    for element in root.iter("a", "link"):
+        if "next" in str(element.get("rel", "")).lower().split() and element.get("href"):
+            next_page = _FieldCollector(base_url).link(element.get("href"))
+            break
+    return items, next_page

@@ -1,0 +1,407 @@
+"""The configuration: publisher, fetch politeness, sources and topics, read from a TOML file.
+
+Everything is validated on load; an error names the file, the key path and what is wrong
+(``feedpub.toml: sources[2].timezone: unknown time zone 'Mars/Olympus'``). Adapter kinds are
+passed in by the caller, so this module knows no site. Deployment settings (the database) come
+from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from feeds.errors import ConfigError
+
+#: The file looked for in the working directory when no config is named.
+CONFIG_FILE_NAME = "feedpub.toml"
+CONFIG_ENV = "FEEDPUB_CONFIG"
+DATABASE_ENV = "FEEDPUB_DATABASE_URL"
+DEFAULT_DATABASE_URL = "sqlite:///feedpub.db"
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublisherConfig:
+    """Who publishes the feeds.
+
+    Attributes:
+        name: Shown in feeds and pages.
+        base_url: The public URL the app is served at (for self links); empty to build links
+            from each request.
+        contact: A URL (``mailto:`` or ``https:``) sources' operators can reach us at; sent in
+            the User-Agent of every request.
+        language: The default language of feeds (``en``).
+    """
+
+    name: str
+    base_url: str = ""
+    contact: str = ""
+    language: str = "en"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchConfig:
+    """How politely sources are fetched.
+
+    Attributes:
+        timeout_seconds: The longest wait for any read, and for a whole document.
+        connect_timeout_seconds: The longest wait for a connection.
+        max_bytes: Documents larger than this are refused.
+        host_spacing_seconds: The least time between two requests to one host.
+        max_backoff_minutes: The longest wait before retrying a failing source.
+    """
+
+    timeout_seconds: float = 30.0
+    connect_timeout_seconds: float = 10.0
+    max_bytes: int = 5 * 1024 * 1024
+    host_spacing_seconds: float = 2.0
+    max_backoff_minutes: int = 24 * 60
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceConfig:
+    """One listing to refresh.
+
+    Attributes:
+        id: A short stable name (``[a-z0-9_-]``): entries and state are stored under it.
+        title: A human name for status pages.
+        url: Where the page is fetched from: ``http(s):`` or ``file:``.
+        public_url: The page's public URL (entries' fallback link, base of relative links,
+            and identity); the ``url`` itself when empty.
+        kind: The adapter that reads the page (``ilo``).
+        timezone: The zone the listing's dates are read in.
+        refresh_minutes: How often the page is fetched.
+        page_limit: How many pages of a paginated listing are read.
+        keep_at_least: Retention: never remove entries while the source has no more than this.
+        max_age_days: Retention: entries that left the page and are older than this are removed.
+        language: The language of the listing (``en``, ``fr``, ...).
+    """
+
+    id: str
+    title: str
+    url: str
+    public_url: str = ""
+    kind: str = "ilo"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Zurich"))
+    refresh_minutes: int = 60
+    page_limit: int = 1
+    keep_at_least: int = 100
+    max_age_days: int = 365
+    language: str = "en"
+
+    @property
+    def page_url(self) -> str:
+        """The URL that stands for the page in entries: its public one if given."""
+        return self.public_url or self.url
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TopicConfig:
+    """A feed: which entries it holds.
+
+    Attributes:
+        id: Its name in feed URLs (``/feeds/<id>.rss``).
+        title: The feed's title.
+        description: The feed's description.
+        sources: Source ids it draws on; empty for all sources.
+        labels: Only entries with one of these labels (case-insensitive); empty for any.
+        exclude_labels: Never entries with one of these labels.
+        keywords: Only entries whose title or summary holds one of these words
+            (whole words, case- and accent-insensitive); empty for any.
+        limit: How many entries the feed holds by default.
+        image: A URL of an image for the feed, or empty.
+    """
+
+    id: str
+    title: str
+    description: str = ""
+    sources: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    exclude_labels: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    limit: int = 50
+    image: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """A whole, validated configuration."""
+
+    path: Path
+    publisher: PublisherConfig
+    fetch: FetchConfig
+    sources: tuple[SourceConfig, ...]
+    topics: tuple[TopicConfig, ...]
+    database_url: str = DEFAULT_DATABASE_URL
+
+    def source(self, source_id: str) -> SourceConfig:
+        """The source with this id; ``LookupError`` if there is none."""
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        raise LookupError(f"no source {source_id!r} in {self.path}")
+
+
+def bundled_config_path() -> Path:
+    """The default configuration shipped with feedpub: sample listings, no network needed."""
+    return Path(str(resources.files("sources") / "samples" / CONFIG_FILE_NAME))
+
+
+def find_config_path(explicit: str | None = None, environ: Mapping[str, str] = os.environ) -> Path:
+    """The config to load: ``--config``, else ``$FEEDPUB_CONFIG``, else ``./feedpub.toml``,
+    else the bundled default."""
+    if explicit:
+        return Path(explicit)
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV])
+    local = Path(CONFIG_FILE_NAME)
+    return local if local.is_file() else bundled_config_path()
+
+
+class _Reader:
+    """Reads one table of the TOML document, tracking the key path for error messages."""
+
+    def __init__(self, file: Path, path: str, table: object) -> None:
+        self.file = file
+        self.path = path
+        if not isinstance(table, dict):
+            raise self.error(f"expected a table, got {type(table).__name__}")
+        self.table: dict[str, Any] = table
+        self.seen: set[str] = set()
+
+    def error(self, message: str, key: str | None = None) -> ConfigError:
+        where = f"{self.path}.{key}" if key and self.path else (key or self.path)
+        return ConfigError(
+            f"{self.file}: {where}: {message}" if where else f"{self.file}: {message}"
+        )
+
+    def get(self, key: str, kind: type[T], default: T | None = None) -> T:
+        self.seen.add(key)
+        if key not in self.table:
+            if default is None:
+                raise self.error("is required", key)
+            return default
+        value = self.table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.error(f"expected {kind.__name__}, got {value!r}", key)
+        return value
+
+    def text(self, key: str, default: str | None = None, *, empty_ok: bool = True) -> str:
+        value = self.get(key, str, default).strip()
+        if not value and not empty_ok:
+            raise self.error("must not be empty", key)
+        return value
+
+    def number(self, key: str, kind: type[T], default: T, low: float, high: float) -> T:
+        value = self.get(key, kind, default)
+        if not low <= float(value) <= high:  # type: ignore[arg-type]  # int or float
+            raise self.error(f"must be between {low:g} and {high:g}, got {value!r}", key)
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        values = self.get(key, list, [])
+        if not all(isinstance(v, str) and v.strip() for v in values):
+            raise self.error("expected a list of non-empty strings", key)
+        return tuple(v.strip() for v in values)
+
+    def tables(self, key: str) -> list[_Reader]:
+        values = self.get(key, list, [])
+        return [_Reader(self.file, f"{key}[{i}]", v) for i, v in enumerate(values)]
+
+    def sub(self, key: str) -> _Reader:
+        self.seen.add(key)
+        return _Reader(self.file, key, self.table.get(key, {}))
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.table) - self.seen)
+        if unknown:
+            raise self.error("unknown key", unknown[0])
+
+
+def _check_id(reader: _Reader, value: str) -> str:
+    if not _ID.match(value):
+        raise reader.error(f"must be lowercase letters, digits, '-' or '_', got {value!r}", "id")
+    return value
+
+
+def _check_url(reader: _Reader, key: str, value: str, base: Path, *, files: bool) -> str:
+    parts = urlsplit(value)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https") and parts.hostname:
+        return value
+    if scheme == "file" and files:
+        path = Path(parts.path) if parts.netloc in ("", "localhost") else None
+        if path is None or not parts.path:
+            raise reader.error(f"not a usable file: URL: {value!r}", key)
+        if not path.is_absolute():
+            path = (base / parts.path).resolve()
+        return path.as_uri()
+    allowed = "an http(s) or file: URL" if files else "an http(s) URL"
+    raise reader.error(f"not {allowed}: {value!r}", key)
+
+
+def _zone(reader: _Reader, key: str, default: str) -> ZoneInfo:
+    name = reader.text(key, default)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise reader.error(f"unknown time zone {name!r}", key) from error
+
+
+def _unique(readers: list[_Reader], ids: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for reader, value in zip(readers, ids, strict=True):
+        if value in seen:
+            raise reader.error(f"duplicate {what} id {value!r}", "id")
+        seen.add(value)
+
+
+def _sources(root: _Reader, base: Path, kinds: Collection[str]) -> tuple[SourceConfig, ...]:
+    defaults = root.sub("defaults")
+    default_zone = defaults.text("timezone", "Europe/Zurich")
+    _zone(defaults, "timezone", default_zone)
+    default_refresh = defaults.number("refresh_minutes", int, 60, 1, 7 * 24 * 60)
+    default_pages = defaults.number("page_limit", int, 1, 1, 100)
+    default_keep = defaults.number("keep_at_least", int, 100, 0, 100_000)
+    default_age = defaults.number("max_age_days", int, 365, 1, 36_500)
+    default_kind = defaults.text("kind", "ilo")
+    defaults.finish()
+    readers = root.tables("sources")
+    sources = []
+    for reader in readers:
+        kind = reader.text("kind", default_kind)
+        if kind not in kinds:
+            known = ", ".join(sorted(kinds))
+            raise reader.error(f"unknown adapter kind {kind!r} (known: {known})", "kind")
+        public_url = reader.text("public_url", "")
+        source = SourceConfig(
+            id=_check_id(reader, reader.text("id")),
+            title=reader.text("title", empty_ok=False),
+            url=_check_url(reader, "url", reader.text("url", empty_ok=False), base, files=True),
+            public_url=_check_url(reader, "public_url", public_url, base, files=False)
+            if public_url
+            else "",
+            kind=kind,
+            timezone=_zone(reader, "timezone", default_zone),
+            refresh_minutes=reader.number("refresh_minutes", int, default_refresh, 1, 7 * 24 * 60),
+            page_limit=reader.number("page_limit", int, default_pages, 1, 100),
+            keep_at_least=reader.number("keep_at_least", int, default_keep, 0, 100_000),
+            max_age_days=reader.number("max_age_days", int, default_age, 1, 36_500),
+            language=reader.text("language", "en", empty_ok=False),
+        )
+        reader.finish()
+        sources.append(source)
+    _unique(readers, [s.id for s in sources], "source")
+    return tuple(sources)
+
+
+def _topics(root: _Reader, source_ids: set[str]) -> tuple[TopicConfig, ...]:
+    readers = root.tables("topics")
+    topics = []
+    for reader in readers:
+        sources = reader.strings("sources")
+        for source_id in sources:
+            if source_id not in source_ids:
+                raise reader.error(f"unknown source {source_id!r}", "sources")
+        image = reader.text("image", "")
+        topics.append(
+            TopicConfig(
+                id=_check_id(reader, reader.text("id")),
+                title=reader.text("title", empty_ok=False),
+                description=reader.text("description", ""),
+                sources=sources,
+                labels=reader.strings("labels"),
+                exclude_labels=reader.strings("exclude_labels"),
+                keywords=reader.strings("keywords"),
+                limit=reader.number("limit", int, 50, 1, 1000),
+                image=_check_url(reader, "image", image, Path(), files=False) if image else "",
+            )
+        )
+        reader.finish()
+    _unique(readers, [t.id for t in topics], "topic")
+    return tuple(topics)
+
+
+def parse_config(
+    text: str,
+    path: Path,
+    *,
+    adapter_kinds: Collection[str],
+    environ: Mapping[str, str] = os.environ,
+) -> Config:
+    """Validate a configuration document read from ``path`` (relative ``file:`` URLs in it
+    are resolved against the file's folder)."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from error
+    root = _Reader(path, "", document)
+    publisher_reader = root.sub("publisher")
+    base_url = publisher_reader.text("base_url", "")
+    contact = publisher_reader.text("contact", "")
+    publisher = PublisherConfig(
+        name=publisher_reader.text("name", empty_ok=False),
+        base_url=_check_url(publisher_reader, "base_url", base_url, Path(), files=False).rstrip("/")
+        if base_url
+        else "",
+        contact=contact,
+        language=publisher_reader.text("language", "en", empty_ok=False),
+    )
+    if contact and urlsplit(contact).scheme not in ("http", "https", "mailto"):
+        raise publisher_reader.error(
+            f"expected an http(s) or mailto: URL, got {contact!r}", "contact"
+        )
+    publisher_reader.finish()
+    fetch_reader = root.sub("fetch")
+    fetch = FetchConfig(
+        timeout_seconds=fetch_reader.number("timeout_seconds", float, 30.0, 0.1, 600),
+        connect_timeout_seconds=fetch_reader.number(
+            "connect_timeout_seconds", float, 10.0, 0.1, 600
+        ),
+        max_bytes=fetch_reader.number("max_bytes", int, 5 * 1024 * 1024, 1024, 1024**3),
+        host_spacing_seconds=fetch_reader.number("host_spacing_seconds", float, 2.0, 0, 3600),
+        max_backoff_minutes=fetch_reader.number(
+            "max_backoff_minutes", int, 24 * 60, 1, 30 * 24 * 60
+        ),
+    )
+    fetch_reader.finish()
+    sources = _sources(root, path.resolve().parent, adapter_kinds)
+    topics = _topics(root, {s.id for s in sources})
+    root.finish()
+    return Config(
+        path=path,
+        publisher=publisher,
+        fetch=fetch,
+        sources=sources,
+        topics=topics,
+        database_url=environ.get(DATABASE_ENV) or DEFAULT_DATABASE_URL,
+    )
+
+
+def load_config(
+    path: Path,
+    *,
+    adapter_kinds: Collection[str],
+    environ: Mapping[str, str] = os.environ,
+) -> Config:
+    """Read and validate the configuration file at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise ConfigError(f"{path}: no such file") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot be read: {error}") from error
+    return parse_config(text, path, adapter_kinds=adapter_kinds, environ=environ)

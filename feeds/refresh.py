@@ -1,0 +1,279 @@
+"""Refreshing one source: fetch, parse, guard against layout changes, store, record the outcome.
+
+``Refresher.refresh`` is the one function that does it. A failure (network, HTTP error, a page
+that cannot be read) is recorded on the source and logged with its id; the source's published
+entries stay. A page whose layout seems to have changed publishes nothing and flags the source
+as suspect, with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from feeds.config import SourceConfig
+from feeds.dates import page_order_instants
+from feeds.errors import FeedpubError, FetchError, ParseError
+from feeds.fetch import Document, Fetcher, RetryLaterError
+from feeds.identity import listing_key
+from feeds.model import UTC, Adapter, Diagnostic, Entry, PageContext, ParseResult
+from feeds.store import Ledger, LedgerTransaction, MergeResult, Retention, SourceState
+from feeds.text import decode_document
+
+logger = logging.getLogger(__name__)
+
+#: A source that has this many entries on its page, and whose next fetch shares fewer than
+#: ``MIN_KNOWN_SHARE`` of its ids with them, is suspect: its layout (or identity) changed.
+MIN_ENTRIES_FOR_ID_GUARD = 5
+MIN_KNOWN_SHARE = 0.2
+#: A scheduled run this early is still on time (jitter).
+DUE_TOLERANCE = dt.timedelta(seconds=30)
+
+
+class Status(StrEnum):
+    """How a refresh ended."""
+
+    UPDATED = "updated"  # fetched, parsed and stored (maybe with nothing new)
+    UNCHANGED = "unchanged"  # fetched the same bytes as last time: nothing parsed
+    NOT_MODIFIED = "not-modified"  # the server said 304: nothing parsed
+    SUSPECT = "suspect"  # the page no longer looks like it did: nothing published
+    FAILED = "failed"  # could not fetch or read the page: nothing published
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefreshOutcome:
+    """What one refresh of one source did."""
+
+    source_id: str
+    status: Status
+    merge: MergeResult = field(default_factory=MergeResult)
+    seconds: float = 0.0
+    error: str | None = None
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        """True when the refresh published nothing because something was wrong."""
+        return self.status in (Status.FAILED, Status.SUSPECT)
+
+
+class _Suspect(Exception):  # noqa: N818  (control flow inside this module, never raised out)
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _digest(documents: list[Document]) -> str:
+    hasher = hashlib.sha256()
+    for document in documents:
+        hasher.update(document.content)
+    return hasher.hexdigest()[:32]
+
+
+@dataclass
+class Refresher:
+    """Refreshes sources into a ledger; one per process, shared by scheduler threads."""
+
+    ledger: Ledger
+    fetcher: Fetcher
+    adapters: Mapping[str, Adapter]
+    max_backoff: dt.timedelta = dt.timedelta(hours=24)
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(UTC)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def is_due(self, source: SourceConfig, now: dt.datetime | None = None) -> bool:
+        """True when the source's next attempt (after backoff) has come."""
+        state = self.ledger.state(source.id)
+        now = now or self.clock()
+        return state.next_attempt_at is None or state.next_attempt_at <= now + DUE_TOLERANCE
+
+    def refresh(self, source: SourceConfig, *, accept_changes: bool = False) -> RefreshOutcome:
+        """Refresh one source now. ``accept_changes`` publishes a page the layout guard would
+        hold back (after a real redesign of the listing)."""
+        started = time.perf_counter()
+        now = self.clock()
+        state = self.ledger.state(source.id)
+        try:
+            outcome = self._refresh(source, state, now, accept_changes=accept_changes)
+        except _Suspect as suspect:
+            logger.warning("source %s is suspect: %s", source.id, suspect.reason)
+            self._record(
+                replace(
+                    state, last_fetch_at=now, last_error=suspect.reason, last_error_at=now,
+                    suspect_reason=suspect.reason, last_status=Status.SUSPECT,
+                    next_attempt_at=now + dt.timedelta(minutes=source.refresh_minutes),
+                )
+            )  # fmt: skip
+            outcome = RefreshOutcome(
+                source_id=source.id, status=Status.SUSPECT, error=suspect.reason
+            )
+        except Exception as error:
+            message = str(error) if isinstance(error, FeedpubError) else repr(error)
+            if isinstance(error, FeedpubError):
+                logger.warning("source %s failed: %s", source.id, message)
+            else:
+                logger.exception("source %s failed unexpectedly", source.id)
+            failures = state.consecutive_failures + 1
+            retry_after = error.retry_after if isinstance(error, RetryLaterError) else None
+            self._record(
+                replace(
+                    state, last_fetch_at=now, last_error=message, last_error_at=now,
+                    consecutive_failures=failures, last_status=Status.FAILED,
+                    next_attempt_at=now + self.backoff(source, failures, retry_after),
+                )
+            )  # fmt: skip
+            outcome = RefreshOutcome(source_id=source.id, status=Status.FAILED, error=message)
+        return replace(outcome, seconds=time.perf_counter() - started)
+
+    def backoff(
+        self, source: SourceConfig, failures: int, retry_after: float | None
+    ) -> dt.timedelta:
+        """How long to wait after the n-th consecutive failure: the refresh interval, doubled
+        per failure, with +-25% jitter, capped; never less than the server's ``Retry-After``."""
+        interval = dt.timedelta(minutes=source.refresh_minutes)
+        delay = min(self.max_backoff, interval * (1 << min(failures - 1, 20)))
+        delay *= self.rng.uniform(0.75, 1.25)
+        if retry_after is not None:
+            delay = max(delay, dt.timedelta(seconds=retry_after))
+        return delay
+
+    def _unchanged(self, source: SourceConfig, status: Status) -> RefreshOutcome:
+        total = self.ledger.live_count(source.id)
+        return RefreshOutcome(source_id=source.id, status=status, merge=MergeResult(total=total))
+
+    def _record(self, state: SourceState) -> None:
+        with self.ledger.transaction() as transaction:
+            transaction.save_state(state)
+
+    def _refresh(
+        self, source: SourceConfig, state: SourceState, now: dt.datetime, *, accept_changes: bool
+    ) -> RefreshOutcome:
+        adapter = self.adapters[source.kind]
+        trust_validators = state.suspect_reason is None
+        first = self.fetcher.fetch(
+            source.url,
+            etag=state.etag if trust_validators else None,
+            last_modified=state.last_modified if trust_validators else None,
+        )
+        next_attempt = now + dt.timedelta(minutes=source.refresh_minutes)
+        success = replace(
+            state, last_fetch_at=now, last_success_at=now, consecutive_failures=0,
+            suspect_reason=None, next_attempt_at=next_attempt,
+        )  # fmt: skip
+        if not isinstance(first, Document):
+            self._record(replace(success, last_status=Status.NOT_MODIFIED))
+            return self._unchanged(source, Status.NOT_MODIFIED)
+        success = replace(success, etag=first.etag, last_modified=first.last_modified)
+        if source.page_limit == 1 and trust_validators and _digest([first]) == state.content_hash:
+            self._record(replace(success, last_status=Status.UNCHANGED))
+            return self._unchanged(source, Status.UNCHANGED)
+
+        documents, results = self._read_pages(source, adapter, first, now)
+        entries = _merge_pages(source, results, now)
+        diagnostics = tuple(d for result in results for d in result.diagnostics)
+        with self.ledger.transaction() as transaction:
+            if not accept_changes:
+                _guard(source, transaction, results, entries)
+            merge = transaction.merge(
+                source.id,
+                entries,
+                now=now,
+                retention=Retention(
+                    keep_at_least=source.keep_at_least, max_age_days=source.max_age_days
+                ),
+            )
+            transaction.save_state(
+                replace(success, content_hash=_digest(documents), last_status=Status.UPDATED)
+            )
+        logger.info(
+            "source %s: %d new, %d updated, %d removed, %d published",
+            source.id, merge.new, merge.updated, merge.removed, merge.total,
+        )  # fmt: skip
+        return RefreshOutcome(
+            source_id=source.id, status=Status.UPDATED, merge=merge, diagnostics=diagnostics
+        )
+
+    def _read_pages(
+        self, source: SourceConfig, adapter: Adapter, first: Document, now: dt.datetime
+    ) -> tuple[list[Document], list[ParseResult]]:
+        documents = [first]
+        results: list[ParseResult] = []
+        seen_urls = {first.url}
+        while True:
+            document = documents[-1]
+            text = decode_document(document.content, source=document.url, charset=document.charset)
+            context = PageContext(
+                source_id=source.id,
+                page_url=source.public_url or document.url,
+                timezone=source.timezone,
+                seen_at=now,
+                identity_key=listing_key(source.page_url),
+            )
+            results.append(adapter(text, context))
+            next_url = results[-1].next_page
+            if len(documents) >= source.page_limit or not next_url or next_url in seen_urls:
+                return documents, results
+            if not results[-1].entries:
+                return documents, results
+            seen_urls.add(next_url)
+            try:
+                page = self.fetcher.fetch(next_url)
+            except FetchError as error:
+                logger.warning(
+                    "source %s: page %d skipped: %s", source.id, len(documents) + 1, error
+                )
+                return documents, results
+            if not isinstance(page, Document):
+                return documents, results
+            documents.append(page)
+
+
+def _merge_pages(source: SourceConfig, results: list[ParseResult], now: dt.datetime) -> list[Entry]:
+    """One list of entries from a listing's pages, in order, each id once. Over several pages,
+    instants are decided again over the whole list, so that page order holds across pages."""
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    for result in results:
+        for entry in result.entries:
+            if entry.id not in seen:
+                seen.add(entry.id)
+                entries.append(entry)
+    if len(results) > 1:
+        instants = page_order_instants([e.date for e in entries], source.timezone, now)
+        entries = [replace(e, published=p) for e, p in zip(entries, instants, strict=True)]
+    return entries
+
+
+def _guard(
+    source: SourceConfig,
+    transaction: LedgerTransaction,
+    results: list[ParseResult],
+    entries: list[Entry],
+) -> None:
+    """Raise ``_Suspect`` when the fetched page no longer looks like the listing it was."""
+    live, dated = transaction.live_counts(source.id)
+    if not entries:
+        reasons = [d.message for r in results for d in r.diagnostics if d.code == "not-a-listing"]
+        reason = reasons[0] if reasons else "the page gives no entries"
+        if live:
+            raise _Suspect(f"{reason}; it had {live} entries (has the layout changed?)")
+        raise ParseError(source.url, reason)
+    if dated and not any(entry.date for entry in entries):
+        raise _Suspect(
+            f"none of the {len(entries)} items has a date where it had dated items "
+            "(has the layout changed?)"
+        )
+    listed_before = transaction.on_page_ids(source.id)
+    if len(listed_before) >= MIN_ENTRIES_FOR_ID_GUARD and len(entries) >= MIN_ENTRIES_FOR_ID_GUARD:
+        known = sum(1 for entry in entries if entry.id in listed_before)
+        if known < MIN_KNOWN_SHARE * len(entries):
+            raise _Suspect(
+                f"{len(entries) - known} of the {len(entries)} entries are new at once "
+                "(has the layout or the wording of every item changed?)"
+            )

@@ -1,0 +1,91 @@
+"""Scheduled refresh: one APScheduler job per source, started by ``feedpub serve`` and
+``feedpub worker`` (never by the app factory).
+
+Each job runs on its source's interval with jitter, never overlapping itself
+(``max_instances=1``) and never catching up on missed runs in a burst (``coalesce=True``).
+Its first run is placed from the stored time of the source's last fetch, so a restart causes
+no burst of fetches; a job whose source is backing off after failures skips its turn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections.abc import Callable
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from feeds.config import SourceConfig
+from feeds.model import UTC
+from feeds.refresh import Refresher
+from feeds.store import SourceState
+
+logger = logging.getLogger(__name__)
+
+#: Sources never fetched before start within this window, spread out rather than at once.
+FIRST_RUN_SPREAD = dt.timedelta(seconds=30)
+
+
+def first_run_time(
+    source: SourceConfig, state: SourceState, now: dt.datetime, rng: random.Random
+) -> dt.datetime:
+    """When a source's job first runs after a start: when its next attempt was due (its last
+    fetch plus its interval, or later after failures), and soon, spread out, if that has
+    passed or it was never fetched."""
+    interval = dt.timedelta(minutes=source.refresh_minutes)
+    due = state.next_attempt_at
+    if due is None and state.last_fetch_at is not None:
+        due = state.last_fetch_at + interval
+    spread = min(FIRST_RUN_SPREAD, interval / 2) * rng.random()
+    if due is None or due <= now:
+        return now + spread
+    return due
+
+
+def jitter_seconds(source: SourceConfig) -> int:
+    """How far each run may move from the interval: a tenth of it, at most five minutes."""
+    return max(1, min(300, source.refresh_minutes * 6))
+
+
+def build_scheduler(
+    sources: tuple[SourceConfig, ...],
+    refresher: Refresher,
+    *,
+    threads: int = 4,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(UTC),
+    rng: random.Random | None = None,
+) -> BackgroundScheduler:
+    """A scheduler (not started) with one refresh job per source."""
+    rng = rng or random.Random()
+    scheduler = BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(threads)},
+        job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300},
+        timezone=dt.UTC,
+    )
+    states = refresher.ledger.states()
+    start = now()
+    for source in sources:
+        state = states.get(source.id, SourceState(source_id=source.id))
+        scheduler.add_job(
+            run_scheduled_refresh,
+            trigger=IntervalTrigger(
+                minutes=source.refresh_minutes, jitter=jitter_seconds(source), timezone=dt.UTC
+            ),
+            args=(refresher, source),
+            id=source.id,
+            name=f"refresh {source.id}",
+            next_run_time=first_run_time(source, state, start, rng),
+        )
+    return scheduler
+
+
+def run_scheduled_refresh(refresher: Refresher, source: SourceConfig) -> None:
+    """A job's run: refresh the source unless it is backing off."""
+    if not refresher.is_due(source):
+        logger.debug("source %s: backing off, turn skipped", source.id)
+        return
+    outcome = refresher.refresh(source)
+    logger.info("source %s: %s in %.2fs", source.id, outcome.status, outcome.seconds)

@@ -1,0 +1,432 @@
+"""The ledger: every entry feedpub has published, and the refresh state of each source.
+
+SQLAlchemy Core over SQLite by default (a file in WAL mode), with portable SQL. An entry is
+inserted once with its first-seen time; its published instant never moves; its ``updated``
+time moves only when its title, summary or labels change; an entry removed by retention is
+kept as a tombstone so that it never comes back as new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Dialect,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.types import TypeDecorator
+
+from feeds.model import UTC, Entry, StoredEntry, require_utc
+
+ONE_SECOND = dt.timedelta(seconds=1)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware UTC datetime, stored as a naive UTC timestamp to the second (portable)."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        require_utc(value, "stored datetime")
+        return value.replace(tzinfo=None, microsecond=0)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)  # noqa: S101  (the column type guarantees it)
+        return value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+sources_table = Table(
+    "sources",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("content_hash", String(64)),
+    Column("last_fetch_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime),
+    Column("suspect_reason", Text),
+    Column("last_status", String(16)),
+    Column("version", Integer, nullable=False, default=0),
+)
+
+entries_table = Table(
+    "entries",
+    metadata,
+    Column("source_id", String(64), primary_key=True),
+    Column("id", String(100), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("link", Text, nullable=False),
+    Column("listing_date", Date),
+    Column("published", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("credit", Text),
+    Column("group_heading", Text),
+    Column("content_hash", String(64), nullable=False),
+    Column("on_page", Boolean, nullable=False),
+    Column("removed_at", UTCDateTime),
+    Index("ix_entries_published", "published"),
+    Index("ix_entries_source_removed", "source_id", "removed_at"),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceState:
+    """What the ledger remembers about refreshing one source."""
+
+    source_id: str
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    last_fetch_at: dt.datetime | None = None
+    last_success_at: dt.datetime | None = None
+    last_error: str | None = None
+    last_error_at: dt.datetime | None = None
+    consecutive_failures: int = 0
+    next_attempt_at: dt.datetime | None = None
+    suspect_reason: str | None = None
+    last_status: str | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Retention:
+    """Which entries that left their listing page are removed: only beyond the newest
+    ``keep_at_least`` of the source, and only when older than ``max_age_days``."""
+
+    keep_at_least: int = 100
+    max_age_days: int = 365
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MergeResult:
+    """What merging a fetch's entries changed."""
+
+    new: int = 0
+    updated: int = 0
+    removed: int = 0
+    total: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.updated or self.removed)
+
+
+def content_hash(entry: Entry) -> str:
+    """A digest of what makes an entry "updated" when it changes: title, summary, labels."""
+    payload = json.dumps([entry.title, entry.summary, list(entry.labels)], ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _stored(row: Any) -> StoredEntry:
+    return StoredEntry(
+        entry=Entry(
+            id=row.id,
+            source_id=row.source_id,
+            title=row.title,
+            link=row.link,
+            date=row.listing_date,
+            published=row.published,
+            summary=row.summary,
+            labels=tuple(row.labels),
+            credit=row.credit,
+            group=row.group_heading,
+        ),
+        first_seen=row.first_seen,
+        updated=row.updated,
+    )
+
+
+def _state(row: Any) -> SourceState:
+    return SourceState(source_id=row.id, **{k: v for k, v in row._mapping.items() if k != "id"})
+
+
+class LedgerTransaction:
+    """The ledger's operations inside one transaction (see ``Ledger.transaction``)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def state(self, source_id: str) -> SourceState:
+        row = self.connection.execute(
+            select(sources_table).where(sources_table.c.id == source_id)
+        ).first()
+        return _state(row) if row else SourceState(source_id=source_id)
+
+    def save_state(self, state: SourceState) -> None:
+        values = {
+            k: getattr(state, k) for k in SourceState.__dataclass_fields__ if k != "source_id"
+        }
+        done = self.connection.execute(
+            update(sources_table).where(sources_table.c.id == state.source_id).values(**values)
+        )
+        if done.rowcount == 0:
+            self.connection.execute(sources_table.insert().values(id=state.source_id, **values))
+
+    def on_page_ids(self, source_id: str) -> set[str]:
+        """The ids of the source's entries listed on its page at the last successful fetch."""
+        table = entries_table
+        rows = self.connection.execute(
+            select(table.c.id).where(
+                table.c.source_id == source_id, table.c.on_page, table.c.removed_at.is_(None)
+            )
+        )
+        return {row.id for row in rows}
+
+    def live_counts(self, source_id: str) -> tuple[int, int]:
+        """How many live entries the source has, and how many of them are dated."""
+        table = entries_table
+        row = self.connection.execute(
+            select(func.count(), func.count(table.c.listing_date)).where(
+                table.c.source_id == source_id, table.c.removed_at.is_(None)
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    def _free_instants(self, candidates: list[dt.datetime]) -> list[dt.datetime]:
+        """Move each candidate instant later, a second at a time, until no entry of any
+        source holds it; candidates are given bottom of the page first."""
+        low, high = min(candidates), max(candidates) + ONE_SECOND * len(candidates)
+        taken = set(
+            self.connection.execute(
+                select(entries_table.c.published).where(
+                    entries_table.c.published.between(low, high)
+                )
+            ).scalars()
+        )
+        chosen = []
+        for candidate in candidates:
+            instant = candidate
+            while instant in taken:
+                instant += ONE_SECOND
+            taken.add(instant)
+            chosen.append(instant)
+        return chosen
+
+    def merge(
+        self,
+        source_id: str,
+        entries: Sequence[Entry],
+        *,
+        now: dt.datetime,
+        retention: Retention,
+    ) -> MergeResult:
+        """Store what a successful fetch listed (in page order); return what changed."""
+        require_utc(now, "now")
+        now = now.replace(microsecond=0)
+        if (
+            self.connection.execute(
+                select(sources_table.c.id).where(sources_table.c.id == source_id)
+            ).first()
+            is None
+        ):
+            self.save_state(SourceState(source_id=source_id))
+        table = entries_table
+        existing = {
+            row.id: row
+            for row in self.connection.execute(
+                select(
+                    table.c.id, table.c.content_hash, table.c.removed_at, table.c.on_page,
+                    table.c.link, table.c.credit, table.c.group_heading,
+                ).where(table.c.source_id == source_id)
+            )
+        }  # fmt: skip
+        listed: set[str] = set()
+        new_entries: list[Entry] = []
+        changes: list[dict[str, Any]] = []
+        content_changed = shown_changed = 0
+        for entry in entries:
+            if entry.id in listed:
+                continue
+            listed.add(entry.id)
+            row = existing.get(entry.id)
+            if row is None:
+                new_entries.append(entry)
+                continue
+            if row.removed_at is not None:
+                continue  # removed by retention: it never comes back
+            digest = content_hash(entry)
+            shown = (entry.link, entry.credit, entry.group)
+            if digest != row.content_hash or shown != (row.link, row.credit, row.group_heading):
+                change: dict[str, Any] = {
+                    "b_id": entry.id, "title": entry.title, "summary": entry.summary,
+                    "labels": list(entry.labels), "link": entry.link, "credit": entry.credit,
+                    "group_heading": entry.group, "content_hash": digest, "on_page": True,
+                }  # fmt: skip
+                if digest != row.content_hash:
+                    change["updated"] = now
+                    content_changed += 1
+                shown_changed += 1
+                changes.append(change)
+            elif not row.on_page:
+                changes.append({"b_id": entry.id, "on_page": True})
+        for values in changes:
+            statement = update(table).where(
+                table.c.source_id == source_id, table.c.id == bindparam("b_id")
+            )
+            fields = {k: v for k, v in values.items() if k != "b_id"}
+            self.connection.execute(statement.values(**fields), {"b_id": values["b_id"]})
+        dropped = [
+            {"b_id": id_} for id_, row in existing.items()
+            if row.on_page and row.removed_at is None and id_ not in listed
+        ]  # fmt: skip
+        if dropped:
+            self.connection.execute(
+                update(table)
+                .where(table.c.source_id == source_id, table.c.id == bindparam("b_id"))
+                .values(on_page=False),
+                dropped,
+            )
+        if new_entries:
+            candidates = [min(e.published, now) for e in reversed(new_entries)]
+            instants = list(reversed(self._free_instants(candidates)))
+            self.connection.execute(
+                table.insert(),
+                [
+                    {
+                        "source_id": source_id, "id": e.id, "title": e.title, "link": e.link,
+                        "listing_date": e.date, "published": published, "updated": published,
+                        "first_seen": now, "summary": e.summary, "labels": list(e.labels),
+                        "credit": e.credit, "group_heading": e.group,
+                        "content_hash": content_hash(e), "on_page": True,
+                    }
+                    for e, published in zip(new_entries, instants, strict=True)
+                ],
+            )  # fmt: skip
+        removed = self._apply_retention(source_id, now, retention)
+        total = self.live_counts(source_id)[0]
+        result = MergeResult(
+            new=len(new_entries), updated=content_changed, removed=removed, total=total
+        )
+        if result.changed or shown_changed:
+            self.connection.execute(
+                update(sources_table)
+                .where(sources_table.c.id == source_id)
+                .values(version=sources_table.c.version + 1)
+            )
+        return result
+
+    def _apply_retention(self, source_id: str, now: dt.datetime, retention: Retention) -> int:
+        table = entries_table
+        rows = self.connection.execute(
+            select(table.c.id, table.c.published, table.c.on_page)
+            .where(table.c.source_id == source_id, table.c.removed_at.is_(None))
+            .order_by(table.c.published.desc())
+            .offset(retention.keep_at_least)
+        ).all()
+        cutoff = now - dt.timedelta(days=retention.max_age_days)
+        expired = [{"b_id": r.id} for r in rows if not r.on_page and r.published < cutoff]
+        if expired:
+            self.connection.execute(
+                update(table)
+                .where(table.c.source_id == source_id, table.c.id == bindparam("b_id"))
+                .values(removed_at=now),
+                expired,
+            )
+        return len(expired)
+
+
+class Ledger:
+    """The entry ledger on one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Ledger:
+        """Open (and create if needed) the ledger at a SQLAlchemy database URL."""
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        metadata.create_all(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[LedgerTransaction]:
+        """One transaction: everything in it is stored, or (on an exception) nothing."""
+        with self.engine.begin() as connection:
+            yield LedgerTransaction(connection)
+
+    def state(self, source_id: str) -> SourceState:
+        """The refresh state of a source (an empty one for a source never refreshed)."""
+        with self.transaction() as transaction:
+            return transaction.state(source_id)
+
+    def states(self) -> dict[str, SourceState]:
+        """The refresh state of every source ever refreshed."""
+        with self.engine.connect() as connection:
+            return {row.id: _state(row) for row in connection.execute(select(sources_table))}
+
+    def entries(
+        self, source_ids: Sequence[str] | None = None, *, limit: int | None = None
+    ) -> list[StoredEntry]:
+        """Live entries (of the given sources, or all), newest first."""
+        table = entries_table
+        query = select(table).where(table.c.removed_at.is_(None))
+        if source_ids is not None:
+            query = query.where(table.c.source_id.in_(list(source_ids)))
+        query = query.order_by(table.c.published.desc(), table.c.source_id, table.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as connection:
+            return [_stored(row) for row in connection.execute(query)]
+
+    def live_count(self, source_id: str) -> int:
+        """How many entries of the source are published."""
+        with self.transaction() as transaction:
+            return transaction.live_counts(source_id)[0]
+
+    def version(self) -> int:
+        """A number that changes whenever any source's entries change (cheap to poll)."""
+        with self.engine.connect() as connection:
+            total = connection.execute(select(func.coalesce(func.sum(sources_table.c.version), 0)))
+            return int(total.scalar_one())
+
+
+def _sqlite_pragmas(connection: Any, _record: object) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()

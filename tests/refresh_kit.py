@@ -1,0 +1,97 @@
+"""What refresh tests share: a settable clock, a source on the local server, a refresher on a
+real SQLite file, and listing pages written from items."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import select
+
+from feeds.config import SourceConfig
+from feeds.fetch import Fetcher
+from feeds.model import UTC, Adapter, PageContext, ParseResult
+from feeds.refresh import Refresher
+from feeds.store import Ledger, entries_table, sources_table
+from sources import ADAPTERS
+from tests.http_server import LocalServer, Route
+from tests.listing_writer import WrittenItem, write_html
+
+PUBLIC_URL = "https://www.example.org/newsroom/lang--en/index.htm"
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand."""
+
+    now: dt.datetime = dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@dataclass
+class CountingAdapter:
+    """The real ILO adapter, counting how often it is called."""
+
+    calls: int = 0
+    inner: Adapter = field(default=ADAPTERS["ilo"])
+
+    def __call__(self, document: str, context: PageContext) -> ParseResult:
+        self.calls += 1
+        return self.inner(document, context)
+
+
+def make_source(server: LocalServer, path: str = "/news", **overrides: object) -> SourceConfig:
+    values: dict[str, object] = {
+        "id": "office",
+        "title": "Office news",
+        "url": server.url(path),
+        "public_url": PUBLIC_URL,
+        "timezone": ZoneInfo("Europe/Zurich"),
+        "refresh_minutes": 60,
+    }
+    values.update(overrides)
+    return SourceConfig(**values)  # type: ignore[arg-type]  # test values, checked by the class
+
+
+def open_ledger(tmp_path: Path) -> Ledger:
+    return Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+
+
+def make_refresher(ledger: Ledger, clock: Clock, adapter: Adapter | None = None) -> Refresher:
+    return Refresher(
+        ledger=ledger,
+        fetcher=Fetcher(timeout=httpx.Timeout(1.0), deadline_seconds=2.0),
+        adapters={"ilo": adapter or ADAPTERS["ilo"]},
+        clock=clock,
+        rng=random.Random(7),
+    )
+
+
+def page(*items: WrittenItem) -> Route:
+    return Route(write_html(list(items)).encode(), headers={"Content-Type": "text/html"})
+
+
+def item(title: str, day: int | None, summary: str = "", label: str | None = None) -> WrittenItem:
+    date = dt.date(2026, 11, day) if day else None
+    link = "/news/" + "-".join(title.lower().split())
+    return WrittenItem(title=title, date=date, summary=summary, label=label, link=link)
+
+
+def dump(ledger: Ledger) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Every row of the ledger's entries, and the sources' entry versions."""
+    with ledger.engine.connect() as connection:
+        entries = [tuple(r) for r in connection.execute(select(entries_table).order_by("id"))]
+        versions = [
+            tuple(r)
+            for r in connection.execute(select(sources_table.c.id, sources_table.c.version))
+        ]
+    return entries, versions
