@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds.errors import ConfigError
@@ -238,16 +238,20 @@ def _check_id(reader: _Reader, value: str) -> str:
 
 
 def _check_url(reader: _Reader, key: str, value: str, base: Path, *, files: bool) -> str:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        _port = parts.port  # reading it refuses a port out of range
+    except ValueError as error:
+        raise reader.error(f"not a valid URL ({error}): {value!r}", key) from error
     scheme = parts.scheme.lower()
     if scheme in ("http", "https") and parts.hostname:
         return value
     if scheme == "file" and files:
-        path = Path(parts.path) if parts.netloc in ("", "localhost") else None
+        path = Path(unquote(parts.path)) if parts.netloc in ("", "localhost") else None
         if path is None or not parts.path:
             raise reader.error(f"not a usable file: URL: {value!r}", key)
         if not path.is_absolute():
-            path = (base / parts.path).resolve()
+            path = (base / path).resolve()
         return path.as_uri()
     allowed = "an http(s) or file: URL" if files else "an http(s) URL"
     raise reader.error(f"not {allowed}: {value!r}", key)
@@ -257,7 +261,7 @@ def _zone(reader: _Reader, key: str, default: str) -> ZoneInfo:
     name = reader.text(key, default)
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
         raise reader.error(f"unknown time zone {name!r}", key) from error
 
 
@@ -278,6 +282,9 @@ def _sources(root: _Reader, base: Path, kinds: Collection[str]) -> tuple[SourceC
     default_keep = defaults.number("keep_at_least", int, 100, 0, 100_000)
     default_age = defaults.number("max_age_days", int, 365, 1, 36_500)
     default_kind = defaults.text("kind", "ilo")
+    if "kind" in defaults.table and default_kind not in kinds:
+        known = ", ".join(sorted(kinds))
+        raise defaults.error(f"unknown adapter kind {default_kind!r} (known: {known})", "kind")
     defaults.finish()
     readers = root.tables("sources")
     sources = []

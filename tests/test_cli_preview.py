@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -40,12 +41,24 @@ November 2026
 """
 
 
-def feedpub(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``feedpub`` command."""
+def feedpub_command() -> str:
+    """The installed ``feedpub`` console command beside this Python."""
     command = shutil.which("feedpub", path=str(Path(sys.executable).parent))
     assert command, "the feedpub console command is not installed beside this Python"
+    return command
+
+
+def feedpub(
+    *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``feedpub`` command (with extra environment variables)."""
     result = subprocess.run(
-        [command, *args], input=stdin, capture_output=True, timeout=60, check=False
+        [feedpub_command(), *args],
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **(env or {})},
     )
     return subprocess.CompletedProcess(
         result.args, result.returncode, result.stdout.decode(), result.stderr.decode()

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
 from pathlib import Path
 
 import httpx
 import pytest
 
+from feeds import __version__
 from feeds.errors import FetchError
-from feeds.fetch import USER_AGENT, fetch_document
+from feeds.fetch import (
+    USER_AGENT,
+    Document,
+    Fetcher,
+    HostGate,
+    NotModified,
+    RetryLaterError,
+    fetch_document,
+    parse_retry_after,
+    user_agent,
+)
 from tests.http_server import LocalServer, Route, local_server
 
 
@@ -79,3 +92,106 @@ def test_reads_files_and_file_urls(tmp_path: Path) -> None:
 def test_other_schemes_are_refused() -> None:
     with pytest.raises(FetchError, match="unsupported URL scheme 'ftp'"):
         fetch_document("ftp://example.org/news")
+
+
+def test_conditional_get_sends_validators_and_reports_not_modified(server: LocalServer) -> None:
+    server.routes["/news"] = Route(
+        b"page", etag='"abc"', headers={"Last-Modified": "Sun, 22 Nov 2026 08:00:00 GMT"}
+    )
+    with Fetcher() as fetcher:
+        first = fetcher.fetch(server.url("/news"))
+        assert isinstance(first, Document)
+        assert (first.etag, first.last_modified) == ('"abc"', "Sun, 22 Nov 2026 08:00:00 GMT")
+        again = fetcher.fetch(
+            server.url("/news"), etag=first.etag, last_modified=first.last_modified
+        )
+    assert isinstance(again, NotModified)
+    headers = server.requests[-1][2]
+    assert headers["If-None-Match"] == '"abc"'
+    assert headers["If-Modified-Since"] == "Sun, 22 Nov 2026 08:00:00 GMT"
+
+
+def test_user_agent_names_the_contact() -> None:
+    assert (
+        user_agent("mailto:feeds@example.org")
+        == f"feedpub/{__version__} (+mailto:feeds@example.org)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("120", 120.0),
+        ("Sun, 22 Nov 2026 10:00:00 GMT", 3600.0),
+        ("Sun, 22 Nov 2026 08:00:00 GMT", 0.0),
+        ("soon", None),
+        (None, None),
+        ("99999999", 7 * 24 * 3600.0),
+    ],
+)
+def test_retry_after_in_seconds_or_as_a_date(header: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(header, dt.datetime(2026, 11, 22, 9, tzinfo=dt.UTC)) == seconds
+
+
+def test_a_429_reports_when_to_retry(server: LocalServer) -> None:
+    server.routes["/busy"] = Route(b"slow down", status=429, headers={"Retry-After": "90"})
+    with Fetcher() as fetcher, pytest.raises(RetryLaterError) as caught:
+        fetcher.fetch(server.url("/busy"))
+    assert caught.value.retry_after == 90.0
+    assert str(caught.value).endswith("HTTP 429 Too Many Requests")
+
+
+class FakeTime:
+    """A monotonic clock that only moves when something sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+def test_requests_to_one_host_are_spaced_and_other_hosts_are_not() -> None:
+    time = FakeTime()
+    gate = HostGate(spacing=2.0, clock=time.clock, sleep=time.sleep)
+    with gate.hold("a.example"):
+        pass
+    time.now += 0.5
+    with gate.hold("b.example"):
+        pass
+    with gate.hold("a.example"):
+        pass
+    assert time.sleeps == [1.5]
+    time.now += 5
+    with gate.hold("a.example"):
+        pass
+    assert time.sleeps == [1.5]
+
+
+def test_one_request_at_a_time_per_host() -> None:
+    gate = HostGate(spacing=0.0)
+    inside = 0
+    most = 0
+    lock = threading.Lock()
+
+    def request() -> None:
+        nonlocal inside, most
+        with gate.hold("a.example"):
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            threading.Event().wait(0.01)
+            with lock:
+                inside -= 1
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == 1

@@ -1,0 +1,135 @@
+"""``feedpub refresh`` and ``feedpub worker``, run as processes on a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from feeds.store import Ledger
+from tests.http_server import LocalServer, Route
+from tests.refresh_kit import dump, item, page
+from tests.test_cli_preview import feedpub, feedpub_command
+
+CONFIG = """
+[publisher]
+name = "Test feeds"
+contact = "mailto:feeds@example.org"
+
+[fetch]
+host_spacing_seconds = 0
+timeout_seconds = 2
+
+[[sources]]
+id = "office"
+title = "Office news"
+url = "{base}/news"
+
+[[sources]]
+id = "broken"
+title = "A broken source"
+url = "{base}/broken"
+"""
+
+
+def write_config(tmp_path: Path, server: LocalServer, text: str = CONFIG) -> Path:
+    path = tmp_path / "feedpub.toml"
+    path.write_text(text.format(base=server.base_url), encoding="utf-8")
+    return path
+
+
+def database_env(tmp_path: Path) -> dict[str, str]:
+    return {"FEEDPUB_DATABASE_URL": f"sqlite:///{tmp_path / 'feeds.db'}"}
+
+
+def test_refresh_prints_a_summary_and_fails_if_a_source_failed(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    config = write_config(tmp_path, server)
+    server.routes["/news"] = page(item("Alpha", 20, "One."), item("Beta", 19, "Two."))
+    server.routes["/broken"] = Route(b"oops", status=500)
+    result = feedpub("refresh", "--config", str(config), env=database_env(tmp_path))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["source", "status", "new", "updated", "total", "time"]
+    assert lines[1].split()[:5] == ["office", "updated", "2", "0", "2"]
+    assert lines[2].split()[:5] == ["broken", "failed", "0", "0", "0"]
+    assert f"broken: {server.base_url}/broken: HTTP 500 Internal Server Error" in result.stderr
+    assert "1 of 2 sources failed: broken" in result.stderr
+    user_agents = {request[2]["User-Agent"] for request in server.requests}
+    assert user_agents == {"feedpub/0.1.0 (+mailto:feeds@example.org)"}
+
+
+def test_refresh_of_named_sources_only(tmp_path: Path, server: LocalServer) -> None:
+    config = write_config(tmp_path, server)
+    server.routes["/news"] = page(item("Alpha", 20, "One."))
+    result = feedpub("refresh", "office", "--config", str(config), env=database_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert [r[1] for r in server.requests] == ["/news"]
+    unknown = feedpub("refresh", "nope", "--config", str(config), env=database_env(tmp_path))
+    assert unknown.returncode == 1
+    assert "no source 'nope'" in unknown.stderr
+
+
+def test_a_new_process_on_the_same_database_changes_nothing(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    config = write_config(tmp_path, server)
+    server.routes["/news"] = page(
+        item("Alpha", 20, "One."), item("Undated", None, "Event text.", "Event")
+    )
+    env = database_env(tmp_path)
+    assert feedpub("refresh", "office", "--config", str(config), env=env).returncode == 0
+    ledger = Ledger.open(env["FEEDPUB_DATABASE_URL"])
+    before = dump(ledger)
+    # the page's bytes change (so it is parsed again), its items do not
+    server.routes["/news"] = Route(
+        page(item("Alpha", 20, "One."), item("Undated", None, "Event text.", "Event")).body + b"\n"
+    )
+    again = feedpub("refresh", "office", "--config", str(config), env=env)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[1].split()[:5] == ["office", "updated", "0", "0", "2"]
+    assert dump(ledger) == before
+    ledger.close()
+
+
+def test_a_malformed_config_is_a_one_line_error_naming_file_and_key(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    config = write_config(
+        tmp_path, server, CONFIG + '\n[[topics]]\nid = "x"\ntitle = "X"\ncolour = "red"\n'
+    )
+    result = feedpub("refresh", "--config", str(config), env=database_env(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"Error: {config}: topics[0].colour: unknown key"
+
+
+def test_the_worker_refreshes_on_schedule_and_stops_cleanly(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    config = write_config(tmp_path, server)
+    server.routes["/news"] = page(item("Alpha", 20, "One."))
+    server.routes["/broken"] = page(item("Beta", 19, "Two."))
+    env = database_env(tmp_path)
+    command = feedpub_command()
+    process = subprocess.Popen(
+        [command, "worker", "--config", str(config)],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        ledger = Ledger.open(env["FEEDPUB_DATABASE_URL"])
+        deadline = time.monotonic() + 60
+        while len(ledger.entries()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [s.entry.title for s in ledger.entries()] == ["Alpha", "Beta"]
+        ledger.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert b"feedpub worker: stopped" in stderr
+    assert b"Traceback" not in stderr

@@ -1,0 +1,107 @@
+"""Scheduled refresh: one job per source, placed from stored fetch times, never bursting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from feeds.refresh import Refresher, Status
+from feeds.scheduler import build_scheduler, first_run_time, jitter_seconds, run_scheduled_refresh
+from feeds.store import Ledger, SourceState
+from tests.http_server import LocalServer, Route
+from tests.refresh_kit import Clock, item, make_refresher, make_source, open_ledger, page
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    opened = open_ledger(tmp_path)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def refresher(ledger: Ledger) -> Iterator[Refresher]:
+    made = make_refresher(ledger, Clock())
+    yield made
+    made.fetcher.close()
+
+
+NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
+
+
+def test_a_source_fetched_recently_waits_for_its_interval_after_a_restart(
+    server: LocalServer,
+) -> None:
+    source = make_source(server, refresh_minutes=60)
+    state = SourceState(source_id=source.id, last_fetch_at=NOW - dt.timedelta(minutes=20))
+    assert first_run_time(source, state, NOW, random.Random(1)) == NOW + dt.timedelta(minutes=40)
+
+
+def test_a_backing_off_source_waits_for_its_next_attempt(server: LocalServer) -> None:
+    source = make_source(server, refresh_minutes=60)
+    state = SourceState(
+        source_id=source.id,
+        last_fetch_at=NOW - dt.timedelta(minutes=20),
+        next_attempt_at=NOW + dt.timedelta(hours=5),
+    )
+    assert first_run_time(source, state, NOW, random.Random(1)) == NOW + dt.timedelta(hours=5)
+
+
+def test_overdue_and_new_sources_start_soon_but_spread_out(server: LocalServer) -> None:
+    source = make_source(server, refresh_minutes=60)
+    rng = random.Random(3)
+    never = [first_run_time(source, SourceState(source_id="s"), NOW, rng) for _ in range(20)]
+    overdue = SourceState(source_id="s", last_fetch_at=NOW - dt.timedelta(days=2))
+    late = [first_run_time(source, overdue, NOW, rng) for _ in range(20)]
+    for times in (never, late):
+        assert all(NOW <= t <= NOW + dt.timedelta(seconds=30) for t in times)
+        assert len(set(times)) > 10
+
+
+def test_the_scheduler_has_one_non_overlapping_coalescing_job_per_source(
+    server: LocalServer, refresher: Refresher, ledger: Ledger
+) -> None:
+    one = make_source(server, "/one", id="one", refresh_minutes=30)
+    two = make_source(server, "/two", id="two", refresh_minutes=1440)
+    with ledger.transaction() as transaction:
+        transaction.save_state(
+            SourceState(source_id="two", last_fetch_at=NOW - dt.timedelta(hours=1))
+        )
+    scheduler = build_scheduler((one, two), refresher, now=lambda: NOW, rng=random.Random(1))
+    scheduler.start(paused=True)
+    try:
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert set(jobs) == {"one", "two"}
+        for job in jobs.values():
+            assert job.max_instances == 1
+            assert job.coalesce is True
+        assert jobs["one"].trigger.interval == dt.timedelta(minutes=30)
+        assert jobs["one"].trigger.jitter == jitter_seconds(one) == 180
+        assert jobs["two"].trigger.jitter == 300
+        assert jobs["one"].next_run_time <= NOW + dt.timedelta(seconds=30)
+        assert jobs["two"].next_run_time == NOW + dt.timedelta(hours=23)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_a_scheduled_run_refreshes_a_due_source_and_skips_one_backing_off(
+    server: LocalServer, refresher: Refresher, ledger: Ledger
+) -> None:
+    source = make_source(server)
+    server.routes["/news"] = page(item("Scheduled item", 20, "Fetched by the job."))
+    run_scheduled_refresh(refresher, source)
+    assert ledger.live_count(source.id) == 1
+    server.routes["/news"] = Route(b"down", status=500)
+    clock = refresher.clock
+    assert isinstance(clock, Clock)
+    clock.advance(hours=1)
+    run_scheduled_refresh(refresher, source)
+    assert ledger.state(source.id).last_status == Status.FAILED
+    requests = len(server.requests)
+    clock.advance(minutes=10)  # well before the backed-off next attempt
+    run_scheduled_refresh(refresher, source)
+    assert len(server.requests) == requests
