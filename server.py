@@ -1,12 +1,15 @@
-"""feedpub's entry point: the command line (and, later, the Flask app) wiring ``feeds`` and
-``sources`` together. Logging is configured here and nowhere else."""
+"""feedpub's entry point: the Flask app and the command line, wiring ``feeds`` and ``sources``
+together. Logging is configured here and nowhere else; the scheduler starts only in the
+``serve`` and ``worker`` commands, never in the app factory."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
+import os
 import signal
+import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -14,19 +17,24 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 import httpx
+from flask import Flask, Response
+from markupsafe import escape
 
 import sources
 from feeds import __version__
-from feeds.config import Config, find_config_path, load_config
+from feeds.config import CONFIG_ENV, DATABASE_ENV, Config, find_config_path, load_config
 from feeds.errors import ConfigError, FeedpubError
 from feeds.fetch import Fetcher, HostGate, fetch_document, user_agent
+from feeds.http import FeedMiddleware
 from feeds.model import UTC, PageContext, ParseResult, diagnostic_record, entry_record
+from feeds.publish import FeedPublisher
 from feeds.refresh import Refresher, RefreshOutcome
 from feeds.scheduler import build_scheduler
 from feeds.store import Ledger
 from feeds.text import decode_document
 from sources import ilo
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: Headquarters pages date their news in Geneva.
 DEFAULT_TIMEZONE = "Europe/Zurich"
 _STDIN = "-"
@@ -89,7 +97,7 @@ def cli(verbose: bool) -> None:
     """feedpub: feeds for news listing pages that have none."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=LOG_FORMAT,
     )
 
 
@@ -280,6 +288,106 @@ def worker(config_path: str | None) -> None:
         refresher.fetcher.close()
         refresher.ledger.close()
     click.echo("feedpub worker: stopped", err=True)
+
+
+def create_app(
+    config: Config | None = None,
+    *,
+    ledger: Ledger | None = None,
+    publisher: FeedPublisher | None = None,
+) -> Flask:
+    """The web app: feeds (answered by ``FeedMiddleware`` before routing), pages, health.
+
+    Parts are injectable for tests; by default the configuration is found as the command
+    line finds it (``$FEEDPUB_CONFIG``, ``./feedpub.toml``, the bundled sample).
+    """
+    config = config or load_config(find_config_path(), adapter_kinds=sources.ADAPTERS.keys())
+    ledger = ledger or Ledger.open(config.database_url)
+    publisher = publisher or FeedPublisher(config, ledger)
+    app = Flask(__name__)
+    app.extensions["feedpub"] = publisher
+
+    @app.get("/")
+    def index() -> str:
+        links = "".join(
+            f'<li>{escape(t.title)}: <a href="/feeds/{t.id}.rss">RSS</a> '
+            f'<a href="/feeds/{t.id}.atom">Atom</a> <a href="/feeds/{t.id}.json">JSON</a></li>'
+            for t in config.topics
+        )
+        return f"<!doctype html><title>{escape(config.publisher.name)}</title><ul>{links}</ul>"
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        ledger.version()
+        return Response("ok\n", mimetype="text/plain", headers={"Cache-Control": "no-store"})
+
+    @app.after_request
+    def never_cache_errors(response: Response) -> Response:
+        if response.status_code >= 400:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    app.wsgi_app = FeedMiddleware(app.wsgi_app, publisher)  # type: ignore[method-assign]
+    return app
+
+
+def make_app() -> Flask:
+    """The app factory the production server calls in each of its worker processes."""
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return create_app()
+
+
+@cli.command()
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes.")  # fmt: skip
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="Blocking threads per server process.")  # fmt: skip
+@click.option("--scheduler/--no-scheduler", default=True, show_default=True,
+              help="Also refresh sources on schedule (one scheduler for all workers).")  # fmt: skip
+def serve(
+    *, config_path: str | None, host: str, port: int, workers: int, threads: int, scheduler: bool
+) -> None:
+    """Serve the feeds (and refresh the sources) until stopped (Ctrl-C)."""
+    from granian import Granian  # noqa: PLC0415  (only the serving command needs it)
+    from granian.constants import Interfaces  # noqa: PLC0415
+
+    config = load(config_path)
+    try:
+        Ledger.open(config.database_url).close()  # create the schema once, before the workers
+    except Exception as error:
+        raise click.ClickException(f"database {config.database_url}: {error}") from error
+    os.environ[CONFIG_ENV] = str(config.path.resolve())
+    os.environ[DATABASE_ENV] = config.database_url
+    refresher = None
+    if scheduler:
+        refresher = subprocess.Popen(  # noqa: S603  (our own command, our own arguments)
+            [sys.executable, "-m", "server", "worker", "--config", str(config.path.resolve())]
+        )
+    click.echo(f"feedpub: serving {len(config.topics)} topics on http://{host}:{port}/", err=True)
+    try:
+        Granian(
+            "server:make_app",
+            factory=True,
+            interface=Interfaces.WSGI,
+            address=host,
+            port=port,
+            workers=workers,
+            blocking_threads=threads,
+            log_access=False,
+        ).serve()
+    finally:
+        if refresher is not None:
+            refresher.send_signal(signal.SIGINT)
+            try:
+                refresher.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                refresher.kill()
+    click.echo("feedpub: stopped", err=True)
 
 
 def main() -> None:

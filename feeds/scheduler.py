@@ -25,23 +25,24 @@ from feeds.store import SourceState
 
 logger = logging.getLogger(__name__)
 
-#: Sources never fetched before start within this window, spread out rather than at once.
+#: Sources overdue at start run within this window, spread out rather than at once.
 FIRST_RUN_SPREAD = dt.timedelta(seconds=30)
 
 
 def first_run_time(
     source: SourceConfig, state: SourceState, now: dt.datetime, rng: random.Random
 ) -> dt.datetime:
-    """When a source's job first runs after a start: when its next attempt was due (its last
-    fetch plus its interval, or later after failures), and soon, spread out, if that has
-    passed or it was never fetched."""
+    """When a source's job first runs after a start: at once if it was never fetched (the
+    per-host spacing keeps that polite); when its next attempt was due (its last fetch plus
+    its interval, or later after failures); soon, spread out, if that has passed."""
+    if state.last_fetch_at is None and state.next_attempt_at is None:
+        return now
     interval = dt.timedelta(minutes=source.refresh_minutes)
     due = state.next_attempt_at
     if due is None and state.last_fetch_at is not None:
         due = state.last_fetch_at + interval
-    spread = min(FIRST_RUN_SPREAD, interval / 2) * rng.random()
     if due is None or due <= now:
-        return now + spread
+        return now + min(FIRST_RUN_SPREAD, interval / 2) * rng.random()
     return due
 
 

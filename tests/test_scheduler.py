@@ -51,15 +51,18 @@ def test_a_backing_off_source_waits_for_its_next_attempt(server: LocalServer) ->
     assert first_run_time(source, state, NOW, random.Random(1)) == NOW + dt.timedelta(hours=5)
 
 
-def test_overdue_and_new_sources_start_soon_but_spread_out(server: LocalServer) -> None:
+def test_overdue_sources_start_soon_but_spread_out(server: LocalServer) -> None:
     source = make_source(server, refresh_minutes=60)
     rng = random.Random(3)
-    never = [first_run_time(source, SourceState(source_id="s"), NOW, rng) for _ in range(20)]
     overdue = SourceState(source_id="s", last_fetch_at=NOW - dt.timedelta(days=2))
     late = [first_run_time(source, overdue, NOW, rng) for _ in range(20)]
-    for times in (never, late):
-        assert all(NOW <= t <= NOW + dt.timedelta(seconds=30) for t in times)
-        assert len(set(times)) > 10
+    assert all(NOW <= t <= NOW + dt.timedelta(seconds=30) for t in late)
+    assert len(set(late)) > 10
+
+
+def test_a_source_never_fetched_starts_at_once(server: LocalServer) -> None:
+    source = make_source(server, refresh_minutes=60)
+    assert first_run_time(source, SourceState(source_id="s"), NOW, random.Random(3)) == NOW
 
 
 def test_the_scheduler_has_one_non_overlapping_coalescing_job_per_source(
@@ -82,7 +85,7 @@ def test_the_scheduler_has_one_non_overlapping_coalescing_job_per_source(
         assert jobs["one"].trigger.interval == dt.timedelta(minutes=30)
         assert jobs["one"].trigger.jitter == jitter_seconds(one) == 180
         assert jobs["two"].trigger.jitter == 300
-        assert jobs["one"].next_run_time <= NOW + dt.timedelta(seconds=30)
+        assert jobs["one"].next_run_time == NOW
         assert jobs["two"].next_run_time == NOW + dt.timedelta(hours=23)
     finally:
         scheduler.shutdown(wait=False)

@@ -1,0 +1,157 @@
+"""Serving feeds over HTTP: a thin WSGI layer in front of the web app.
+
+``FeedMiddleware`` answers ``/feeds/<topic>.<rss|atom|json>`` straight from the publisher's
+ready representations, before any framework routing: strong ETags, ``Last-Modified``, 304s
+to ``If-None-Match`` and ``If-Modified-Since``, gzip when asked for, caching headers, and
+CORS on every answer (304s and errors included). Errors are never cached. Everything else is
+handed to the wrapped app. Knows no Flask: plain WSGI.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from feeds.publish import MAX_LIMIT, FeedFormat, FeedPublisher, RenderedFeed
+
+WSGIEnvironment = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApplication = Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]
+
+FEED_PATH = re.compile(r"^/feeds/(?P<topic>[a-z0-9][a-z0-9_-]{0,63})\.(?P<format>rss|atom|json)$")
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
+CORS = ("Access-Control-Allow-Origin", "*")
+CORS_EXPOSE = ("Access-Control-Expose-Headers", "ETag, Last-Modified")
+_NO_STORE = ("Cache-Control", "no-store")
+_ALLOWED = "GET, HEAD, OPTIONS"
+
+
+def _gzip_accepted(header: str) -> bool:
+    for part in header.split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            quality = params.strip().lower()
+            return not quality.startswith("q=") or quality[2:].strip() not in (
+                "0",
+                "0.0",
+                "0.00",
+                "0.000",
+            )
+    return False
+
+
+def _not_modified(feed: RenderedFeed, environ: WSGIEnvironment) -> bool:
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+    if if_none_match is not None:
+        if if_none_match.strip() == "*":
+            return True
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return bool(tags & feed.etags)
+    if_modified_since = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if if_modified_since:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+        return since.tzinfo is not None and feed.last_modified <= since.timestamp()
+    return False
+
+
+def base_url(environ: WSGIEnvironment) -> str | None:
+    """The scheme, host and mount point a request came to (``None`` for a hostile Host)."""
+    host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+    if not _HOST.match(host):
+        return None
+    scheme = environ.get("wsgi.url_scheme", "http")
+    default_port = ":443" if scheme == "https" else ":80"
+    return f"{scheme}://{host.removesuffix(default_port)}{environ.get('SCRIPT_NAME', '')}"
+
+
+class FeedMiddleware:
+    """Answers feed URLs from the publisher; hands every other request to ``app``."""
+
+    def __init__(self, app: WSGIApplication, publisher: FeedPublisher) -> None:
+        self.app = app
+        self.publisher = publisher
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        match = FEED_PATH.match(environ.get("PATH_INFO", ""))
+        if match is None:
+            return self.app(environ, start_response)
+        method = environ["REQUEST_METHOD"]
+        if method == "OPTIONS":
+            start_response(
+                "204 No Content",
+                [
+                    CORS,
+                    ("Access-Control-Allow-Methods", _ALLOWED),
+                    ("Access-Control-Allow-Headers", "If-None-Match, If-Modified-Since"),
+                    ("Access-Control-Max-Age", "86400"),
+                    ("Allow", _ALLOWED),
+                    _NO_STORE,
+                ],
+            )
+            return []
+        if method not in ("GET", "HEAD"):
+            return self._error(
+                start_response,
+                "405 Method Not Allowed",
+                "method not allowed",
+                [("Allow", _ALLOWED)],
+            )
+        limit = None
+        query = environ.get("QUERY_STRING", "")
+        if query:
+            values = parse_qs(query).get("limit")
+            if values:
+                if not values[0].isdigit() or not 1 <= int(values[0]) <= MAX_LIMIT:
+                    return self._error(
+                        start_response,
+                        "400 Bad Request",
+                        f"limit must be a whole number from 1 to {MAX_LIMIT}",
+                    )
+                limit = int(values[0])
+        base = base_url(environ)
+        if base is None:
+            return self._error(start_response, "400 Bad Request", "bad Host header")
+        try:
+            feed = self.publisher.feed(
+                match["topic"], FeedFormat(match["format"]), base_url=base, limit=limit
+            )
+        except LookupError:
+            return self._error(start_response, "404 Not Found", f"no topic {match['topic']!r}")
+        use_gzip = _gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        representation = feed.gzipped if use_gzip else feed.plain
+        if _not_modified(feed, environ):
+            headers = [
+                (k, v)
+                for k, v in representation.headers
+                if k not in ("Content-Length", "Content-Type", "Content-Encoding")
+            ]
+            start_response("304 Not Modified", [*headers, CORS, CORS_EXPOSE])
+            return []
+        start_response("200 OK", [*representation.headers, CORS, CORS_EXPOSE])
+        return [] if method == "HEAD" else [representation.body]
+
+    @staticmethod
+    def _error(
+        start_response: StartResponse,
+        status: str,
+        message: str,
+        extra: list[tuple[str, str]] | None = None,
+    ) -> list[bytes]:
+        body = f"{status[4:]}: {message}\n".encode()
+        start_response(
+            status,
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                _NO_STORE,
+                CORS,
+                *(extra or []),
+            ],
+        )
+        return [body]

@@ -1,0 +1,199 @@
+"""Publishing feeds: rendering each topic's feed once per content change, and keeping it ready.
+
+``FeedPublisher.feed`` returns a ready representation (bytes, gzipped bytes, validators,
+caching headers). It renders only when the ledger's version has moved since the last render
+(a cheap check, made at most once per ``version_ttl`` seconds); otherwise it answers from
+memory without touching the database.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import format_datetime
+from enum import StrEnum
+
+from feeds.config import Config, TopicConfig
+from feeds.render import FeedInfo, feed_updated, render_atom, render_json, render_rss
+from feeds.store import Ledger
+from feeds.topics import select_entries
+
+#: The most entries a request may ask for with ``?limit=``.
+MAX_LIMIT = 500
+MIN_MAX_AGE_SECONDS = 60
+
+
+class FeedFormat(StrEnum):
+    """The formats every topic is served in, by file extension."""
+
+    RSS = "rss"
+    ATOM = "atom"
+    JSON = "json"
+
+    @property
+    def content_type(self) -> str:
+        return {
+            FeedFormat.RSS: "application/rss+xml; charset=utf-8",
+            FeedFormat.ATOM: "application/atom+xml; charset=utf-8",
+            FeedFormat.JSON: "application/feed+json; charset=utf-8",
+        }[self]
+
+
+_RENDERERS = {
+    FeedFormat.RSS: render_rss,
+    FeedFormat.ATOM: render_atom,
+    FeedFormat.JSON: render_json,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Representation:
+    """One encoding of a rendered feed, with the headers to send it with."""
+
+    body: bytes
+    etag: str
+    headers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedFeed:
+    """A rendered feed: plain and gzipped, with its validators."""
+
+    plain: Representation
+    gzipped: Representation
+    last_modified: float  # seconds since the epoch, whole
+    etags: frozenset[str]  # both representations' tags, for If-None-Match
+
+
+def max_age_seconds(minutes: int) -> int:
+    """How long caches may keep a feed: half its sources' refresh interval, at least a minute."""
+    return max(MIN_MAX_AGE_SECONDS, minutes * 30)
+
+
+def _representation(
+    body: bytes, etag: str, common: list[tuple[str, str]], encoding: str | None
+) -> Representation:
+    headers = [*common, ("ETag", etag), ("Content-Length", str(len(body)))]
+    if encoding:
+        headers.append(("Content-Encoding", encoding))
+    return Representation(body=body, etag=etag, headers=tuple(headers))
+
+
+class FeedPublisher:
+    """Renders topics' feeds on demand and keeps them until the ledger changes."""
+
+    def __init__(
+        self,
+        config: Config,
+        ledger: Ledger,
+        *,
+        version_ttl: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_cached: int = 512,
+    ) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.topics = {topic.id: topic for topic in config.topics}
+        self.version_ttl = version_ttl
+        self.clock = clock
+        self.max_cached = max_cached
+        self._version: int | None = None
+        self._checked_at = float("-inf")
+        self._cache: OrderedDict[tuple[str, FeedFormat, int, str], RenderedFeed] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def refresh_minutes(self, topic: TopicConfig) -> int:
+        """The shortest refresh interval of the topic's sources."""
+        minutes = [
+            source.refresh_minutes
+            for source in self.config.sources
+            if not topic.sources or source.id in topic.sources
+        ]
+        return min(minutes, default=60)
+
+    def invalidate(self) -> None:
+        """Forget the version check: the next request looks at the ledger again."""
+        self._checked_at = float("-inf")
+
+    def _current_version(self) -> int:
+        now = self.clock()
+        if self._version is None or now - self._checked_at >= self.version_ttl:
+            version = self.ledger.version()
+            with self._lock:
+                if version != self._version:
+                    self._cache.clear()
+                self._version, self._checked_at = version, now
+        return self._version
+
+    def feed(
+        self, topic_id: str, feed_format: FeedFormat, *, base_url: str, limit: int | None = None
+    ) -> RenderedFeed:
+        """The topic's feed in a format, as served under ``base_url`` (``https://host``);
+        ``LookupError`` for an unknown topic."""
+        topic = self.topics.get(topic_id)
+        if topic is None:
+            raise LookupError(f"no topic {topic_id!r}")
+        count = min(limit or topic.limit, MAX_LIMIT)
+        base = self.config.publisher.base_url or base_url
+        key = (topic_id, feed_format, count if limit else 0, base)
+        self._current_version()
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is None:
+                cached = self._render(topic, feed_format, base, count, explicit_limit=bool(limit))
+                self._cache[key] = cached
+                while len(self._cache) > self.max_cached:
+                    self._cache.popitem(last=False)
+            return cached
+
+    def _render(
+        self,
+        topic: TopicConfig,
+        feed_format: FeedFormat,
+        base: str,
+        count: int,
+        *,
+        explicit_limit: bool,
+    ) -> RenderedFeed:
+        candidates = self.ledger.entries(topic.sources or None)
+        entries = select_entries(topic, candidates, count)
+        minutes = self.refresh_minutes(topic)
+        query = f"?limit={count}" if explicit_limit else ""
+        info = FeedInfo(
+            topic_id=topic.id,
+            title=topic.title,
+            description=topic.description,
+            self_url=f"{base}/feeds/{topic.id}.{feed_format}{query}",
+            home_url=f"{base}/topics/{topic.id}",
+            language=self.config.publisher.language,
+            publisher=self.config.publisher.name,
+            ttl_minutes=minutes,
+            image=topic.image,
+        )
+        body = _RENDERERS[feed_format](info, entries)
+        updated = feed_updated(entries)
+        digest = hashlib.sha256(body).hexdigest()[:32]
+        common = [
+            ("Content-Type", feed_format.content_type),
+            ("Last-Modified", format_datetime(updated, usegmt=True)),
+            ("Cache-Control", f"public, max-age={max_age_seconds(minutes)}"),
+            ("Vary", "Accept-Encoding"),
+        ]
+        plain = _representation(body, f'"{digest}"', common, None)
+        gzipped = _representation(
+            gzip.compress(body, compresslevel=6, mtime=0), f'"{digest}-gzip"', common, "gzip"
+        )
+        return RenderedFeed(
+            plain=plain,
+            gzipped=gzipped,
+            last_modified=updated.timestamp(),
+            etags=frozenset((plain.etag, gzipped.etag)),
+        )

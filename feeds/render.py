@@ -1,0 +1,180 @@
+"""Rendering a feed: RSS 2.0 and Atom 1.0 (with feedgen) and JSON Feed 1.1.
+
+The only module that imports feedgen, and the place its traps are handled: it prepends
+entries unless told ``order="append"``; it stamps ``now()`` into the feed's and each entry's
+updated time and the RSS ``lastBuildDate`` unless they are set (all are, from the entries);
+the RSS channel ``<link>`` is the last link added (the alternate link goes last); it needs
+``lxml.etree`` imported before it. Output is a pure function of its input: the same entries
+give byte-identical feeds, so ETags change only when content does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import lxml.etree  # noqa: F401  (feedgen uses lxml.etree without importing it)
+from feedgen.feed import FeedGenerator
+
+from feeds import __version__
+from feeds.identity import NAMESPACE
+from feeds.model import StoredEntry
+
+GENERATOR = "feedpub"
+#: The instant of an empty feed: fixed, so that its bytes do not change with the clock.
+EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedInfo:
+    """What a feed says about itself.
+
+    Attributes:
+        topic_id: The topic's id; the feed's Atom id is derived from it, never from a URL.
+        title: The feed's title.
+        description: The feed's description (a subtitle in Atom).
+        self_url: The URL the feed is served at (as requested, or under the configured base).
+        home_url: The topic's HTML page.
+        language: The feed's language (``en``).
+        publisher: Who publishes it (the feed's author).
+        ttl_minutes: How often its sources are refreshed (RSS ``ttl``).
+        image: An image URL for the feed, or empty.
+    """
+
+    topic_id: str
+    title: str
+    description: str
+    self_url: str
+    home_url: str
+    language: str
+    publisher: str
+    ttl_minutes: int
+    image: str = ""
+
+    @property
+    def feed_id(self) -> str:
+        """The feed's stable id: the same wherever and however it is served."""
+        return f"urn:uuid:{uuid.uuid5(NAMESPACE, 'topic:' + self.topic_id)}"
+
+
+def xml_text(text: str) -> str:
+    """Text with the characters XML forbids removed."""
+    return _XML_FORBIDDEN.sub("", text)
+
+
+def entry_text(stored: StoredEntry) -> str:
+    """What an entry says: its summary, or, for an item without one, a true line made of its
+    label, title and date (feed readers and validators want text in every entry)."""
+    entry = stored.entry
+    if entry.summary:
+        return entry.summary
+    label = f"{entry.labels[0]}: " if entry.labels else ""
+    day = f" ({entry.date.isoformat()})" if entry.date else ""
+    return f"{label}{entry.title}{day}"
+
+
+def changed_at(stored: StoredEntry) -> dt.datetime:
+    """When an entry last changed what a feed shows: its update, or when it was first seen."""
+    return max(stored.updated, stored.first_seen, stored.entry.published)
+
+
+def feed_updated(entries: Sequence[StoredEntry]) -> dt.datetime:
+    """The feed's updated time: the latest change of its entries (never the clock)."""
+    return max((changed_at(s) for s in entries), default=EPOCH)
+
+
+def _generator(info: FeedInfo, entries: Sequence[StoredEntry]) -> FeedGenerator:
+    generator = FeedGenerator()
+    generator.load_extension("dc", atom=False, rss=True)
+    generator.id(info.feed_id)
+    generator.title(xml_text(info.title))
+    generator.subtitle(xml_text(info.description or info.title))
+    generator.description(xml_text(info.description or info.title))
+    generator.author({"name": xml_text(info.publisher)})
+    generator.language(info.language)
+    generator.generator(GENERATOR, version=__version__)
+    generator.ttl(info.ttl_minutes)
+    if info.image:
+        generator.logo(info.image)
+        generator.image(url=info.image, title=xml_text(info.title), link=info.home_url)
+    # feedgen takes the RSS channel <link> from the last link added: the alternate one.
+    generator.link(href=info.self_url, rel="self")
+    generator.link(href=info.home_url, rel="alternate")
+    generator.updated(feed_updated(entries))  # also lastBuildDate; never now()
+    for stored in entries:
+        entry = stored.entry
+        item = generator.add_entry(order="append")
+        item.id(entry.id)
+        item.guid(entry.id, permalink=False)
+        item.title(xml_text(entry.title))
+        item.link(href=entry.link, rel="alternate")
+        item.published(entry.published)
+        item.updated(max(stored.updated, entry.published))
+        item.summary(xml_text(entry_text(stored)))
+        item.description(xml_text(entry_text(stored)))
+        for label in entry.labels:
+            item.category(term=xml_text(label))
+        if entry.credit:
+            item.rights(xml_text(entry.credit))
+            item.dc.dc_rights(xml_text(entry.credit))
+    return generator
+
+
+def render_rss(info: FeedInfo, entries: Sequence[StoredEntry]) -> bytes:
+    """The feed as RSS 2.0 (UTF-8)."""
+    rss: bytes = _generator(info, entries).rss_str(pretty=True)
+    return rss
+
+
+def render_atom(info: FeedInfo, entries: Sequence[StoredEntry]) -> bytes:
+    """The feed as Atom 1.0 (UTF-8)."""
+    atom: bytes = _generator(info, entries).atom_str(pretty=True)
+    return atom
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def render_json(info: FeedInfo, entries: Sequence[StoredEntry]) -> bytes:
+    """The feed as JSON Feed 1.1 (UTF-8); the credit and source are under ``_feedpub``."""
+    items = []
+    for stored in entries:
+        entry = stored.entry
+        item: dict[str, object] = {
+            "id": entry.id,
+            "url": entry.link,
+            "title": entry.title,
+            "content_text": entry_text(stored),
+            "date_published": _iso(entry.published),
+            "date_modified": _iso(max(stored.updated, entry.published)),
+        }
+        if entry.summary:
+            item["summary"] = entry.summary
+        if entry.labels:
+            item["tags"] = list(entry.labels)
+        extension: dict[str, object] = {"source": entry.source_id}
+        if entry.date:
+            extension["listing_date"] = entry.date.isoformat()
+        if entry.credit:
+            extension["credit"] = entry.credit
+        item["_feedpub"] = extension
+        items.append(item)
+    feed: dict[str, object] = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": info.title,
+        "home_page_url": info.home_url,
+        "feed_url": info.self_url,
+        "description": info.description,
+        "language": info.language,
+        "authors": [{"name": info.publisher}],
+        "items": items,
+    }
+    if info.image:
+        feed["icon"] = info.image
+    return (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode()

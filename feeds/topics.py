@@ -1,0 +1,72 @@
+"""Topics: which published entries a feed holds, in which order.
+
+A topic draws on some sources (or all), keeps entries with one of its labels (if it names
+any) and none of its excluded labels, and entries whose title or summary holds one of its
+keywords as a whole word, ignoring case and accents. The same item listed by two of its
+sources appears once. Entries are ordered newest first; instants are distinct, so the order
+is total and page order holds within a day.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+from feeds.config import TopicConfig
+from feeds.identity import normalise_text
+from feeds.model import StoredEntry
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of a text: ``Économie`` -> ``economie``."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=256)
+def _keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not keywords:
+        return None
+    words = sorted({fold(k) for k in keywords}, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)")
+
+
+def matches(topic: TopicConfig, stored: StoredEntry) -> bool:
+    """True when the entry belongs to the topic (its source is checked by the caller)."""
+    entry = stored.entry
+    labels = {fold(label) for label in entry.labels}
+    if topic.labels and not labels & {fold(label) for label in topic.labels}:
+        return False
+    if labels & {fold(label) for label in topic.exclude_labels}:
+        return False
+    pattern = _keyword_pattern(topic.keywords)
+    return pattern is None or bool(pattern.search(fold(f"{entry.title}\n{entry.summary}")))
+
+
+def select_entries(
+    topic: TopicConfig, candidates: Iterable[StoredEntry], limit: int
+) -> list[StoredEntry]:
+    """The topic's entries among ``candidates`` (newest first), each item once, at most
+    ``limit``. Of an item listed by several sources, the copy seen first is kept."""
+    chosen: dict[tuple[str, str], StoredEntry] = {}
+    for stored in candidates:
+        if topic.sources and stored.entry.source_id not in topic.sources:
+            continue
+        if not matches(topic, stored):
+            continue
+        entry = stored.entry
+        key = (normalise_text(entry.title), entry.date.isoformat() if entry.date else "")
+        kept = chosen.get(key)
+        if kept is None or (stored.first_seen, stored.entry.source_id) < (
+            kept.first_seen,
+            kept.entry.source_id,
+        ):
+            chosen[key] = stored
+    ordered = sorted(
+        chosen.values(),
+        key=lambda s: (s.entry.published, s.entry.source_id, s.entry.id),
+        reverse=True,
+    )
+    return ordered[:limit]
