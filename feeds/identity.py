@@ -32,7 +32,8 @@ NAMESPACE = uuid.UUID("000bfcb6-ef3e-46c6-ba6b-7c1764381a90")
 _PAGINATION_SEGMENT = re.compile(r"/nextRow--\d+(?=/|$)", re.IGNORECASE)
 _INDEX_PAGE = re.compile(r"/index\.html?$", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_PLAIN_CHARACTERS = str.maketrans(
+#: Typographic quotes and dashes, and what they are made plain as.
+PLAIN_CHARACTERS = str.maketrans(
     {
         "\u2018": "'",
         "\u2019": "'",
@@ -59,7 +60,7 @@ _TRAILING_PUNCTUATION = ".!?:;,\u2026 "
 def normalise_text(text: str) -> str:
     """Reduce a title (or summary) to what identifies it, ignoring presentation."""
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text).translate(_PLAIN_CHARACTERS)
+        text = unicodedata.normalize("NFKC", text).translate(PLAIN_CHARACTERS)
     text = text.casefold()
     text = " ".join(text.split())
     return text.rstrip(_TRAILING_PUNCTUATION)

@@ -115,8 +115,7 @@ def _generator(info: FeedInfo, entries: Sequence[StoredEntry]) -> FeedGenerator:
         item.link(href=entry.link, rel="alternate")
         item.published(entry.published)
         item.updated(max(stored.updated, entry.published))
-        item.summary(xml_text(entry_text(stored)))
-        item.description(xml_text(entry_text(stored)))
+        item.summary(xml_text(entry_text(stored)))  # Atom summary, and the RSS description
         for label in entry.labels:
             item.category(term=xml_text(label))
         if entry.credit:

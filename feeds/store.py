@@ -191,8 +191,12 @@ class LedgerTransaction:
         return _state(row) if row else SourceState(source_id=source_id)
 
     def save_state(self, state: SourceState) -> None:
+        # the version is the ledger's own count of content changes (see ``merge``): never
+        # written back from a state read before them
         values = {
-            k: getattr(state, k) for k in SourceState.__dataclass_fields__ if k != "source_id"
+            k: getattr(state, k)
+            for k in SourceState.__dataclass_fields__
+            if k not in ("source_id", "version")
         }
         done = self.connection.execute(
             update(sources_table).where(sources_table.c.id == state.source_id).values(**values)

@@ -15,14 +15,15 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from feeds.config import TopicConfig
-from feeds.identity import normalise_text
+from feeds.identity import PLAIN_CHARACTERS, normalise_text
 from feeds.model import StoredEntry
 
 
 def fold(text: str) -> str:
-    """Case- and accent-insensitive form of a text: ``Économie`` -> ``economie``."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    """Case-, accent- and typography-insensitive form of a text: ``L\u2019Économie`` ->
+    ``l'economie`` (quotes and dashes made plain, whitespace collapsed)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold()).translate(PLAIN_CHARACTERS)
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
 @lru_cache(maxsize=256)
@@ -42,15 +43,21 @@ def matches(topic: TopicConfig, stored: StoredEntry) -> bool:
     if labels & {fold(label) for label in topic.exclude_labels}:
         return False
     pattern = _keyword_pattern(topic.keywords)
-    return pattern is None or bool(pattern.search(fold(f"{entry.title}\n{entry.summary}")))
+    return pattern is None or any(
+        pattern.search(fold(text)) for text in (entry.title, entry.summary)
+    )
 
 
 def select_entries(
     topic: TopicConfig, candidates: Iterable[StoredEntry], limit: int
 ) -> list[StoredEntry]:
-    """The topic's entries among ``candidates`` (newest first), each item once, at most
-    ``limit``. Of an item listed by several sources, the copy seen first is kept."""
-    chosen: dict[tuple[str, str], StoredEntry] = {}
+    """The topic's entries among ``candidates`` (newest first), at most ``limit``.
+
+    An item listed by several sources (the same normalised title and date) appears once: as
+    listed by the source that showed it first. Items of one source are never merged: the
+    adapter has told them apart.
+    """
+    groups: dict[tuple[str, str], list[StoredEntry]] = {}
     for stored in candidates:
         if topic.sources and stored.entry.source_id not in topic.sources:
             continue
@@ -58,15 +65,10 @@ def select_entries(
             continue
         entry = stored.entry
         key = (normalise_text(entry.title), entry.date.isoformat() if entry.date else "")
-        kept = chosen.get(key)
-        if kept is None or (stored.first_seen, stored.entry.source_id) < (
-            kept.first_seen,
-            kept.entry.source_id,
-        ):
-            chosen[key] = stored
-    ordered = sorted(
-        chosen.values(),
-        key=lambda s: (s.entry.published, s.entry.source_id, s.entry.id),
-        reverse=True,
-    )
-    return ordered[:limit]
+        groups.setdefault(key, []).append(stored)
+    chosen: list[StoredEntry] = []
+    for group in groups.values():
+        first = min(group, key=lambda s: (s.first_seen, s.entry.source_id))
+        chosen.extend(s for s in group if s.entry.source_id == first.entry.source_id)
+    chosen.sort(key=lambda s: (s.entry.published, s.entry.source_id, s.entry.id), reverse=True)
+    return chosen[:limit]

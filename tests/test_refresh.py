@@ -68,6 +68,7 @@ def test_a_new_item_appears_once(
     clock.advance(hours=1)
     assert refresher.refresh(source).status == Status.UNCHANGED
     assert titles(ledger) == [NEW.title, A.title, B.title, C.title]
+    assert ledger.version() == 2  # one content change per refresh that changed something
     new_entry = ledger.entries()[0]
     assert new_entry.first_seen == dt.datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     assert new_entry.entry.published == dt.datetime(

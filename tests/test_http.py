@@ -1,0 +1,253 @@
+"""Serving feeds over HTTP, through the app (Flask's test client drives the real WSGI stack):
+validators and 304s, gzip, caching headers, CORS, HEAD, limits, errors, render-once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import feedparser
+import pytest
+from flask.testing import FlaskClient
+
+from feeds.config import Config, parse_config
+from feeds.model import UTC, StoredEntry
+from feeds.publish import FeedPublisher
+from feeds.store import Ledger, Retention
+from server import create_app
+from tests.refresh_kit import open_ledger
+
+CONFIG = """
+[publisher]
+name = "Test feeds"
+
+[[sources]]
+id = "office"
+title = "Office"
+url = "https://www.example.org/news/lang--en/index.htm"
+refresh_minutes = 20
+
+[[topics]]
+id = "office"
+title = "Office news"
+description = "Everything the office says."
+limit = 2
+
+[[topics]]
+id = "releases"
+title = "Press releases"
+labels = ["press release"]
+"""
+NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+class CountingLedger(Ledger):
+    """The real ledger, counting how often entries are read (renders) and versions checked."""
+
+    entry_reads = 0
+    version_reads = 0
+
+    def entries(self, source_ids: object = None, *, limit: int | None = None) -> list[StoredEntry]:
+        self.entry_reads += 1
+        return super().entries(source_ids, limit=limit)  # type: ignore[arg-type]
+
+    def version(self) -> int:
+        self.version_reads += 1
+        return super().version()
+
+
+def store(ledger: Ledger, *titles: tuple[str, int, str]) -> None:
+    from feeds.model import Entry
+
+    entries = [
+        Entry(
+            id=f"urn:uuid:{n:08d}-0000-5000-8000-000000000000",
+            source_id="office",
+            title=title,
+            link=f"https://www.example.org/news/{n}",
+            date=dt.date(2026, 11, day),
+            published=dt.datetime(2026, 11, day, tzinfo=UTC),
+            summary="Summary.",
+            labels=(label,),
+        )
+        for n, (title, day, label) in enumerate(titles)
+    ]
+    with ledger.transaction() as transaction:
+        transaction.merge("office", entries, now=NOW, retention=Retention())
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return parse_config(CONFIG, tmp_path / "feedpub.toml", adapter_kinds={"ilo"}, environ={})
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[CountingLedger]:
+    opened = CountingLedger(open_ledger(tmp_path).engine)
+    store(
+        opened, ("Alpha", 20, "Press release"), ("Beta", 19, "News"), ("Gamma", 18, "Press release")
+    )
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def client(config: Config, ledger: CountingLedger) -> FlaskClient:
+    publisher = FeedPublisher(config, ledger, version_ttl=0)
+    return create_app(config, ledger=ledger, publisher=publisher).test_client()
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/feeds/office.rss", "application/rss+xml; charset=utf-8"),
+        ("/feeds/office.atom", "application/atom+xml; charset=utf-8"),
+        ("/feeds/office.json", "application/feed+json; charset=utf-8"),
+    ],
+)
+def test_a_feed_is_served_with_its_headers(
+    client: FlaskClient, path: str, content_type: str
+) -> None:
+    response = client.get(path, base_url="https://feeds.example.org")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == content_type
+    assert response.headers["Cache-Control"] == "public, max-age=600"  # half of 20 minutes
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Vary"] == "Accept-Encoding"
+    assert response.headers["Last-Modified"] == "Sun, 22 Nov 2026 09:00:00 GMT"
+    assert response.headers["ETag"].startswith('"')
+    assert int(response.headers["Content-Length"]) == len(response.data)
+    if path.endswith(".json"):
+        feed = json.loads(response.data)
+        assert feed["feed_url"] == "https://feeds.example.org" + path
+        assert [item["title"] for item in feed["items"]] == ["Alpha", "Beta"]  # topic limit 2
+    else:
+        parsed = feedparser.parse(response.data)
+        assert parsed.bozo is False
+        assert [link.href for link in parsed.feed.links if link.rel == "self"] == [
+            "https://feeds.example.org" + path
+        ]
+
+
+def test_304_on_either_validator_with_cors_and_caching_headers(client: FlaskClient) -> None:
+    first = client.get("/feeds/office.atom")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    by_tag = client.get("/feeds/office.atom", headers={"If-None-Match": f'"other", {etag}'})
+    by_date = client.get("/feeds/office.atom", headers={"If-Modified-Since": modified})
+    for response in (by_tag, by_date):
+        assert response.status_code == 304
+        assert response.data == b""
+        assert response.headers["ETag"] == etag
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert response.headers["Cache-Control"] == "public, max-age=600"
+    older = client.get(
+        "/feeds/office.atom", headers={"If-Modified-Since": "Sat, 21 Nov 2026 09:00:00 GMT"}
+    )
+    assert older.status_code == 200
+    stale_tag = client.get(
+        "/feeds/office.atom", headers={"If-None-Match": '"stale"', "If-Modified-Since": modified}
+    )
+    assert stale_tag.status_code == 200  # If-None-Match wins over If-Modified-Since
+
+
+def test_gzip_when_asked_for_with_its_own_etag(client: FlaskClient) -> None:
+    plain = client.get("/feeds/office.rss")
+    zipped = client.get("/feeds/office.rss", headers={"Accept-Encoding": "br, gzip;q=0.8"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.data) == plain.data
+    assert zipped.headers["ETag"] == plain.headers["ETag"][:-1] + '-gzip"'
+    refused = client.get("/feeds/office.rss", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers
+    revalidated = client.get(
+        "/feeds/office.rss",
+        headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]},
+    )
+    assert revalidated.status_code == 304
+
+
+def test_head_sends_the_headers_without_the_body(client: FlaskClient) -> None:
+    get = client.get("/feeds/office.json")
+    head = client.head("/feeds/office.json")
+    assert head.status_code == 200
+    assert head.data == b""
+    assert head.headers["Content-Length"] == get.headers["Content-Length"]
+    assert head.headers["ETag"] == get.headers["ETag"]
+
+
+def test_a_preflight_allows_conditional_requests_from_any_origin(client: FlaskClient) -> None:
+    response = client.options("/feeds/office.json")
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
+
+
+@pytest.mark.parametrize(
+    ("request_args", "status"),
+    [
+        (("GET", "/feeds/nope.rss"), 404),
+        (("GET", "/feeds/office.rss?limit=0"), 400),
+        (("GET", "/feeds/office.rss?limit=501"), 400),
+        (("GET", "/feeds/office.rss?limit=ten"), 400),
+        (("POST", "/feeds/office.rss"), 405),
+    ],
+)
+def test_errors_are_plain_never_cached_and_allow_cors(
+    client: FlaskClient, request_args: tuple[str, str], status: int
+) -> None:
+    method, path = request_args
+    response = client.open(path, method=method)
+    assert response.status_code == status
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+def test_other_unknown_paths_are_the_apps_404_and_not_cached(client: FlaskClient) -> None:
+    response = client.get("/feeds/Bad Name.rss")
+    assert response.status_code == 404
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_limit_asks_for_more_or_fewer_entries_and_keeps_its_self_link(
+    client: FlaskClient,
+) -> None:
+    response = client.get("/feeds/office.json?limit=3")
+    feed = json.loads(response.data)
+    assert len(feed["items"]) == 3
+    assert feed["feed_url"].endswith("/feeds/office.json?limit=3")
+
+
+def test_a_hostile_host_header_is_refused(client: FlaskClient) -> None:
+    response = client.get("/feeds/office.rss", headers={"Host": "evil.example/<script>"})
+    assert response.status_code == 400
+
+
+def test_labels_select_a_topics_entries(client: FlaskClient) -> None:
+    feed = json.loads(client.get("/feeds/releases.json").data)
+    assert [item["title"] for item in feed["items"]] == ["Alpha", "Gamma"]
+
+
+def test_an_unchanged_feed_is_rendered_once_and_a_change_renders_it_again(
+    client: FlaskClient, ledger: CountingLedger
+) -> None:
+    first = client.get("/feeds/office.rss")
+    for _ in range(20):
+        assert client.get("/feeds/office.rss").data == first.data
+    assert ledger.entry_reads == 1
+    store(ledger, ("Delta", 21, "News"))
+    changed = client.get("/feeds/office.rss")
+    assert ledger.entry_reads == 2
+    assert changed.headers["ETag"] != first.headers["ETag"]
+    assert b"Delta" in changed.data
+
+
+def test_version_checks_are_rate_limited(config: Config, ledger: CountingLedger) -> None:
+    moments = iter([0.0, 0.1, 0.2, 0.5, 1.5, 1.6])
+    publisher = FeedPublisher(config, ledger, version_ttl=1.0, clock=lambda: next(moments))
+    client = create_app(config, ledger=ledger, publisher=publisher).test_client()
+    for _ in range(6):
+        client.get("/feeds/office.rss")
+    assert ledger.version_reads == 2  # at 0.0 and at 1.5
