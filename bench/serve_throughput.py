@@ -1,0 +1,163 @@
+"""Benchmark: a topic feed served by ``feedpub serve`` against nginx serving the same bytes as
+a static file (the practical limit on this machine), for 200s, gzipped 200s and 304s.
+
+Run: ``.venv/bin/python -m bench.serve_throughput`` (needs ``wrk`` and ``nginx`` from Debian's
+packages: ``apt-get install wrk nginx-light``). Everything listens on 127.0.0.1 only; each
+load run is bounded in time. Prints requests per second and p99 latency for both servers,
+and feedpub's share of nginx's throughput.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+CONNECTIONS = 64
+TOPIC = "all-news"
+
+NGINX_CONF = """
+worker_processes 2;
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    types {{ application/rss+xml rss; }}
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 100000;
+    gzip_static on;
+    etag on;
+    client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
+    uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root}/www;
+        add_header Access-Control-Allow-Origin *;
+    }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer")
+
+
+def head_etag(url: str, gzip_wanted: bool) -> str:
+    headers = {"Accept-Encoding": "gzip"} if gzip_wanted else {}
+    request = urllib.request.Request(url, headers=headers, method="HEAD")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return str(response.headers["ETag"])
+
+
+def wrk(url: str, headers: dict[str, str]) -> tuple[float, str]:
+    """Requests per second and the p99 latency of a ``wrk`` run."""
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", url]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    p99 = re.search(r"99%\s+(\S+)", output)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if rate is None or p99 is None or non2xx:
+        raise SystemExit(f"wrk failed or saw errors:\n{output}")
+    return float(rate[1]), p99[1]
+
+
+def main() -> None:
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
+            raise SystemExit(f"{tool} is not installed: apt-get install wrk nginx-light")
+    feedpub = str(Path(sys.executable).parent / "feedpub")
+    root = Path(tempfile.mkdtemp(prefix="feedpub-bench-"))
+    root.chmod(0o755)  # nginx's workers run as another user
+    env = {**os.environ, "FEEDPUB_DATABASE_URL": f"sqlite:///{root / 'feeds.db'}"}
+    env.pop("FEEDPUB_CONFIG", None)
+    subprocess.run([feedpub, "refresh"], cwd=root, env=env, check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            feedpub,
+            "serve",
+            "--no-scheduler",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--threads",
+            "2",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    nginx_port = free_port()
+    (root / "www" / "feeds").mkdir(parents=True)
+    (root / "tmp").mkdir()
+    try:
+        feed_url = f"http://127.0.0.1:{port}/feeds/{TOPIC}.rss"
+        wait_for(feed_url)
+        time.sleep(1.5)
+        with urllib.request.urlopen(feed_url) as response:
+            body = response.read()
+        static = root / "www" / "feeds" / f"{TOPIC}.rss"
+        static.write_bytes(body)
+        (static.parent / f"{TOPIC}.rss.gz").write_bytes(gzip.compress(body, 6, mtime=0))
+        (root / "nginx.conf").write_text(NGINX_CONF.format(root=root, port=nginx_port))
+        subprocess.run(["nginx", "-c", str(root / "nginx.conf")], check=True)
+        nginx_url = f"http://127.0.0.1:{nginx_port}/feeds/{TOPIC}.rss"
+        wait_for(nginx_url)
+        zipped = len(gzip.compress(body))
+        print(f"feed: /feeds/{TOPIC}.rss, {len(body):,} bytes ({zipped:,} gzipped)")
+        print(f"load: wrk -t2 -c{CONNECTIONS} -d{SECONDS}s; feedpub serve: 2 workers x 2 threads")
+        print("nginx: 2 workers, the same bytes as a static file (gzip_static)")
+        print(f"{'case':<6} {'feedpub req/s':>14} {'p99':>9} {'nginx req/s':>12} {'p99':>9} ratio")
+        cases = (("200", False, False), ("gzip", True, False), ("304", False, True))
+        for case, gzipped, conditional in cases:
+            rates = []
+            for url in (feed_url, nginx_url):
+                headers = {"Accept-Encoding": "gzip"} if gzipped else {}
+                if conditional:
+                    headers["If-None-Match"] = head_etag(url, gzipped)
+                rates.append(wrk(url, headers))
+            (ours, our_p99), (theirs, their_p99) = rates
+            print(
+                f"{case:<6} {ours:>14,.0f} {our_p99:>9} {theirs:>12,.0f} {their_p99:>9} "
+                f"{ours / theirs:>5.2f}"
+            )
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        if (root / "nginx.pid").exists():
+            subprocess.run(["nginx", "-c", str(root / "nginx.conf"), "-s", "stop"], check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
