@@ -12,27 +12,32 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 import httpx
-from flask import Flask, Response
-from markupsafe import escape
+from flask import Flask, Response, abort, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 import sources
-from feeds import __version__
+from feeds import __version__, pages
 from feeds.config import CONFIG_ENV, DATABASE_ENV, Config, find_config_path, load_config
 from feeds.errors import ConfigError, FeedpubError
 from feeds.fetch import Fetcher, HostGate, fetch_document, user_agent
 from feeds.http import FeedMiddleware
+from feeds.http import base_url as request_base_url
 from feeds.model import UTC, PageContext, ParseResult, diagnostic_record, entry_record
-from feeds.publish import FeedPublisher
+from feeds.overview import Overview, TopicOverview
+from feeds.publish import STYLESHEET_PATH, FeedPublisher
 from feeds.refresh import Refresher, RefreshOutcome
 from feeds.scheduler import build_scheduler
 from feeds.store import Ledger
 from feeds.text import decode_document
 from sources import ilo
+from sources.suggest import Suggestion, suggest_source, suggestion_toml
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: Headquarters pages date their news in Geneva.
@@ -40,7 +45,9 @@ DEFAULT_TIMEZONE = "Europe/Zurich"
 _STDIN = "-"
 
 
-def _zone(_ctx: click.Context, _param: click.Parameter, value: str) -> ZoneInfo:
+def _zone(_ctx: click.Context, _param: click.Parameter, value: str | None) -> ZoneInfo | None:
+    if value is None:
+        return None
     try:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as error:
@@ -101,47 +108,93 @@ def cli(verbose: bool) -> None:
     )
 
 
+config_option = click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    help="The configuration file (default: $FEEDPUB_CONFIG, ./feedpub.toml, or the bundled "
+    "sample configuration).",
+)
+
+
 @cli.command()
-@click.argument("location", metavar="PATH_OR_URL")
+@click.argument("location", metavar="[PATH_OR_URL]", required=False)
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
     show_default=True, help="How to print what was found.",
 )  # fmt: skip
 @click.option(
-    "--timezone", "zone", default=DEFAULT_TIMEZONE, show_default=True, callback=_zone,
-    help="The time zone the listing's dates are read in.",
+    "--timezone", "zone", default=None, callback=_zone,
+    help=f"The time zone the listing's dates are read in (default {DEFAULT_TIMEZONE}).",
 )  # fmt: skip
 @click.option(
     "--source-url", help="The page's public URL (for links and identity) when reading a copy."
 )
 @click.option(
-    "--form", type=click.Choice(["text", "html"]), default=None,
-    help="Whether the page is HTML or a text rendition (detected by default).",
+    "--kind", type=click.Choice(sorted(sources.ADAPTERS)), default=None,
+    help="The adapter to read the page with (default ilo).",
 )  # fmt: skip
-def preview(
-    location: str,
+@click.option(
+    "--form", type=click.Choice(["text", "html"]), default=None,
+    help="For the ilo adapter: HTML or a text rendition (detected by default).",
+)  # fmt: skip
+@click.option("--source", "source_id", help="Read the page as this configured source does.")
+@config_option
+@click.option(
+    "--suggest", is_flag=True,
+    help="Find the page's items and print a source configuration to paste.",
+)  # fmt: skip
+def preview(  # noqa: PLR0917  (click passes every option)
+    location: str | None,
     output_format: str,
-    zone: ZoneInfo,
+    zone: ZoneInfo | None,
     source_url: str | None,
+    kind: str | None,
     form: ilo.Form | None,
+    source_id: str | None,
+    config_path: str | None,
+    suggest: bool,
 ) -> None:
     """Parse one listing page (a path, a URL, or - for standard input) and show its entries.
 
     The tool to run when adding a source: it prints every entry with its id and dates, and
-    what the parser decided (diagnostics). Exits non-zero when the page is not a listing.
+    what the parser decided (diagnostics). With --source, the page (by default the source's
+    own URL) is read as that configured source reads it; with --suggest, the page's items are
+    found without help and a source configuration is printed. Exits non-zero when the page is
+    not a listing.
     """
+    source = None
+    if source_id:
+        try:
+            source = load(config_path).source(source_id)
+        except LookupError as error:
+            raise click.ClickException(str(error)) from error
+    location = location or (source.url if source else None)
+    if not location:
+        raise click.UsageError("give a PATH_OR_URL (or --source)")
     name = "standard input" if location == _STDIN else location
+    zone = zone or (source.timezone if source else ZoneInfo(DEFAULT_TIMEZONE))
     try:
-        content, page_url, charset = _read_input(location, source_url)
+        content, page_url, charset = _read_input(
+            location, source_url or (source.public_url if source else None)
+        )
         text = decode_document(content, source=name, charset=charset)
         context = PageContext(
-            source_id="preview",
+            source_id=source.id if source else "preview",
             page_url=page_url,
             timezone=zone,
             seen_at=dt.datetime.now(UTC),
         )
-        result = ilo.parse(text, context, form)
-    except FeedpubError as error:
+        if suggest:
+            _print_suggestion(suggest_source(text, context), page_url, zone, output_format)
+            return
+        if source is not None:
+            result = sources.ADAPTERS[source.kind](source.selectors)(text, context)
+        elif kind and kind != "ilo":
+            result = sources.ADAPTERS[kind]({})(text, context)
+        else:
+            result = ilo.parse(text, context, form)
+    except (FeedpubError, ValueError) as error:
         message = str(error)
         raise click.ClickException(
             message if message.startswith(name) else f"{name}: {message}"
@@ -164,13 +217,26 @@ def preview(
         raise click.ClickException(f"{name}: {reason}")
 
 
-config_option = click.option(
-    "--config",
-    "config_path",
-    metavar="FILE",
-    help="The configuration file (default: $FEEDPUB_CONFIG, ./feedpub.toml, or the bundled "
-    "sample configuration).",
-)
+def _print_suggestion(suggestion: Suggestion, url: str, zone: ZoneInfo, output_format: str) -> None:
+    if not suggestion.kind:
+        raise click.ClickException(f"{url}: {'; '.join(suggestion.notes)}")
+    if output_format == "json":
+        result = suggestion.result
+        click.echo(
+            json.dumps(
+                {
+                    "kind": suggestion.kind,
+                    "selectors": suggestion.selectors,
+                    "notes": suggestion.notes,
+                    "feeds": suggestion.feed_links,
+                    "entries": [entry_record(e) for e in result.entries] if result else [],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        click.echo(suggestion_toml(suggestion, url, zone.key), nl=False)
 
 
 def load(config_path: str | None) -> Config:
@@ -290,13 +356,138 @@ def worker(config_path: str | None) -> None:
     click.echo("feedpub worker: stopped", err=True)
 
 
+#: Paths that say how things are now: never cached.
+_LIVE_PATHS = frozenset({"/status", "/status.json", "/healthz"})
+#: How long caches may keep a page.
+PAGE_MAX_AGE_SECONDS = 60
+SiteFor = Callable[..., pages.Site]
+
+
+def _page(body: str, mimetype: str = "text/html") -> Response:
+    return Response(body, mimetype=mimetype)
+
+
+def _site_for(config: Config) -> SiteFor:
+    """How each request finds the publisher and the base URL its pages' links are made from."""
+    source_languages = {source.id: source.language for source in config.sources}
+
+    def site(*, strict: bool = True) -> pages.Site:
+        # a hostile Host header is a 400, or (for error pages) gives relative links
+        base = config.publisher.base_url or request_base_url(request.environ)
+        if base is None:
+            if strict:
+                abort(400, "bad Host header")
+            base = ""
+        return pages.Site(
+            name=config.publisher.name,
+            language=config.publisher.language,
+            base=base,
+            source_languages=source_languages,
+        )
+
+    return site
+
+
+def _add_page_routes(app: Flask, overview: Overview, site: SiteFor) -> None:
+    """The pages for people and partners: index, topics, widget and its script, OPML, XSL."""
+
+    def topic_or_404(topic_id: str) -> TopicOverview:
+        try:
+            return overview.topic(topic_id)
+        except LookupError:
+            abort(404, f"There is no topic {topic_id!r} here.")
+
+    @app.get("/")
+    def index() -> Response:
+        return _page(pages.index_page(site(), overview.topics()))
+
+    @app.get("/topics/<topic_id>")
+    def topic(topic_id: str) -> Response:
+        return _page(pages.topic_page(site(), topic_or_404(topic_id)))
+
+    @app.get("/embed/<topic_id>")
+    def embed(topic_id: str) -> Response:
+        found = topic_or_404(topic_id)
+        try:
+            options = pages.EmbedOptions.from_query(request.args)
+        except ValueError as error:
+            abort(400, str(error))
+        return _page(pages.embed_page(site(), found, options))
+
+    @app.get("/embed/<topic_id>.js")
+    def embed_script(topic_id: str) -> Response:
+        found = topic_or_404(topic_id)
+        response = _page(pages.embed_script(site(), found.topic.id), "text/javascript")
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
+    @app.get("/feeds.opml")
+    def opml() -> Response:
+        return _page(pages.opml(site(), overview.topics()), "text/x-opml")
+
+    @app.get(STYLESHEET_PATH)
+    def feed_stylesheet() -> Response:
+        return Response(pages.FEED_STYLESHEET, mimetype="text/xsl")
+
+
+def _add_status_routes(app: Flask, ledger: Ledger, overview: Overview, site: SiteFor) -> None:
+    """How the sources are doing, for people and programs, and a probe."""
+
+    @app.get("/status")
+    def status() -> Response:
+        return _page(pages.status_page(site(), overview.sources()))
+
+    @app.get("/status.json")
+    def status_json() -> Response:
+        return _page(pages.status_json(overview.sources()), "application/json")
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        ledger.version()
+        return Response("ok\n", mimetype="text/plain")
+
+
+def _add_response_rules(app: Flask, site: SiteFor) -> None:
+    """Error pages, and every answer's caching, framing and sniffing headers: ``/embed/*`` may
+    be framed anywhere, nothing else anywhere; no page runs a script."""
+
+    @app.errorhandler(HTTPException)
+    def error_page(error: HTTPException) -> BaseResponse | HTTPException:
+        if error.code is None or error.code < 400:
+            return error
+        response = error.get_response()
+        title = f"{error.code} {error.name}"
+        body = pages.error_page(site(strict=False), error.code, title, error.description or "")
+        response.set_data(body)
+        return response
+
+    @app.after_request
+    def caching_and_security(response: Response) -> Response:
+        path = request.path
+        if response.status_code >= 400 or path in _LIVE_PATHS:
+            response.headers["Cache-Control"] = "no-store"
+        elif response.status_code == 200 and request.method in ("GET", "HEAD"):
+            response.headers["Cache-Control"] = f"public, max-age={PAGE_MAX_AGE_SECONDS}"
+            response.add_etag()
+            response.make_conditional(request)
+        embedded = path.startswith("/embed/")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = pages.content_security_policy(
+            frame_ancestors="*" if embedded else "'none'"
+        )
+        if not embedded:
+            response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+
 def create_app(
     config: Config | None = None,
     *,
     ledger: Ledger | None = None,
     publisher: FeedPublisher | None = None,
 ) -> Flask:
-    """The web app: feeds (answered by ``FeedMiddleware`` before routing), pages, health.
+    """The web app: feeds (answered by ``FeedMiddleware`` before routing), the pages for people
+    and partners (``feeds.pages``), status and health.
 
     Parts are injectable for tests; by default the configuration is found as the command
     line finds it (``$FEEDPUB_CONFIG``, ``./feedpub.toml``, the bundled sample).
@@ -304,29 +495,13 @@ def create_app(
     config = config or load_config(find_config_path(), adapter_kinds=sources.ADAPTERS.keys())
     ledger = ledger or Ledger.open(config.database_url)
     publisher = publisher or FeedPublisher(config, ledger)
+    overview = Overview(publisher)
+    site = _site_for(config)
     app = Flask(__name__)
     app.extensions["feedpub"] = publisher
-
-    @app.get("/")
-    def index() -> str:
-        links = "".join(
-            f'<li>{escape(t.title)}: <a href="/feeds/{t.id}.rss">RSS</a> '
-            f'<a href="/feeds/{t.id}.atom">Atom</a> <a href="/feeds/{t.id}.json">JSON</a></li>'
-            for t in config.topics
-        )
-        return f"<!doctype html><title>{escape(config.publisher.name)}</title><ul>{links}</ul>"
-
-    @app.get("/healthz")
-    def healthz() -> Response:
-        ledger.version()
-        return Response("ok\n", mimetype="text/plain", headers={"Cache-Control": "no-store"})
-
-    @app.after_request
-    def never_cache_errors(response: Response) -> Response:
-        if response.status_code >= 400:
-            response.headers["Cache-Control"] = "no-store"
-        return response
-
+    _add_page_routes(app, overview, site)
+    _add_status_routes(app, ledger, overview, site)
+    _add_response_rules(app, site)
     app.wsgi_app = FeedMiddleware(app.wsgi_app, publisher)  # type: ignore[method-assign]
     return app
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +29,9 @@ DATABASE_ENV = "FEEDPUB_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///feedpub.db"
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+#: The adapter kinds a configuration may name: their names, or a mapping from each name to a
+#: function that checks a source's selectors (raising ``ValueError("key: what is wrong")``).
+AdapterKinds = Collection[str] | Mapping[str, Callable[[Mapping[str, Any]], object]]
 T = TypeVar("T")
 
 
@@ -86,6 +90,11 @@ class SourceConfig:
         keep_at_least: Retention: never remove entries while the source has no more than this.
         max_age_days: Retention: entries that left the page and are older than this are removed.
         language: The language of the listing (``en``, ``fr``, ...).
+        selectors: The adapter's options (``[sources.selectors]``): CSS selectors and date
+            settings for ``kind = "html"``; empty for the others.
+        next_page_template: A URL for page n+1 of a paginated listing, with ``{offset}`` (the
+            items shown so far) or ``{page}`` (the page's number, from 2); used when a page
+            does not link its next page itself.
     """
 
     id: str
@@ -99,6 +108,8 @@ class SourceConfig:
     keep_at_least: int = 100
     max_age_days: int = 365
     language: str = "en"
+    selectors: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    next_page_template: str = ""
 
     @property
     def page_url(self) -> str:
@@ -273,7 +284,37 @@ def _unique(readers: list[_Reader], ids: list[str], what: str) -> None:
         seen.add(value)
 
 
-def _sources(root: _Reader, base: Path, kinds: Collection[str]) -> tuple[SourceConfig, ...]:
+def _selectors(reader: _Reader, kind: str, kinds: AdapterKinds) -> Mapping[str, Any]:
+    reader.seen.add("selectors")
+    options = reader.table.get("selectors", {})
+    if not isinstance(options, dict):
+        raise reader.error(f"expected a table, got {options!r}", "selectors")
+    factory = kinds.get(kind) if isinstance(kinds, Mapping) else None
+    if factory is not None:
+        try:
+            factory(options)
+        except ValueError as error:
+            raise reader.error(str(error), "selectors") from error
+    return MappingProxyType(options)
+
+
+def _next_page_template(reader: _Reader) -> str:
+    template = reader.text("next_page_template", "")
+    if not template:
+        return ""
+    if "{offset}" not in template and "{page}" not in template:
+        raise reader.error("must hold {offset} or {page}", "next_page_template")
+    try:
+        example = template.format(offset=10, page=2)
+    except (KeyError, IndexError, ValueError) as error:
+        raise reader.error(
+            f"only {{offset}} and {{page}} may be used: {error}", "next_page_template"
+        ) from error
+    _check_url(reader, "next_page_template", example, Path(), files=False)
+    return template
+
+
+def _sources(root: _Reader, base: Path, kinds: AdapterKinds) -> tuple[SourceConfig, ...]:
     defaults = root.sub("defaults")
     default_zone = defaults.text("timezone", "Europe/Zurich")
     _zone(defaults, "timezone", default_zone)
@@ -308,6 +349,8 @@ def _sources(root: _Reader, base: Path, kinds: Collection[str]) -> tuple[SourceC
             keep_at_least=reader.number("keep_at_least", int, default_keep, 0, 100_000),
             max_age_days=reader.number("max_age_days", int, default_age, 1, 36_500),
             language=reader.text("language", "en", empty_ok=False),
+            selectors=_selectors(reader, kind, kinds),
+            next_page_template=_next_page_template(reader),
         )
         reader.finish()
         sources.append(source)
@@ -346,7 +389,7 @@ def parse_config(
     text: str,
     path: Path,
     *,
-    adapter_kinds: Collection[str],
+    adapter_kinds: AdapterKinds,
     environ: Mapping[str, str] = os.environ,
 ) -> Config:
     """Validate a configuration document read from ``path`` (relative ``file:`` URLs in it
@@ -401,7 +444,7 @@ def parse_config(
 def load_config(
     path: Path,
     *,
-    adapter_kinds: Collection[str],
+    adapter_kinds: AdapterKinds,
     environ: Mapping[str, str] = os.environ,
 ) -> Config:
     """Read and validate the configuration file at ``path``."""

@@ -149,6 +149,24 @@ def read_listing_date(text: str) -> DateReading:
     return _NOT_A_DATE
 
 
+_DATE_IN_TEXT = re.compile(
+    rf"\b{_DAY}\s+{_DE}{_MONTH}\s*,?\s+{_DE}{_YEAR}\b"
+    rf"|\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b"
+    r"|\b\d{4}-\d{2}-\d{2}\b",
+    re.IGNORECASE,
+)
+
+
+def find_listing_date(text: str) -> dt.date | None:
+    """The first listing date written anywhere in a text (``Agreement reached (21 November
+    2026)``), or ``None``."""
+    for match in _DATE_IN_TEXT.finditer(" ".join(text.split())):
+        day = read_listing_date(match.group()).date
+        if day is not None:
+            return day
+    return None
+
+
 def is_month_or_year_heading(text: str) -> bool:
     """True for ``July 2021``, ``Avril 2020``, ``junho de 2019`` or a bare year ``2021``."""
     text = " ".join(text.split())

@@ -3,8 +3,9 @@
 ``FeedMiddleware`` answers ``/feeds/<topic>.<rss|atom|json>`` straight from the publisher's
 ready representations, before any framework routing: strong ETags, ``Last-Modified``, 304s
 to ``If-None-Match`` and ``If-Modified-Since``, gzip when asked for, caching headers, and
-CORS on every answer (304s and errors included). Errors are never cached. Everything else is
-handed to the wrapped app. Knows no Flask: plain WSGI.
+CORS on every answer (304s and errors included). A browser opening an RSS or Atom feed gets
+it as ``application/xml``, so that its stylesheet shows it as a page. Errors are never
+cached. Everything else is handed to the wrapped app. Knows no Flask: plain WSGI.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ _HOST = re.compile(r"^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5
 CORS = ("Access-Control-Allow-Origin", "*")
 CORS_EXPOSE = ("Access-Control-Expose-Headers", "ETag, Last-Modified")
 _NO_STORE = ("Cache-Control", "no-store")
+#: What a browser is given an RSS or Atom feed as: browsers apply the feed's XSL stylesheet
+#: (and show a readable page) only to XML served as such, never to the feed types.
+BROWSER_CONTENT_TYPE = "application/xml; charset=utf-8"
 _ALLOWED = "GET, HEAD, OPTIONS"
 
 
@@ -41,6 +45,12 @@ def _gzip_accepted(header: str) -> bool:
                 "0.000",
             )
     return False
+
+
+def _browser_navigation(accept: str) -> bool:
+    """True for a browser opening the feed as a page: it asks for HTML, not for a feed."""
+    accept = accept.lower()
+    return "text/html" in accept and "rss+xml" not in accept and "atom+xml" not in accept
 
 
 def _not_modified(feed: RenderedFeed, environ: WSGIEnvironment) -> bool:
@@ -133,7 +143,10 @@ class FeedMiddleware:
             ]
             start_response("304 Not Modified", [*headers, CORS, CORS_EXPOSE])
             return []
-        start_response("200 OK", [*representation.headers, CORS, CORS_EXPOSE])
+        headers = list(representation.headers)
+        if match["format"] != "json" and _browser_navigation(environ.get("HTTP_ACCEPT", "")):
+            headers = [(k, BROWSER_CONTENT_TYPE if k == "Content-Type" else v) for k, v in headers]
+        start_response("200 OK", [*headers, CORS, CORS_EXPOSE])
         return [] if method == "HEAD" else [representation.body]
 
     @staticmethod

@@ -15,6 +15,23 @@ normalisation, and from the listing it belongs to:
 * the **discriminator** is empty, except for the rare different items of one listing that
   share title and date: they are told apart by their normalised summary (see the adapter).
 
+An item that has its own link (the selector adapter's items) is identified by that link
+instead, normalised by ``normalise_link`` (no scheme, ``www.``, default port, fragment or
+tracking parameters; host in lower case; other query parameters sorted):
+
+    entry_id = "urn:uuid:" + uuid5(NAMESPACE, "link\n" + normalised link)
+
+An item of a feed offered as a source (the feed adapter's items) keeps the id its feed gives
+it (RSS ``guid``, Atom ``id``, JSON Feed ``id``) when that id is an absolute IRI (it has a
+scheme: ``tag:``, ``urn:``, ``https:``), stripped of surrounding whitespace and otherwise as
+is. A native id that is not an IRI (``12345``) is only unique within its feed, so it is
+scoped by the listing key:
+
+    entry_id = "urn:uuid:" + uuid5(NAMESPACE, "native\n" + listing + "\n" + native id)
+
+An item without a native id is identified by its link, else by its title and date, as above.
+Precedence is therefore: native id, link, title and date.
+
 A ``urn:uuid:`` IRI is valid as an Atom id and an RSS guid and claims no domain we do not own.
 """
 
@@ -24,7 +41,7 @@ import datetime as dt
 import re
 import unicodedata
 import uuid
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 #: Fixed forever: changing it would change every entry id ever published.
 NAMESPACE = uuid.UUID("000bfcb6-ef3e-46c6-ba6b-7c1764381a90")
@@ -55,6 +72,8 @@ PLAIN_CHARACTERS = str.maketrans(
     }
 )
 _TRAILING_PUNCTUATION = ".!?:;,\u2026 "
+#: A scheme, a colon and at least one character; none of what RFC 3987 excludes from IRIs.
+_ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]+")
 
 
 def normalise_text(text: str) -> str:
@@ -92,8 +111,60 @@ def listing_key(url: str) -> str:
     return host + path
 
 
-def entry_id(listing: str, title: str, date: dt.date | None, discriminator: str = "") -> str:
-    """Compute the id of an item of ``listing`` (a ``listing_key``) with this title and date."""
+_TRACKING_PARAMETERS = re.compile(
+    r"^(?:utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|mc_eid|_ga|_gl|igshid"
+    r"|mkt_tok|oly_anon_id|oly_enc_id|vero_id|__s|_hsenc|_hsmi)$",
+    re.IGNORECASE,
+)
+
+
+def normalise_link(url: str) -> str:
+    """Reduce an item's URL to what identifies it: ``https://WWW.Example.org/a?utm_source=x&b=2#top``
+    and ``http://example.org/a?b=2`` give ``example.org/a?b=2``."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().rstrip(".").removeprefix("www.")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
+        host = f"{host}:{port}"
+    query = sorted(
+        (name, value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not _TRACKING_PARAMETERS.match(name)
+    )
+    return host + (parts.path or "/") + (f"?{urlencode(query)}" if query else "")
+
+
+def is_absolute_iri(value: str) -> bool:
+    """True for an absolute IRI: a scheme (``tag:``, ``urn:``, ``https:``), then something,
+    with no whitespace or character an IRI never holds."""
+    return _ABSOLUTE_IRI.fullmatch(value) is not None
+
+
+def entry_id(
+    listing: str,
+    title: str,
+    date: dt.date | None,
+    discriminator: str = "",
+    *,
+    link: str | None = None,
+    native_id: str | None = None,
+) -> str:
+    """Compute the id of an item of ``listing`` (a ``listing_key``) with this title and date.
+
+    An item whose feed gives it its own ``native_id`` keeps it when it is an absolute IRI, else
+    gets a ``urn:uuid:`` from it (scoped by ``listing``); an item with its own ``link`` is
+    identified by that link alone; any other by its title and date (see the module docstring).
+    """
+    native = native_id.strip() if native_id else ""
+    if native:
+        if is_absolute_iri(native):
+            return native
+        return f"urn:uuid:{uuid.uuid5(NAMESPACE, chr(10).join(['native', listing, native]))}"
+    if link:
+        return f"urn:uuid:{uuid.uuid5(NAMESPACE, 'link' + chr(10) + normalise_link(link))}"
     parts = [listing, normalise_text(title), date.isoformat() if date else ""]
     if discriminator:
         parts.append(normalise_text(discriminator))

@@ -7,9 +7,10 @@ stores them, the renderers read them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from feeds.identity import listing_key
@@ -28,8 +29,8 @@ class Entry:
     """One news item as feedpub publishes it.
 
     Attributes:
-        id: The entry's identity, a ``urn:uuid:`` IRI computed once by
-            ``feeds.identity.entry_id``; the same in RSS, Atom and JSON, forever.
+        id: The entry's identity, an IRI computed once by ``feeds.identity.entry_id`` (a
+            ``urn:uuid:``, or a feed's own id); the same in RSS, Atom and JSON, forever.
         source_id: The id of the source (listing) the entry came from.
         title: The item's title, plain text with whitespace collapsed.
         link: The item's own URL where the page gives one, else the listing page's URL.
@@ -44,6 +45,7 @@ class Entry:
             never used as a title or a date.
         group: The heading the item stood under on the page ("March 2021", "What's new"),
             or ``None``.
+        image: The URL of the item's image, or ``None``.
     """
 
     id: str
@@ -56,6 +58,7 @@ class Entry:
     labels: tuple[str, ...] = ()
     credit: str | None = None
     group: str | None = None
+    image: str | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -116,11 +119,23 @@ class ParseResult:
         entries: The entries, in page order.
         diagnostics: What the adapter decided or could not decide.
         next_page: The URL of the listing's next page, where the page tells it, else ``None``.
+        items_on_page: How many items the page showed, if not one per entry.
+        instants_from_days: The entries' instants were derived from calendar days and page
+            order (a listing), not given by the document (a feed): across the pages of one
+            listing they are decided again together.
     """
 
     entries: tuple[Entry, ...]
     diagnostics: tuple[Diagnostic, ...] = ()
     next_page: str | None = None
+    items_on_page: int | None = None
+    instants_from_days: bool = True
+
+    @property
+    def item_count(self) -> int:
+        """How many items the page showed (duplicates included): what pagination offsets
+        count."""
+        return len(self.entries) if self.items_on_page is None else self.items_on_page
 
     @property
     def is_listing(self) -> bool:
@@ -165,6 +180,11 @@ class Adapter(Protocol):
     def __call__(self, document: str, context: PageContext) -> ParseResult: ...
 
 
+#: Makes a source's adapter from its options (its ``[sources.selectors]`` table); raises
+#: ``ValueError("key: what is wrong")`` for options it cannot use.
+AdapterFactory = Callable[[Mapping[str, Any]], Adapter]
+
+
 def entry_record(entry: Entry) -> dict[str, object]:
     """An entry as a JSON-ready dict (``date`` as ``YYYY-MM-DD``, ``published`` as ISO 8601)."""
     return {
@@ -178,6 +198,7 @@ def entry_record(entry: Entry) -> dict[str, object]:
         "credit": entry.credit,
         "summary": entry.summary,
         "group": entry.group,
+        "image": entry.image,
     }
 
 

@@ -26,6 +26,8 @@ from feeds.topics import select_entries
 #: The most entries a request may ask for with ``?limit=``.
 MAX_LIMIT = 500
 MIN_MAX_AGE_SECONDS = 60
+#: Where the XSL stylesheet that shows RSS and Atom feeds as a page in browsers is served.
+STYLESHEET_PATH = "/feeds/feed.xsl"
 
 
 class FeedFormat(StrEnum):
@@ -120,6 +122,11 @@ class FeedPublisher:
         """Forget the version check: the next request looks at the ledger again."""
         self._checked_at = float("-inf")
 
+    def ledger_version(self) -> int:
+        """The ledger's version, read at most once per ``version_ttl`` seconds: what caches of
+        anything drawn from the entries (feeds, pages) are keyed on."""
+        return self._current_version()
+
     def _current_version(self) -> int:
         now = self.clock()
         if self._version is None or now - self._checked_at >= self.version_ttl:
@@ -177,6 +184,7 @@ class FeedPublisher:
             publisher=self.config.publisher.name,
             ttl_minutes=minutes,
             image=topic.image,
+            stylesheet_url=f"{base}{STYLESHEET_PATH}",
         )
         body = _RENDERERS[feed_format](info, entries)
         updated = feed_updated(entries)
@@ -185,7 +193,12 @@ class FeedPublisher:
             ("Content-Type", feed_format.content_type),
             ("Last-Modified", format_datetime(updated, usegmt=True)),
             ("Cache-Control", f"public, max-age={max_age_seconds(minutes)}"),
-            ("Vary", "Accept-Encoding"),
+            # a browser (Accept: text/html) gets RSS and Atom as XML, so that it shows them
+            # as a page through the stylesheet (see feeds.http)
+            (
+                "Vary",
+                "Accept-Encoding" if feed_format is FeedFormat.JSON else "Accept, Accept-Encoding",
+            ),
         ]
         plain = _representation(body, f'"{digest}"', common, None)
         gzipped = _representation(

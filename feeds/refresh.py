@@ -22,7 +22,7 @@ from feeds.dates import page_order_instants
 from feeds.errors import FeedpubError, FetchError, ParseError
 from feeds.fetch import Document, Fetcher, RetryLaterError
 from feeds.identity import listing_key
-from feeds.model import UTC, Adapter, Diagnostic, Entry, PageContext, ParseResult
+from feeds.model import UTC, Adapter, AdapterFactory, Diagnostic, Entry, PageContext, ParseResult
 from feeds.store import Ledger, LedgerTransaction, MergeResult, Retention, SourceState
 from feeds.text import decode_document
 
@@ -82,7 +82,7 @@ class Refresher:
 
     ledger: Ledger
     fetcher: Fetcher
-    adapters: Mapping[str, Adapter]
+    adapters: Mapping[str, AdapterFactory]
     max_backoff: dt.timedelta = dt.timedelta(hours=24)
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(UTC)
     rng: random.Random = field(default_factory=random.Random)
@@ -154,7 +154,7 @@ class Refresher:
     def _refresh(
         self, source: SourceConfig, state: SourceState, now: dt.datetime, *, accept_changes: bool
     ) -> RefreshOutcome:
-        adapter = self.adapters[source.kind]
+        adapter = self.adapters[source.kind](source.selectors)
         trust_validators = state.suspect_reason is None
         first = self.fetcher.fetch(
             source.url,
@@ -216,7 +216,7 @@ class Refresher:
                 identity_key=listing_key(source.page_url),
             )
             results.append(adapter(text, context))
-            next_url = results[-1].next_page
+            next_url = results[-1].next_page or _templated_next_page(source, results)
             if len(documents) >= source.page_limit or not next_url or next_url in seen_urls:
                 return documents, results
             if not results[-1].entries:
@@ -234,6 +234,14 @@ class Refresher:
             documents.append(page)
 
 
+def _templated_next_page(source: SourceConfig, results: list[ParseResult]) -> str | None:
+    """Page n+1 from the source's ``next_page_template``, if it has one."""
+    if not source.next_page_template:
+        return None
+    offset = sum(result.item_count for result in results)
+    return source.next_page_template.format(offset=offset, page=len(results) + 1)
+
+
 def _merge_pages(source: SourceConfig, results: list[ParseResult], now: dt.datetime) -> list[Entry]:
     """One list of entries from a listing's pages, in order, each id once. Over several pages,
     instants are decided again over the whole list, so that page order holds across pages."""
@@ -244,7 +252,7 @@ def _merge_pages(source: SourceConfig, results: list[ParseResult], now: dt.datet
             if entry.id not in seen:
                 seen.add(entry.id)
                 entries.append(entry)
-    if len(results) > 1:
+    if len(results) > 1 and all(result.instants_from_days for result in results):
         instants = page_order_instants([e.date for e in entries], source.timezone, now)
         entries = [replace(e, published=p) for e, p in zip(entries, instants, strict=True)]
     return entries

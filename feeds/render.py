@@ -4,8 +4,10 @@ The only module that imports feedgen, and the place its traps are handled: it pr
 entries unless told ``order="append"``; it stamps ``now()`` into the feed's and each entry's
 updated time and the RSS ``lastBuildDate`` unless they are set (all are, from the entries);
 the RSS channel ``<link>`` is the last link added (the alternate link goes last); it needs
-``lxml.etree`` imported before it. Output is a pure function of its input: the same entries
-give byte-identical feeds, so ETags change only when content does.
+``lxml.etree`` imported before it; it cannot write processing instructions, so the
+``<?xml-stylesheet?>`` that lets browsers show RSS and Atom as a page is put in here, after
+the XML declaration. Output is a pure function of its input: the same entries give
+byte-identical feeds, so ETags change only when content does.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from xml.sax.saxutils import quoteattr
 
 import lxml.etree  # noqa: F401  (feedgen uses lxml.etree without importing it)
 from feedgen.feed import FeedGenerator
@@ -44,6 +47,8 @@ class FeedInfo:
         publisher: Who publishes it (the feed's author).
         ttl_minutes: How often its sources are refreshed (RSS ``ttl``).
         image: An image URL for the feed, or empty.
+        stylesheet_url: The XSL stylesheet browsers show RSS and Atom with (it must be on the
+            feed's origin), or empty for none.
     """
 
     topic_id: str
@@ -55,6 +60,7 @@ class FeedInfo:
     publisher: str
     ttl_minutes: int
     image: str = ""
+    stylesheet_url: str = ""
 
     @property
     def feed_id(self) -> str:
@@ -124,16 +130,29 @@ def _generator(info: FeedInfo, entries: Sequence[StoredEntry]) -> FeedGenerator:
     return generator
 
 
+def with_stylesheet(document: bytes, stylesheet_url: str) -> bytes:
+    """An XML document with an ``<?xml-stylesheet?>`` for ``stylesheet_url`` right after its
+    XML declaration (or first, without one); the document itself when the URL is empty."""
+    if not stylesheet_url:
+        return document
+    href = quoteattr(xml_text(stylesheet_url))  # escapes '>' too: the URL cannot end the PI
+    instruction = f'<?xml-stylesheet type="text/xsl" href={href}?>'.encode()
+    if not document.startswith(b"<?xml "):
+        return instruction + b"\n" + document
+    end = document.index(b"?>") + len(b"?>")
+    return document[:end] + b"\n" + instruction + document[end:]
+
+
 def render_rss(info: FeedInfo, entries: Sequence[StoredEntry]) -> bytes:
     """The feed as RSS 2.0 (UTF-8)."""
     rss: bytes = _generator(info, entries).rss_str(pretty=True)
-    return rss
+    return with_stylesheet(rss, info.stylesheet_url)
 
 
 def render_atom(info: FeedInfo, entries: Sequence[StoredEntry]) -> bytes:
     """The feed as Atom 1.0 (UTF-8)."""
     atom: bytes = _generator(info, entries).atom_str(pretty=True)
-    return atom
+    return with_stylesheet(atom, info.stylesheet_url)
 
 
 def _iso(value: dt.datetime) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Connection,
@@ -88,7 +90,7 @@ entries_table = Table(
     "entries",
     metadata,
     Column("source_id", String(64), primary_key=True),
-    Column("id", String(100), primary_key=True),
+    Column("id", Text, primary_key=True),  # feeds' own ids can be long IRIs
     Column("title", Text, nullable=False),
     Column("link", Text, nullable=False),
     Column("listing_date", Date),
@@ -99,10 +101,14 @@ entries_table = Table(
     Column("labels", JSON, nullable=False),
     Column("credit", Text),
     Column("group_heading", Text),
+    Column("image", Text),
     Column("content_hash", String(64), nullable=False),
     Column("on_page", Boolean, nullable=False),
     Column("removed_at", UTCDateTime),
+    # the published instant in whole seconds since the epoch: no two entries share one
+    Column("instant", BigInteger, nullable=False),
     Index("ix_entries_published", "published"),
+    Index("ix_entries_instant", "instant", unique=True),
     Index("ix_entries_source_removed", "source_id", "removed_at"),
 )
 
@@ -168,6 +174,7 @@ def _stored(row: Any) -> StoredEntry:
             labels=tuple(row.labels),
             credit=row.credit,
             group=row.group_heading,
+            image=row.image,
         ),
         first_seen=row.first_seen,
         updated=row.updated,
@@ -224,24 +231,63 @@ class LedgerTransaction:
         ).one()
         return int(row[0]), int(row[1])
 
+    def _held_run_end(self, second: int) -> int:
+        """The first free second after the run of held seconds that starts at ``second``
+        (found by the database, along the unique index)."""
+        table = entries_table
+        held = table.alias("held")
+        following = select(held.c.instant).where(held.c.instant == table.c.instant + 1)
+        end: int = self.connection.execute(
+            select(func.min(table.c.instant) + 1).where(
+                table.c.instant >= second, ~following.exists()
+            )
+        ).scalar_one()
+        return end
+
     def _free_instants(self, candidates: list[dt.datetime]) -> list[dt.datetime]:
-        """Move each candidate instant later, a second at a time, until no entry of any
-        source holds it; candidates are given bottom of the page first."""
-        low, high = min(candidates), max(candidates) + ONE_SECOND * len(candidates)
-        taken = set(
-            self.connection.execute(
-                select(entries_table.c.published).where(
-                    entries_table.c.published.between(low, high)
-                )
-            ).scalars()
-        )
+        """Move each candidate instant later until no entry of any source holds it (each
+        entry has its own second, so that feeds mixing sources never show two entries at one
+        instant); candidates are given bottom of the page first, so page order holds.
+
+        Costs one query for the whole batch, and one more per run of held seconds met."""
+        table = entries_table
+        seconds = [int(candidate.timestamp()) for candidate in candidates]
+        held: set[int] = set()
+        distinct = sorted(set(seconds))
+        for start in range(0, len(distinct), 500):
+            chunk = distinct[start : start + 500]
+            held.update(
+                self.connection.execute(
+                    select(table.c.instant).where(table.c.instant.in_(chunk))
+                ).scalars()
+            )
+        known = {second: second in held for second in distinct}  # second -> held in the db
+
+        def held_in_database(second: int) -> bool:
+            if second not in known:
+                found = self.connection.execute(
+                    select(table.c.instant).where(table.c.instant == second)
+                ).first()
+                known[second] = found is not None
+            return known[second]
+
+        runs: dict[int, int] = {}  # the start of a held run met -> its first free second
+        claimed: set[int] = set()
         chosen = []
-        for candidate in candidates:
-            instant = candidate
-            while instant in taken:
-                instant += ONE_SECOND
-            taken.add(instant)
-            chosen.append(instant)
+        for candidate in seconds:
+            second = candidate
+            while True:
+                if second in claimed:
+                    second += 1
+                elif held_in_database(second):
+                    if second not in runs:
+                        runs[second] = self._held_run_end(second)
+                    second = runs[second]
+                    known[second] = False
+                else:
+                    break
+            claimed.add(second)
+            chosen.append(dt.datetime.fromtimestamp(second, UTC))
         return chosen
 
     def merge(
@@ -268,7 +314,7 @@ class LedgerTransaction:
             for row in self.connection.execute(
                 select(
                     table.c.id, table.c.content_hash, table.c.removed_at, table.c.on_page,
-                    table.c.link, table.c.credit, table.c.group_heading,
+                    table.c.link, table.c.credit, table.c.group_heading, table.c.image,
                 ).where(table.c.source_id == source_id)
             )
         }  # fmt: skip
@@ -287,12 +333,18 @@ class LedgerTransaction:
             if row.removed_at is not None:
                 continue  # removed by retention: it never comes back
             digest = content_hash(entry)
-            shown = (entry.link, entry.credit, entry.group)
-            if digest != row.content_hash or shown != (row.link, row.credit, row.group_heading):
+            shown = (entry.link, entry.credit, entry.group, entry.image)
+            if digest != row.content_hash or shown != (
+                row.link,
+                row.credit,
+                row.group_heading,
+                row.image,
+            ):
                 change: dict[str, Any] = {
                     "b_id": entry.id, "title": entry.title, "summary": entry.summary,
                     "labels": list(entry.labels), "link": entry.link, "credit": entry.credit,
-                    "group_heading": entry.group, "content_hash": digest, "on_page": True,
+                    "group_heading": entry.group, "image": entry.image, "content_hash": digest,
+                    "on_page": True,
                 }  # fmt: skip
                 if digest != row.content_hash:
                     change["updated"] = now
@@ -301,12 +353,18 @@ class LedgerTransaction:
                 changes.append(change)
             elif not row.on_page:
                 changes.append({"b_id": entry.id, "on_page": True})
+        by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for values in changes:
+            by_fields.setdefault(tuple(sorted(values)), []).append(values)
+        for fields, rows in by_fields.items():  # one executemany per kind of change
             statement = update(table).where(
                 table.c.source_id == source_id, table.c.id == bindparam("b_id")
             )
-            fields = {k: v for k, v in values.items() if k != "b_id"}
-            self.connection.execute(statement.values(**fields), {"b_id": values["b_id"]})
+            names = [name for name in fields if name != "b_id"]
+            self.connection.execute(
+                statement.values({name: bindparam(f"b_{name}") for name in names}),
+                [{f"b_{k}" if k != "b_id" else k: v for k, v in row.items()} for row in rows],
+            )
         dropped = [
             {"b_id": id_} for id_, row in existing.items()
             if row.on_page and row.removed_at is None and id_ not in listed
@@ -328,8 +386,9 @@ class LedgerTransaction:
                         "source_id": source_id, "id": e.id, "title": e.title, "link": e.link,
                         "listing_date": e.date, "published": published, "updated": published,
                         "first_seen": now, "summary": e.summary, "labels": list(e.labels),
-                        "credit": e.credit, "group_heading": e.group,
+                        "credit": e.credit, "group_heading": e.group, "image": e.image,
                         "content_hash": content_hash(e), "on_page": True,
+                        "instant": int(published.timestamp()),
                     }
                     for e, published in zip(new_entries, instants, strict=True)
                 ],
@@ -372,6 +431,9 @@ class Ledger:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time: threads of one process queue here, in order,
+        # rather than time out on the database's lock
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def open(cls, url: str) -> Ledger:
@@ -389,7 +451,11 @@ class Ledger:
     @contextmanager
     def transaction(self) -> Iterator[LedgerTransaction]:
         """One transaction: everything in it is stored, or (on an exception) nothing."""
-        with self.engine.begin() as connection:
+        if self._write_lock is None:
+            with self.engine.begin() as connection:
+                yield LedgerTransaction(connection)
+            return
+        with self._write_lock, self.engine.begin() as connection:
             yield LedgerTransaction(connection)
 
     def state(self, source_id: str) -> SourceState:
@@ -421,6 +487,18 @@ class Ledger:
         with self.transaction() as transaction:
             return transaction.live_counts(source_id)[0]
 
+    def source_live_counts(self) -> dict[str, int]:
+        """How many entries each source has published (sources with none are left out), in
+        one query."""
+        table = entries_table
+        query = (
+            select(table.c.source_id, func.count())
+            .where(table.c.removed_at.is_(None))
+            .group_by(table.c.source_id)
+        )
+        with self.engine.connect() as connection:
+            return {row[0]: int(row[1]) for row in connection.execute(query)}
+
     def version(self) -> int:
         """A number that changes whenever any source's entries change (cheap to poll)."""
         with self.engine.connect() as connection:
@@ -432,5 +510,5 @@ def _sqlite_pragmas(connection: Any, _record: object) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA busy_timeout=30000")  # other processes (a worker) may be writing
     cursor.close()

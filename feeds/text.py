@@ -41,21 +41,26 @@ def clean_line(line: str) -> str:
 
 
 _META_CHARSET = re.compile(
-    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
+    rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)"""
+    rb"""|<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""",
+    re.IGNORECASE,
 )
 
 
 def _declared_charset(head: bytes) -> str | None:
-    """The charset an HTML page declares in a ``<meta>`` tag, if any."""
+    """The charset a document declares: an XML declaration's encoding, or an HTML page's
+    ``<meta>`` charset."""
     match = _META_CHARSET.search(head)
-    return match[1].decode("ascii") if match else None
+    if match is None:
+        return None
+    return (match[1] or match[2]).decode("ascii")
 
 
 def decode_document(data: bytes, *, source: str, charset: str | None = None) -> str:
     """Decode a fetched document to text.
 
-    Honours a byte-order mark, then the declared ``charset`` (from HTTP), then a ``<meta>``
-    charset in the page, then UTF-8; undecodable bytes
+    Honours a byte-order mark, then the declared ``charset`` (from HTTP), then an XML
+    declaration's encoding or a ``<meta>`` charset in the page, then UTF-8; undecodable bytes
     become U+FFFD. Raises ``ParseError`` naming ``source`` for empty or binary data.
     """
     if not data.strip():

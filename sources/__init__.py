@@ -5,8 +5,12 @@ Each module or package here knows one family of listing pages; none does I/O.
 
 from collections.abc import Mapping
 
-from feeds.model import Adapter
-from sources import ilo
+from feeds.model import AdapterFactory
+from sources import feed, ilo, selectors
 
-#: The adapter for each ``kind`` a source may declare.
-ADAPTERS: Mapping[str, Adapter] = {"ilo": ilo.parse}
+#: The adapter factory for each ``kind`` a source may declare.
+ADAPTERS: Mapping[str, AdapterFactory] = {
+    "ilo": ilo.adapter,
+    "html": selectors.adapter,
+    "feed": feed.adapter,
+}

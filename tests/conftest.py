@@ -1,4 +1,5 @@
-"""Shared test fixtures: where the shared samples are, a fixed clock, page contexts."""
+"""Shared test fixtures: where the shared samples are, a fixed clock, page contexts, a local
+HTTP server, and ``feedpub serve`` running on the bundled configuration."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from feeds.model import UTC, PageContext
 from tests.http_server import LocalServer, local_server
+from tests.serving import Served, feedpub_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -54,4 +56,12 @@ def shared_sample(name: str) -> Path:
 def server() -> Iterator[LocalServer]:
     """A real HTTP server on 127.0.0.1, running for the test."""
     with local_server() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``feedpub serve`` on the bundled configuration, once it has published the sample feeds
+    (one per test module)."""
+    with feedpub_serving(tmp_path_factory.mktemp("serve")) as running:
         yield running

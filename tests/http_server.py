@@ -42,6 +42,7 @@ def local_server() -> Iterator[LocalServer]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once on kept-alive connections
 
         def do_GET(self) -> None:
             state.requests.append(("GET", self.path, dict(self.headers.items())))

@@ -42,7 +42,7 @@ class CountingAdapter:
     """The real ILO adapter, counting how often it is called."""
 
     calls: int = 0
-    inner: Adapter = field(default=ADAPTERS["ilo"])
+    inner: Adapter = field(default=ADAPTERS["ilo"]({}))
 
     def __call__(self, document: str, context: PageContext) -> ParseResult:
         self.calls += 1
@@ -70,7 +70,7 @@ def make_refresher(ledger: Ledger, clock: Clock, adapter: Adapter | None = None)
     return Refresher(
         ledger=ledger,
         fetcher=Fetcher(timeout=httpx.Timeout(1.0), deadline_seconds=2.0),
-        adapters={"ilo": adapter or ADAPTERS["ilo"]},
+        adapters={**ADAPTERS, "ilo": (lambda _options: adapter) if adapter else ADAPTERS["ilo"]},
         clock=clock,
         rng=random.Random(7),
     )

@@ -116,7 +116,8 @@ def test_a_feed_is_served_with_its_headers(
     assert response.headers["Content-Type"] == content_type
     assert response.headers["Cache-Control"] == "public, max-age=600"  # half of 20 minutes
     assert response.headers["Access-Control-Allow-Origin"] == "*"
-    assert response.headers["Vary"] == "Accept-Encoding"
+    vary = "Accept-Encoding" if path.endswith(".json") else "Accept, Accept-Encoding"
+    assert response.headers["Vary"] == vary
     assert response.headers["Last-Modified"] == "Sun, 22 Nov 2026 09:00:00 GMT"
     assert response.headers["ETag"].startswith('"')
     assert int(response.headers["Content-Length"]) == len(response.data)
@@ -251,3 +252,31 @@ def test_version_checks_are_rate_limited(config: Config, ledger: CountingLedger)
     for _ in range(6):
         client.get("/feeds/office.rss")
     assert ledger.version_reads == 2  # at 0.0 and at 1.5
+
+
+@pytest.mark.parametrize(
+    ("accept", "content_type"),
+    [
+        (
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "application/xml; charset=utf-8",
+        ),
+        (
+            "application/rss+xml, application/xml;q=0.9, text/html;q=0.1",
+            "application/rss+xml; charset=utf-8",
+        ),
+        ("*/*", "application/rss+xml; charset=utf-8"),
+        ("", "application/rss+xml; charset=utf-8"),
+    ],
+)
+def test_a_browser_gets_rss_as_xml_so_that_the_stylesheet_shows_it(
+    client: FlaskClient, accept: str, content_type: str
+) -> None:
+    response = client.get("/feeds/office.rss", headers={"Accept": accept} if accept else {})
+    assert response.headers["Content-Type"] == content_type
+    assert response.data.startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n<?xml-stylesheet")
+
+
+def test_json_feeds_are_json_even_for_browsers(client: FlaskClient) -> None:
+    response = client.get("/feeds/office.json", headers={"Accept": "text/html"})
+    assert response.headers["Content-Type"] == "application/feed+json; charset=utf-8"

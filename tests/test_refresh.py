@@ -202,6 +202,31 @@ def test_entries_of_all_sources_get_distinct_instants(
     assert len(set(instants)) == 5
 
 
+def test_many_sources_listing_the_same_day_get_distinct_instants_in_page_order(
+    server: LocalServer, refresher: Refresher, ledger: Ledger
+) -> None:
+    for n in range(12):
+        path = f"/office-{n}"
+        server.routes[path] = page(
+            *(item(f"Office {n} story {k}", 20, f"Story {k}.") for k in range(4))
+        )
+        refresher.refresh(
+            make_source(
+                server, path, id=f"office-{n}", public_url=f"https://www.example.org/{n}/lang--en/"
+            )
+        )
+    stored = ledger.entries()
+    instants = [s.entry.published for s in stored]
+    assert len(instants) == 48
+    assert len(set(instants)) == 48
+    for n in range(12):
+        own = [s.entry.title for s in stored if s.entry.source_id == f"office-{n}"]
+        assert own == [f"Office {n} story {k}" for k in range(4)]  # page order within each source
+    day_start = dt.datetime(2026, 11, 19, 23, 0, tzinfo=UTC)
+    assert min(instants) == day_start
+    assert max(instants) == day_start + dt.timedelta(seconds=47)  # packed, no gaps
+
+
 def test_a_future_listing_date_is_published_when_first_seen(
     server: LocalServer, refresher: Refresher, ledger: Ledger, clock: Clock
 ) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -12,7 +13,15 @@ import pytest
 from lxml import etree
 
 from feeds.model import UTC, Entry, StoredEntry
-from feeds.render import FeedInfo, entry_text, feed_updated, render_atom, render_json, render_rss
+from feeds.render import (
+    FeedInfo,
+    entry_text,
+    feed_updated,
+    render_atom,
+    render_json,
+    render_rss,
+    with_stylesheet,
+)
 from tests.conftest import DATA
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -28,6 +37,7 @@ INFO = FeedInfo(
     publisher="Northfield Labour Office",
     ttl_minutes=30,
     image="https://feeds.example.org/logo.png",
+    stylesheet_url="https://feeds.example.org/feeds/feed.xsl",
 )
 
 
@@ -182,6 +192,36 @@ def test_entries_without_summary_get_a_true_line_of_text() -> None:
     assert entry_text(ENTRIES[1]) == "Statement: Item 2 (2026-11-19)"
     undated = stored(5, summary="", labels=(), date=None)
     assert entry_text(undated) == "Item 5"
+
+
+def test_rss_and_atom_name_their_stylesheet_right_after_the_xml_declaration() -> None:
+    plain_info = dataclasses.replace(INFO, stylesheet_url="")
+    for render in (render_rss, render_atom):
+        body = render(INFO, ENTRIES)
+        declaration, instruction, _ = body.split(b"\n", 2)
+        assert declaration == b"<?xml version='1.0' encoding='UTF-8'?>"
+        assert instruction == (
+            b'<?xml-stylesheet type="text/xsl" href="https://feeds.example.org/feeds/feed.xsl"?>'
+        )
+        assert feedparser.parse(body).bozo is False
+        plain = render(plain_info, ENTRIES)
+        assert b"xml-stylesheet" not in plain
+        assert body == plain.replace(b"?>\n", b"?>\n" + instruction + b"\n", 1)  # only that
+    assert render_json(INFO, ENTRIES) == render_json(plain_info, ENTRIES)
+
+
+def test_a_stylesheet_url_cannot_end_its_instruction() -> None:
+    document = with_stylesheet(b"<?xml version='1.0'?>\n<a/>", 'https://x.example/?q="b"&c=<d>?>')
+    root = etree.fromstring(document)
+    assert root.tag == "a"
+    instruction = root.getprevious()
+    assert instruction is not None
+    assert etree.tostring(instruction) == (
+        b'<?xml-stylesheet type="text/xsl" href=\'https://x.example/?q="b"&amp;c=&lt;d&gt;?&gt;\'?>'
+    )
+    assert with_stylesheet(b"<a/>", "/s.xsl") == (
+        b'<?xml-stylesheet type="text/xsl" href="/s.xsl"?>\n<a/>'
+    )
 
 
 def test_golden_files_are_where_the_tests_expect(tmp_path: Path) -> None:

@@ -5,16 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import signal
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
-from email.message import Message
 
 import feedparser
 import jsonschema
@@ -23,7 +13,7 @@ import pytest
 from feeds.config import bundled_config_path, parse_config
 from sources import ADAPTERS
 from tests.conftest import DATA
-from tests.test_cli_preview import feedpub_command
+from tests.serving import Served
 
 TOPICS = [
     t.id
@@ -35,71 +25,6 @@ TOPICS = [
     ).topics
 ]
 SCHEMA = json.loads((DATA / "jsonfeed-1.1.schema.json").read_text())
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: Message  # case-insensitive, as HTTP header names are
-    body: bytes
-
-
-@dataclass
-class Served:
-    base: str
-
-    def get(self, path: str, method: str = "GET", **headers: str) -> Reply:
-        request = urllib.request.Request(  # noqa: S310  (http, loopback)
-            self.base + path, method=method, headers=headers
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  (http, loopback)
-                return Reply(response.status, response.headers, response.read())
-        except urllib.error.HTTPError as error:
-            return Reply(error.code, error.headers, error.read())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    folder = tmp_path_factory.mktemp("serve")
-    port = free_port()
-    env = {**os.environ, "FEEDPUB_DATABASE_URL": f"sqlite:///{folder / 'feeds.db'}"}
-    env.pop("FEEDPUB_CONFIG", None)
-    process = subprocess.Popen(
-        [feedpub_command(), "serve", "--port", str(port), "--workers", "2"],
-        cwd=folder,  # no ./feedpub.toml there: the bundled configuration is used
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    server = Served(f"http://127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                feed = json.loads(server.get("/feeds/all-news.json").body)
-                if len(feed["items"]) >= 40:
-                    break
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail("feedpub serve did not publish the sample feeds within 60 seconds")
-        time.sleep(1.1)  # past the servers' version check interval
-        yield server
-    finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
-        assert process.returncode == 0, stderr.decode()
-        assert b"Traceback" not in stderr
-        assert b"feedpub: stopped" in stderr
 
 
 @pytest.mark.parametrize("topic", TOPICS)
@@ -150,3 +75,20 @@ def test_304_on_both_validators_gzip_cors_and_head(served: Served) -> None:
 def test_both_server_workers_serve_identical_bytes(served: Served) -> None:
     bodies = {served.get("/feeds/all-news.rss").body for _ in range(12)}
     assert len(bodies) == 1
+
+
+def test_pages_and_the_feed_stylesheet_are_served_beside_the_feeds(served: Served) -> None:
+    rss = served.get("/feeds/newsroom.rss").body
+    assert rss.splitlines()[1] == (
+        f'<?xml-stylesheet type="text/xsl" href="{served.base}/feeds/feed.xsl"?>'.encode()
+    )
+    stylesheet = served.get("/feeds/feed.xsl")
+    assert stylesheet.status == 200
+    assert stylesheet.headers["Content-Type"] == "text/xsl; charset=utf-8"
+    for path in ("/", "/topics/newsroom", "/embed/newsroom", "/status", "/feeds.opml"):
+        reply = served.get(path)
+        assert reply.status == 200, path
+        assert b"NLO Newsroom" in reply.body, path
+    status = json.loads(served.get("/status.json").body)
+    assert [source["id"] for source in status["sources"]] == ["newsroom", "dakar", "lima"]
+    assert all(source["last_success_at"] for source in status["sources"])

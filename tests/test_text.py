@@ -35,3 +35,8 @@ def test_decode_refuses_empty_and_binary_documents_naming_the_source(data: bytes
     assert isinstance(caught.value, FeedpubError)
     assert isinstance(caught.value, ValueError)
     assert caught.value.source == "pages/x.txt"
+
+
+def test_decode_honours_an_xml_declaration_s_encoding() -> None:
+    feed = "<?xml version='1.0' encoding='ISO-8859-1'?><rss><title>Actualités</title></rss>"
+    assert "Actualités" in decode_document(feed.encode("latin-1"), source="s")

@@ -8,12 +8,13 @@ the same ids; the HTML form also gives each item its own link.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from feeds.errors import ParseError
-from feeds.model import PageContext, ParseResult
+from feeds.model import Adapter, PageContext, ParseResult
 from feeds.text import decode_document
 from sources.ilo.grammar import interpret
 from sources.ilo.html_form import cut_html
@@ -28,6 +29,7 @@ _PAGINATED_PATH = re.compile(
 __all__ = [
     "Form",
     "ParseResult",
+    "adapter",
     "detect_form",
     "next_page_url",
     "parse",
@@ -64,6 +66,7 @@ def parse_text(text: str, context: PageContext) -> ParseResult:
         result,
         diagnostics=(*diagnostics, *result.diagnostics),
         next_page=next_page_url(context.page_url, len(items)),
+        items_on_page=len(items),
     )
 
 
@@ -71,7 +74,18 @@ def parse_html(document: str, context: PageContext) -> ParseResult:
     """Parse the HTML of a listing page."""
     items, next_link = cut_html(document, context.page_url)
     result = interpret(items, context)
-    return replace(result, next_page=next_link or next_page_url(context.page_url, len(items)))
+    return replace(
+        result,
+        next_page=next_link or next_page_url(context.page_url, len(items)),
+        items_on_page=len(items),
+    )
+
+
+def adapter(options: Mapping[str, Any]) -> Adapter:
+    """The ILO adapter for a source: it takes no options (the page's structure is known)."""
+    for key in options:
+        raise ValueError(f"{key}: the ilo adapter takes no selectors")
+    return parse
 
 
 def parse(document: str | bytes, context: PageContext, form: Form | None = None) -> ParseResult:

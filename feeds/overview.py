@@ -1,0 +1,156 @@
+"""What the pages for people show: each topic's entries and last update, each source's health.
+
+Read from the ledger. Topics are selected once per ledger version (the publisher's rate-limited
+version check), so between changes the index costs a dictionary lookup. Knows no HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+
+from feeds.config import SourceConfig, TopicConfig
+from feeds.model import StoredEntry
+from feeds.publish import FeedPublisher
+from feeds.render import feed_updated
+from feeds.store import SourceState
+from feeds.topics import select_entries
+
+#: The most entries an embedded widget shows.
+MAX_EMBED_COUNT = 20
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TopicOverview:
+    """A topic as its pages show it.
+
+    Attributes:
+        topic: The topic.
+        entry_count: How many live entries the topic holds (its feeds carry the latest
+            ``topic.limit`` of them).
+        latest: Its newest entries, newest first: as many as its feeds carry by default, and
+            at least as many as a widget may show.
+        updated: When its feeds last changed (their ``updated`` time), or ``None`` while the
+            topic has no entries.
+    """
+
+    topic: TopicConfig
+    entry_count: int
+    latest: tuple[StoredEntry, ...]
+    updated: dt.datetime | None
+
+    @property
+    def feed_entries(self) -> tuple[StoredEntry, ...]:
+        """The entries its feeds carry by default."""
+        return self.latest[: self.topic.limit]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceHealth:
+    """How refreshing one source goes.
+
+    Attributes:
+        source: The configured source.
+        state: What the ledger remembers about refreshing it (empty if never refreshed).
+        entry_count: How many of its entries are published.
+    """
+
+    source: SourceConfig
+    state: SourceState
+    entry_count: int
+
+    @property
+    def suspect(self) -> bool:
+        """True while the layout-change guard holds the source's page back."""
+        return self.state.suspect_reason is not None
+
+    @property
+    def healthy(self) -> bool:
+        """True when its last refresh (if any) worked and nothing is held back."""
+        return self.state.consecutive_failures == 0 and not self.suspect
+
+    def record(self) -> dict[str, object]:
+        """The source's health as JSON-ready data (UTC instants in RFC 3339, ``null`` for
+        never)."""
+        state = self.state
+        return {
+            "id": self.source.id,
+            "title": self.source.title,
+            "url": self.source.page_url,
+            "healthy": self.healthy,
+            "entries": self.entry_count,
+            "last_status": state.last_status,
+            "last_fetch_at": rfc3339(state.last_fetch_at),
+            "last_success_at": rfc3339(state.last_success_at),
+            "last_error": state.last_error,
+            "last_error_at": rfc3339(state.last_error_at),
+            "consecutive_failures": state.consecutive_failures,
+            "suspect": self.suspect,
+            "suspect_reason": state.suspect_reason,
+            "next_refresh_at": rfc3339(state.next_attempt_at),
+        }
+
+
+def rfc3339(value: dt.datetime | None) -> str | None:
+    """A UTC instant as ``2026-11-22T09:00:00Z``; ``None`` stays ``None``."""
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+class Overview:
+    """Topic overviews (kept until the ledger changes) and source health (read each time)."""
+
+    def __init__(self, publisher: FeedPublisher) -> None:
+        self.publisher = publisher
+        self.config = publisher.config
+        self._topics: tuple[int, dict[str, TopicOverview]] | None = None
+        self._lock = threading.Lock()
+
+    def topics(self) -> tuple[TopicOverview, ...]:
+        """Every topic, in the configuration's order."""
+        return tuple(self._current().values())
+
+    def topic(self, topic_id: str) -> TopicOverview:
+        """One topic; ``LookupError`` for an unknown one."""
+        found = self._current().get(topic_id)
+        if found is None:
+            raise LookupError(f"no topic {topic_id!r}")
+        return found
+
+    def sources(self) -> tuple[SourceHealth, ...]:
+        """Every configured source's health, in the configuration's order (two queries)."""
+        ledger = self.publisher.ledger
+        states = ledger.states()
+        counts = ledger.source_live_counts()
+        return tuple(
+            SourceHealth(
+                source=source,
+                state=states.get(source.id) or SourceState(source_id=source.id),
+                entry_count=counts.get(source.id, 0),
+            )
+            for source in self.config.sources
+        )
+
+    def _current(self) -> dict[str, TopicOverview]:
+        version = self.publisher.ledger_version()
+        cached = self._topics
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        with self._lock:
+            if self._topics is None or self._topics[0] != version:
+                self._topics = (version, self._select())
+            return self._topics[1]
+
+    def _select(self) -> dict[str, TopicOverview]:
+        candidates = self.publisher.ledger.entries()
+        overviews = {}
+        for topic in self.config.topics:
+            chosen = select_entries(topic, candidates, len(candidates))
+            feed_entries = chosen[: topic.limit]
+            overviews[topic.id] = TopicOverview(
+                topic=topic,
+                entry_count=len(chosen),
+                latest=tuple(chosen[: max(topic.limit, MAX_EMBED_COUNT)]),
+                updated=feed_updated(feed_entries) if feed_entries else None,
+            )
+        return overviews

@@ -1,0 +1,135 @@
+"""The selector adapter (``kind = "html"``): golden pairs in ``tests/data/html/`` (a page, its
+``[selectors]`` beside it as TOML, and the expected entries as JSON), and option checks."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feeds.model import ParseResult, entry_record
+from sources import ADAPTERS
+from sources.selectors import SelectorSpec
+from tests.conftest import DATA, make_context
+
+CASES = sorted(path.stem for path in (DATA / "html").glob("*.toml"))
+
+
+def _parse(case: str) -> tuple[ParseResult, dict[str, Any]]:
+    settings = tomllib.loads((DATA / "html" / f"{case}.toml").read_text("utf-8"))
+    context = make_context(page_url=settings["page_url"], timezone=settings["timezone"])
+    document = (DATA / "html" / f"{case}.html").read_text("utf-8")
+    return ADAPTERS["html"](settings["selectors"])(document, context), settings
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden_pair(case: str, request: pytest.FixtureRequest) -> None:
+    result, _ = _parse(case)
+    got = {
+        "entries": [entry_record(entry) for entry in result.entries],
+        "diagnostics": sorted(f"{d.code}: {d.message}" for d in result.diagnostics),
+    }
+    golden = DATA / "html" / f"{case}.json"
+    if request.config.getoption("--update-golden"):
+        golden.write_text(json.dumps(got, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    assert got == json.loads(golden.read_text("utf-8"))
+
+
+def test_cards_resolve_links_and_lazy_images_and_normalise_whitespace() -> None:
+    result, _ = _parse("cards")
+    first, second, third, fourth = result.entries
+    assert first.title == "Harbour cranes back in service"
+    assert (
+        first.link
+        == "https://www.portellis.example/news/2026/cranes-back-in-service?utm_source=home&utm_medium=web"
+    )
+    assert (
+        first.image == "https://www.portellis.example/img/cranes.jpg"
+    )  # data-src, not the placeholder
+    assert first.labels == ("Operations", "Safety")
+    assert (
+        first.summary
+        == "After three weeks of repairs, the four cranes on the east quay are working again."
+    )
+    assert third.link == "https://www.portellis.example/news/2026/ferry-timetable"
+    assert (third.summary, third.image) == ("", None)
+    assert fourth.date is None
+    assert second.link.endswith("#top")
+
+
+def test_ids_come_from_the_normalised_link() -> None:
+    result, _ = _parse("cards")
+    moved = ADAPTERS["html"](
+        dict(tomllib.loads((DATA / "html" / "cards.toml").read_text())["selectors"])
+    )(
+        (DATA / "html" / "cards.html")
+        .read_text()
+        .replace("utm_source=home", "utm_source=newsletter")
+        .replace("#top", ""),
+        make_context(page_url="http://portellis.example/news/", timezone="Europe/Lisbon"),
+    )
+    assert [e.id for e in moved.entries] == [e.id for e in result.entries]
+
+
+def test_a_date_in_another_language_and_an_impossible_one() -> None:
+    result, _ = _parse("german-dates")
+    assert [e.date.isoformat() if e.date else None for e in result.entries] == [
+        "2026-11-03",
+        "2026-10-28",
+        "2026-10-01",
+        None,
+    ]
+    codes = [d.code for d in result.diagnostics]
+    assert "invalid-date" in codes
+    assert any(
+        "selectors.summary '.kurztext' matches nothing" in d.message for d in result.diagnostics
+    )
+
+
+def test_a_selector_that_matches_nothing_is_reported_by_name() -> None:
+    result, _ = _parse("nothing-matches")
+    assert result.entries == ()
+    assert not result.is_listing
+    assert any(
+        d.message == "selectors.item 'article.card' matches nothing on the page"
+        for d in result.diagnostics
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({}, "item: is required"),
+        ({"item": "li", "titel": "a"}, "titel: unknown selector"),
+        ({"item": "li >> a"}, "item: not a CSS selector"),
+        ({"item": "li", "date": "time@"}, "date: expected a CSS selector and an attribute"),
+        ({"item": "li", "date": "time@1bad"}, "date: '1bad' is not an attribute name"),
+        ({"item": "li", "date_format": "dd/mm"}, "date_format: expected a strptime format"),
+        ({"item": "li", "date_order": "year-first"}, "date_order: expected"),
+        ({"structured": "microdata"}, "structured: the only structured data read is 'json-ld'"),
+        ({"item": 3}, "item: expected a CSS selector"),
+    ],
+)
+def test_bad_selectors_are_refused_naming_the_key(options: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SelectorSpec.from_options(options)
+
+
+def test_the_config_names_a_bad_selector_with_its_key_path(tmp_path: Path) -> None:
+    from feeds.config import parse_config
+    from feeds.errors import ConfigError
+
+    text = (
+        '[publisher]\nname = "x"\n[[sources]]\nid = "a"\ntitle = "A"\n'
+        'url = "https://a.example/"\nkind = "html"\n[sources.selectors]\nitem = "li >> a"\n'
+    )
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.selectors: item: not a CSS selector"):
+        parse_config(text, tmp_path / "feedpub.toml", adapter_kinds=ADAPTERS, environ={})
+    ilo_with_selectors = text.replace('kind = "html"', 'kind = "ilo"').replace("li >> a", "li")
+    with pytest.raises(ConfigError, match=r"selectors: item: the ilo adapter takes no selectors"):
+        parse_config(
+            ilo_with_selectors, tmp_path / "feedpub.toml", adapter_kinds=ADAPTERS, environ={}
+        )
