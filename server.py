@@ -242,7 +242,7 @@ def _print_suggestion(suggestion: Suggestion, url: str, zone: ZoneInfo, output_f
 def load(config_path: str | None) -> Config:
     """Load and validate the configuration, or exit with its error."""
     try:
-        return load_config(find_config_path(config_path), adapter_kinds=sources.ADAPTERS.keys())
+        return load_config(find_config_path(config_path), adapter_kinds=sources.ADAPTERS)
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
 
@@ -492,7 +492,7 @@ def create_app(
     Parts are injectable for tests; by default the configuration is found as the command
     line finds it (``$FEEDPUB_CONFIG``, ``./feedpub.toml``, the bundled sample).
     """
-    config = config or load_config(find_config_path(), adapter_kinds=sources.ADAPTERS.keys())
+    config = config or load_config(find_config_path(), adapter_kinds=sources.ADAPTERS)
     ledger = ledger or Ledger.open(config.database_url)
     publisher = publisher or FeedPublisher(config, ledger)
     overview = Overview(publisher)
