@@ -138,9 +138,10 @@ class PageServer:
 def page_server() -> Iterator[PageServer]:
     """A ``ThreadingHTTPServer`` on a free port of 127.0.0.1, in a thread, for the block.
 
-    Like ``tests.http_server`` but with ``TCP_NODELAY``: without it the headers and the body
-    of a response leave as two small writes, and Nagle's algorithm with the client's delayed
-    ACK stalls every keep-alive request by ~40 ms (measuring the kernel, not feedpub).
+    Like ``tests.http_server``, but counting requests and 304 answers as it goes, without
+    keeping a record of each (a run makes thousands). ``TCP_NODELAY`` matters: without it
+    the headers and the body leave as two small writes, and Nagle's algorithm with the
+    client's delayed ACK stalls every keep-alive request by ~40 ms.
     """
     state = PageServer(base_url="")
 
