@@ -23,11 +23,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 import sources
-from feeds import __version__, pages
+from feeds import __version__, pages, schema
 from feeds.config import CONFIG_ENV, DATABASE_ENV, Config, find_config_path, load_config
-from feeds.errors import ConfigError, FeedpubError
+from feeds.database import DEFAULT_POOL_SIZE, open_engine, shown_url
+from feeds.errors import ConfigError, FeedpubError, LedgerUnavailableError
 from feeds.fetch import Fetcher, HostGate, fetch_document, user_agent
-from feeds.http import FeedMiddleware
+from feeds.http import RETRY_AFTER_SECONDS, FeedMiddleware
 from feeds.http import base_url as request_base_url
 from feeds.model import UTC, PageContext, ParseResult, diagnostic_record, entry_record
 from feeds.overview import Overview, TopicOverview
@@ -39,7 +40,11 @@ from feeds.text import decode_document
 from sources import ilo
 from sources.suggest import Suggestion, suggest_source, suggestion_toml
 
+logger = logging.getLogger(__name__)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: How ``feedpub serve`` tells its server processes how many threads each runs (and so how
+#: many database connections each keeps).
+THREADS_ENV = "FEEDPUB_SERVE_THREADS"
 #: Headquarters pages date their news in Geneva.
 DEFAULT_TIMEZONE = "Europe/Zurich"
 _STDIN = "-"
@@ -247,6 +252,17 @@ def load(config_path: str | None) -> Config:
         raise click.ClickException(str(error)) from error
 
 
+def open_ledger(config: Config, *, pool_size: int = DEFAULT_POOL_SIZE) -> Ledger:
+    """The ledger on the configured database, or exit with what is wrong with it."""
+    try:
+        return Ledger.open(config.database_url, pool_size=pool_size)
+    except FeedpubError as error:
+        raise click.ClickException(str(error)) from error
+    except Exception as error:
+        shown = shown_url(config.database_url)
+        raise click.ClickException(f"database {shown}: {error}") from error
+
+
 def open_refresher(config: Config) -> Refresher:
     """The ledger, a polite fetcher and the adapters, wired for this configuration."""
     fetch = config.fetch
@@ -258,10 +274,10 @@ def open_refresher(config: Config) -> Refresher:
         deadline_seconds=fetch.timeout_seconds,
     )
     try:
-        ledger = Ledger.open(config.database_url)
-    except Exception as error:
+        ledger = open_ledger(config)
+    except click.ClickException:
         fetcher.close()
-        raise click.ClickException(f"database {config.database_url}: {error}") from error
+        raise
     return Refresher(
         ledger=ledger,
         fetcher=fetcher,
@@ -461,6 +477,19 @@ def _add_response_rules(app: Flask, site: SiteFor) -> None:
         response.set_data(body)
         return response
 
+    @app.errorhandler(LedgerUnavailableError)
+    def database_unavailable(error: LedgerUnavailableError) -> Response:
+        logger.warning("%s %s: %s", request.method, request.path, error)
+        body = pages.error_page(
+            site(strict=False),
+            503,
+            "503 Service Unavailable",
+            "The database is unavailable for a moment: try again shortly.",
+        )
+        response = Response(body, status=503, mimetype="text/html")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
     @app.after_request
     def caching_and_security(response: Response) -> Response:
         path = request.path
@@ -507,11 +536,14 @@ def create_app(
 
 
 def make_app() -> Flask:
-    """The app factory the production server calls in each of its worker processes."""
+    """The app factory the production server calls in each of its worker processes: one
+    database connection kept per thread."""
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    return create_app()
+    config = load_config(find_config_path(), adapter_kinds=sources.ADAPTERS)
+    threads = int(os.environ.get(THREADS_ENV, DEFAULT_POOL_SIZE))
+    return create_app(config, ledger=Ledger.open(config.database_url, pool_size=threads))
 
 
 @cli.command()
@@ -521,7 +553,7 @@ def make_app() -> Flask:
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Server processes.")  # fmt: skip
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256),
-              help="Blocking threads per server process.")  # fmt: skip
+              help="Threads per server process (each keeps a database connection).")  # fmt: skip
 @click.option("--scheduler/--no-scheduler", default=True, show_default=True,
               help="Also refresh sources on schedule (one scheduler for all workers).")  # fmt: skip
 def serve(
@@ -532,12 +564,10 @@ def serve(
     from granian.constants import Interfaces  # noqa: PLC0415
 
     config = load(config_path)
-    try:
-        Ledger.open(config.database_url).close()  # create the schema once, before the workers
-    except Exception as error:
-        raise click.ClickException(f"database {config.database_url}: {error}") from error
+    open_ledger(config).close()  # the schema is checked (or created) once, before the workers
     os.environ[CONFIG_ENV] = str(config.path.resolve())
     os.environ[DATABASE_ENV] = config.database_url
+    os.environ[THREADS_ENV] = str(threads)
     refresher = None
     if scheduler:
         refresher = subprocess.Popen(  # noqa: S603  (our own command, our own arguments)
@@ -563,6 +593,60 @@ def serve(
             except subprocess.TimeoutExpired:
                 refresher.kill()
     click.echo("feedpub: stopped", err=True)
+
+
+@cli.group()
+def db() -> None:
+    """The database's schema: which revision it is at, and migrations to the one this
+    feedpub needs. The database is $FEEDPUB_DATABASE_URL (default sqlite:///feedpub.db)."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_path: str | None) -> None:
+    """Apply the schema migrations the database has not had, and say which."""
+    config = load(config_path)
+    engine = open_engine(config.database_url, pool_size=1)
+    shown = shown_url(engine.url)
+    try:
+        done = schema.upgrade(engine)
+    except FeedpubError as error:
+        raise click.ClickException(str(error)) from error
+    except Exception as error:
+        raise click.ClickException(f"database {shown}: {error}") from error
+    finally:
+        engine.dispose()
+    if done.adopted:
+        click.echo(
+            f"database {shown}: its tables predate migrations: "
+            f"marked as at schema revision {done.before}"
+        )
+    if done.before == done.after:
+        click.echo(f"database {shown}: schema at revision {done.after}, the newest: nothing to do")
+    else:
+        before = done.before or "none"
+        click.echo(f"database {shown}: schema upgraded from revision {before} to {done.after}")
+
+
+@db.command("current")
+@config_option
+def db_current(config_path: str | None) -> None:
+    """Print the revision the database's schema is at (none: no schema yet)."""
+    config = load(config_path)
+    engine = open_engine(config.database_url, pool_size=1)
+    try:
+        with engine.connect() as connection:
+            revision = schema.current_revision(connection)
+    except Exception as error:
+        shown = shown_url(engine.url)
+        raise click.ClickException(f"database {shown}: {error}") from error
+    finally:
+        engine.dispose()
+    head = schema.head_revision()
+    if revision == head:
+        click.echo(f"{revision} (head)")
+    else:
+        click.echo(f"{revision or 'none'} (feedpub needs {head}: {schema.UPGRADE_HINT})")
 
 
 def main() -> None:

@@ -32,3 +32,16 @@ class ParseError(SourceError, ValueError):
 
 class NotAListingError(ParseError):
     """The document was read, but it holds no dated item: it does not look like a listing."""
+
+
+class LedgerError(FeedpubError):
+    """The ledger's database cannot be used as it is; the message names it (password hidden)."""
+
+
+class SchemaVersionError(LedgerError, RuntimeError):
+    """The database's schema is not the revision this feedpub needs: the message says what
+    to run."""
+
+
+class LedgerUnavailableError(LedgerError, ConnectionError):
+    """The database cannot be reached, or the connection to it was lost: try again later."""

@@ -5,18 +5,23 @@ ready representations, before any framework routing: strong ETags, ``Last-Modifi
 to ``If-None-Match`` and ``If-Modified-Since``, gzip when asked for, caching headers, and
 CORS on every answer (304s and errors included). A browser opening an RSS or Atom feed gets
 it as ``application/xml``, so that its stylesheet shows it as a page. Errors are never
-cached. Everything else is handed to the wrapped app. Knows no Flask: plain WSGI.
+cached; while the database is unavailable, a feed that must be read from it is a 503 at once,
+with ``Retry-After``. Everything else is handed to the wrapped app. Knows no Flask: plain WSGI.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from feeds.errors import LedgerUnavailableError
 from feeds.publish import MAX_LIMIT, FeedFormat, FeedPublisher, RenderedFeed
+
+logger = logging.getLogger(__name__)
 
 WSGIEnvironment = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -31,6 +36,8 @@ _NO_STORE = ("Cache-Control", "no-store")
 #: (and show a readable page) only to XML served as such, never to the feed types.
 BROWSER_CONTENT_TYPE = "application/xml; charset=utf-8"
 _ALLOWED = "GET, HEAD, OPTIONS"
+#: How long a client is asked to wait while the database is unavailable.
+RETRY_AFTER_SECONDS = 10
 
 
 def _gzip_accepted(header: str) -> bool:
@@ -133,6 +140,14 @@ class FeedMiddleware:
             )
         except LookupError:
             return self._error(start_response, "404 Not Found", f"no topic {match['topic']!r}")
+        except LedgerUnavailableError as error:
+            logger.warning("feed %s: %s", match[0], error)
+            return self._error(
+                start_response,
+                "503 Service Unavailable",
+                "the database is unavailable for a moment: try again shortly",
+                [("Retry-After", str(RETRY_AFTER_SECONDS))],
+            )
         use_gzip = _gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", ""))
         representation = feed.gzipped if use_gzip else feed.plain
         if _not_modified(feed, environ):

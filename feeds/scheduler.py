@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from feeds.config import SourceConfig
+from feeds.errors import LedgerUnavailableError
 from feeds.model import UTC
 from feeds.refresh import Refresher
 from feeds.store import SourceState
@@ -84,9 +85,14 @@ def build_scheduler(
 
 
 def run_scheduled_refresh(refresher: Refresher, source: SourceConfig) -> None:
-    """A job's run: refresh the source unless it is backing off."""
-    if not refresher.is_due(source):
-        logger.debug("source %s: backing off, turn skipped", source.id)
+    """A job's run: refresh the source unless it is backing off, or the database is
+    unavailable (then the next run tries again)."""
+    try:
+        if not refresher.is_due(source):
+            logger.debug("source %s: backing off, turn skipped", source.id)
+            return
+        outcome = refresher.refresh(source)
+    except LedgerUnavailableError as error:
+        logger.warning("source %s: turn skipped: %s", source.id, error)
         return
-    outcome = refresher.refresh(source)
     logger.info("source %s: %s in %.2fs", source.id, outcome.status, outcome.seconds)

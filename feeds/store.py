@@ -1,9 +1,10 @@
 """The ledger: every entry feedpub has published, and the refresh state of each source.
 
-SQLAlchemy Core over SQLite by default (a file in WAL mode), with portable SQL. An entry is
-inserted once with its first-seen time; its published instant never moves; its ``updated``
-time moves only when its title, summary or labels change; an entry removed by retention is
-kept as a tombstone so that it never comes back as new.
+SQLAlchemy Core over SQLite by default (a file in WAL mode) or PostgreSQL, with portable SQL
+and the same results on both; the schema comes from the migrations (``feeds.schema``). An
+entry is inserted once with its first-seen time; its published instant never moves; its
+``updated`` time moves only when its title, summary or labels change; an entry removed by
+retention is kept as a tombstone so that it never comes back as new.
 """
 
 from __future__ import annotations
@@ -34,17 +35,20 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
-    create_engine,
-    event,
     func,
     select,
     update,
 )
 from sqlalchemy.types import TypeDecorator
 
+from feeds import schema
+from feeds.database import DEFAULT_POOL_SIZE, open_engine, reachable
 from feeds.model import UTC, Entry, StoredEntry, require_utc
 
 ONE_SECOND = dt.timedelta(seconds=1)
+#: PostgreSQL advisory lock held by a transaction choosing entries' instants, until it ends:
+#: b"instant" as a number. (On SQLite one writer at a time is the database's own rule.)
+INSTANTS_LOCK_KEY = int.from_bytes(b"instant")
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -244,6 +248,12 @@ class LedgerTransaction:
         ).scalar_one()
         return end
 
+    def _lock_instants(self) -> None:
+        """Hold the right to choose instants until the transaction ends: two transactions
+        choosing at once could both take the same free second."""
+        if self.connection.dialect.name == "postgresql":
+            self.connection.execute(select(func.pg_advisory_xact_lock(INSTANTS_LOCK_KEY)))
+
     def _free_instants(self, candidates: list[dt.datetime]) -> list[dt.datetime]:
         """Move each candidate instant later until no entry of any source holds it (each
         entry has its own second, so that feeds mixing sources never show two entries at one
@@ -377,6 +387,7 @@ class LedgerTransaction:
                 dropped,
             )
         if new_entries:
+            self._lock_instants()
             candidates = [min(e.published, now) for e in reversed(new_entries)]
             instants = list(reversed(self._free_instants(candidates)))
             self.connection.execute(
@@ -436,12 +447,17 @@ class Ledger:
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
-    def open(cls, url: str) -> Ledger:
-        """Open (and create if needed) the ledger at a SQLAlchemy database URL."""
-        engine = create_engine(url)
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
-        metadata.create_all(engine)
+    def open(cls, url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Ledger:
+        """Open the ledger at a SQLAlchemy database URL, keeping up to ``pool_size``
+        connections. A database with no tables gets the schema; one whose schema is behind is
+        refused (``SchemaVersionError``: run ``feedpub db upgrade``)."""
+        engine = open_engine(url, pool_size=pool_size)
+        try:
+            with reachable(engine):
+                schema.ensure_current(engine)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(engine)
 
     def close(self) -> None:
@@ -451,12 +467,19 @@ class Ledger:
     @contextmanager
     def transaction(self) -> Iterator[LedgerTransaction]:
         """One transaction: everything in it is stored, or (on an exception) nothing."""
-        if self._write_lock is None:
-            with self.engine.begin() as connection:
+        with reachable(self.engine):
+            if self._write_lock is None:
+                with self.engine.begin() as connection:
+                    yield LedgerTransaction(connection)
+                return
+            with self._write_lock, self.engine.begin() as connection:
                 yield LedgerTransaction(connection)
-            return
-        with self._write_lock, self.engine.begin() as connection:
-            yield LedgerTransaction(connection)
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """A connection for reading."""
+        with reachable(self.engine), self.engine.connect() as connection:
+            yield connection
 
     def state(self, source_id: str) -> SourceState:
         """The refresh state of a source (an empty one for a source never refreshed)."""
@@ -465,7 +488,7 @@ class Ledger:
 
     def states(self) -> dict[str, SourceState]:
         """The refresh state of every source ever refreshed."""
-        with self.engine.connect() as connection:
+        with self._connection() as connection:
             return {row.id: _state(row) for row in connection.execute(select(sources_table))}
 
     def entries(
@@ -479,7 +502,7 @@ class Ledger:
         query = query.order_by(table.c.published.desc(), table.c.source_id, table.c.id)
         if limit is not None:
             query = query.limit(limit)
-        with self.engine.connect() as connection:
+        with self._connection() as connection:
             return [_stored(row) for row in connection.execute(query)]
 
     def live_count(self, source_id: str) -> int:
@@ -496,19 +519,11 @@ class Ledger:
             .where(table.c.removed_at.is_(None))
             .group_by(table.c.source_id)
         )
-        with self.engine.connect() as connection:
+        with self._connection() as connection:
             return {row[0]: int(row[1]) for row in connection.execute(query)}
 
     def version(self) -> int:
         """A number that changes whenever any source's entries change (cheap to poll)."""
-        with self.engine.connect() as connection:
+        with self._connection() as connection:
             total = connection.execute(select(func.coalesce(func.sum(sources_table.c.version), 0)))
             return int(total.scalar_one())
-
-
-def _sqlite_pragmas(connection: Any, _record: object) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")  # other processes (a worker) may be writing
-    cursor.close()

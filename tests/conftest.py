@@ -1,9 +1,11 @@
 """Shared test fixtures: where the shared samples are, a fixed clock, page contexts, a local
-HTTP server, and ``feedpub serve`` running on the bundled configuration."""
+HTTP server, ledger databases (a SQLite file, and a database on a throwaway PostgreSQL
+server), and ``feedpub serve`` running on the bundled configuration on each."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,6 +14,12 @@ import pytest
 
 from feeds.model import UTC, PageContext
 from tests.http_server import LocalServer, local_server
+from tests.postgres import (
+    DEBIAN_POSTGRES,
+    PostgresServer,
+    find_postgres_binaries,
+    postgres_server,
+)
 from tests.serving import Served, feedpub_serving
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +28,8 @@ DATA = ROOT / "tests" / "data"
 SHARED_LISTINGS = ROOT.parent / "shared" / "listings"
 #: The fixed "now" of every test that needs one.
 FIXED_NOW = dt.datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+#: The databases the ledger, refresh and serving tests run on.
+DATABASES = ("sqlite", "postgresql")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -59,9 +69,50 @@ def server() -> Iterator[LocalServer]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+@pytest.fixture(scope="session")
+def postgres_binaries() -> Path:
+    """The installed PostgreSQL server's programs. Where there are none the test is skipped,
+    saying so, except on CI (``$CI``), whose ``.ci/run`` installs them: there it fails."""
+    binaries = find_postgres_binaries()
+    if binaries is None:
+        reason = (
+            f"PostgreSQL's server is not installed (no {DEBIAN_POSTGRES}/*/bin/postgres: "
+            "apt-get install postgresql)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return binaries
+
+
+@pytest.fixture(scope="session")
+def postgres(postgres_binaries: Path) -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the session (tests get a database each: ``database_url``)."""
+    with postgres_server(postgres_binaries) as server:
+        yield server
+
+
+def new_database(request: pytest.FixtureRequest, kind: str, folder: Path) -> str:
+    """The URL of a new, empty database of a kind: a SQLite file in ``folder``, or a
+    database on the session's PostgreSQL server."""
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'ledger.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty ledger database, for the test: SQLite, then PostgreSQL."""
+    return new_database(request, request.param, tmp_path)
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
     """``feedpub serve`` on the bundled configuration, once it has published the sample feeds
-    (one per test module)."""
-    with feedpub_serving(tmp_path_factory.mktemp("serve")) as running:
+    (one per test module and database)."""
+    folder = tmp_path_factory.mktemp("serve")
+    with feedpub_serving(folder, new_database(request, request.param, folder)) as running:
         yield running

@@ -1,12 +1,11 @@
 """What refresh tests share: a settable clock, a source on the local server, a refresher on a
-real SQLite file, and listing pages written from items."""
+real database (a SQLite file or a PostgreSQL database), and listing pages written from items."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
 from dataclasses import dataclass, field
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -62,8 +61,9 @@ def make_source(server: LocalServer, path: str = "/news", **overrides: object) -
     return SourceConfig(**values)  # type: ignore[arg-type]  # test values, checked by the class
 
 
-def open_ledger(tmp_path: Path) -> Ledger:
-    return Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+def open_ledger(database_url: str) -> Ledger:
+    """The ledger on a database (the ``database_url`` fixture's)."""
+    return Ledger.open(database_url)
 
 
 def make_refresher(ledger: Ledger, clock: Clock, adapter: Adapter | None = None) -> Refresher:
@@ -92,6 +92,8 @@ def dump(ledger: Ledger) -> tuple[list[tuple[object, ...]], list[tuple[object, .
         entries = [tuple(r) for r in connection.execute(select(entries_table).order_by("id"))]
         versions = [
             tuple(r)
-            for r in connection.execute(select(sources_table.c.id, sources_table.c.version))
+            for r in connection.execute(
+                select(sources_table.c.id, sources_table.c.version).order_by("id")
+            )
         ]
     return entries, versions

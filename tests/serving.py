@@ -1,5 +1,6 @@
 """``feedpub serve`` as a process on a free port, for end-to-end tests (``served`` fixture in
-``conftest.py``): started on the bundled default configuration, read over real HTTP."""
+``conftest.py``): started on the bundled default configuration and a database it is given
+(SQLite or PostgreSQL), read over real HTTP."""
 
 from __future__ import annotations
 
@@ -52,37 +53,49 @@ def free_port() -> int:
 
 
 @contextmanager
-def feedpub_serving(folder: Path) -> Iterator[Served]:
-    """``feedpub serve`` (two workers, the scheduler) run in ``folder`` with its database there,
-    once it has published the sample feeds; stopped with Ctrl-C (SIGINT) afterwards, cleanly."""
+def feedpub_serving(folder: Path, database_url: str, *, scheduler: bool = True) -> Iterator[Served]:
+    """``feedpub serve`` (two workers) run in ``folder`` on the database at ``database_url``:
+    with its scheduler, once it has published the sample feeds; without, once it answers.
+    Stopped with Ctrl-C (SIGINT) afterwards, cleanly; what it said is in ``serve.log``."""
     port = free_port()
-    env = {**os.environ, "FEEDPUB_DATABASE_URL": f"sqlite:///{folder / 'feeds.db'}"}
+    env = {**os.environ, "FEEDPUB_DATABASE_URL": database_url}
     env.pop("FEEDPUB_CONFIG", None)
-    process = subprocess.Popen(
-        [feedpub_command(), "serve", "--port", str(port), "--workers", "2"],
-        cwd=folder,  # no ./feedpub.toml there: the bundled configuration is used
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    options = [] if scheduler else ["--no-scheduler"]
+    log = folder / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [feedpub_command(), "serve", "--port", str(port), "--workers", "2", *options],
+            cwd=folder,  # no ./feedpub.toml there: the bundled configuration is used
+            env=env,
+            stdout=output,
+            stderr=output,
+        )
     server = Served(f"http://127.0.0.1:{port}")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                feed = json.loads(server.get("/feeds/all-news.json").body)
-                if len(feed["items"]) >= 40:
-                    break
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail("feedpub serve did not publish the sample feeds within 60 seconds")
+        _wait_until_published(server, process, log, 40 if scheduler else 0)
         time.sleep(1.1)  # past the servers' version check interval
         yield server
     finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
-        assert process.returncode == 0, stderr.decode()
-        assert b"Traceback" not in stderr
-        assert b"feedpub: stopped" in stderr
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    said = log.read_bytes()
+    assert process.returncode == 0, said.decode()
+    assert b"Traceback" not in said
+    assert b"feedpub: stopped" in said
+
+
+def _wait_until_published(
+    server: Served, process: subprocess.Popen[bytes], log: Path, items: int
+) -> None:
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            feed = json.loads(server.get("/feeds/all-news.json").body)
+            if len(feed["items"]) >= items:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.3)
+    problem = "stopped" if process.poll() is not None else "published no feeds in 60 seconds"
+    pytest.fail(f"feedpub serve {problem}:\n{log.read_text(errors='replace')}")

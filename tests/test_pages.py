@@ -108,8 +108,8 @@ def config(tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[CountingLedger]:
-    opened = CountingLedger(open_ledger(tmp_path).engine)
+def ledger(database_url: str) -> Iterator[CountingLedger]:
+    opened = CountingLedger(open_ledger(database_url).engine)
     store(
         opened,
         "office",

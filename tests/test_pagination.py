@@ -28,8 +28,8 @@ def listing(*items: tuple[str, str], next_href: str | None = None) -> Route:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    opened = open_ledger(tmp_path)
+def ledger(database_url: str) -> Iterator[Ledger]:
+    opened = open_ledger(database_url)
     yield opened
     opened.close()
 

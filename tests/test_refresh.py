@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -31,8 +30,8 @@ NEW = item("Delta agreement signed", 21, "A new agreement.")
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    opened = open_ledger(tmp_path)
+def ledger(database_url: str) -> Iterator[Ledger]:
+    opened = open_ledger(database_url)
     yield opened
     opened.close()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +16,8 @@ from tests.refresh_kit import Clock, item, make_refresher, make_source, open_led
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    opened = open_ledger(tmp_path)
+def ledger(database_url: str) -> Iterator[Ledger]:
+    opened = open_ledger(database_url)
     yield opened
     opened.close()
 

@@ -1,19 +1,27 @@
 """End to end: ``feedpub serve`` on the bundled default configuration, as a process on a free
-port, read over real HTTP in every format by a real feed parser."""
+port, read over real HTTP in every format by a real feed parser; on SQLite and on PostgreSQL,
+which serve the same bytes for the same entries."""
 
 from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 import feedparser
 import jsonschema
 import pytest
 
-from feeds.config import bundled_config_path, parse_config
+from feeds.config import CONFIG_ENV, DATABASE_ENV, bundled_config_path, load_config, parse_config
+from feeds.publish import FeedPublisher
+from feeds.refresh import Status
+from feeds.store import Ledger
+from server import THREADS_ENV, make_app
 from sources import ADAPTERS
-from tests.conftest import DATA
-from tests.serving import Served
+from tests.conftest import DATA, FIXED_NOW
+from tests.postgres import PostgresServer
+from tests.refresh_kit import Clock, make_refresher
+from tests.serving import Served, feedpub_serving
 
 TOPICS = [
     t.id
@@ -92,3 +100,46 @@ def test_pages_and_the_feed_stylesheet_are_served_beside_the_feeds(served: Serve
     status = json.loads(served.get("/status.json").body)
     assert [source["id"] for source in status["sources"]] == ["newsroom", "dakar", "lima"]
     assert all(source["last_success_at"] for source in status["sources"])
+
+
+def test_postgresql_serves_the_same_bytes_as_sqlite(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    config = load_config(bundled_config_path(), adapter_kinds=ADAPTERS)
+    paths = [
+        *(f"/feeds/{topic}.{form}" for topic in TOPICS for form in ("rss", "atom", "json")),
+        *(f"/topics/{topic}" for topic in TOPICS),
+        "/", "/feeds.opml", "/embed/newsroom", "/status.json",
+    ]  # fmt: skip
+    served_bytes = []
+    for kind, url in (
+        ("sqlite", f"sqlite:///{tmp_path / 'feeds.db'}"),
+        ("postgresql", postgres.create_database()),
+    ):
+        ledger = Ledger.open(url)
+        refresher = make_refresher(ledger, Clock(FIXED_NOW))  # one clock: the same first-seen times
+        outcomes = [refresher.refresh(source) for source in config.sources]
+        assert [outcome.status for outcome in outcomes] == [Status.UPDATED] * 3
+        refresher.fetcher.close()
+        ledger.close()
+        (tmp_path / kind).mkdir()
+        with feedpub_serving(tmp_path / kind, url, scheduler=False) as served:
+            replies = {path: served.get(path, Host="feeds.example.org") for path in paths}
+        assert {reply.status for reply in replies.values()} == {200}
+        served_bytes.append({path: reply.body for path, reply in replies.items()})
+    on_sqlite, on_postgresql = served_bytes
+    assert len(json.loads(on_sqlite["/feeds/all-news.json"])["items"]) >= 40
+    assert on_postgresql == on_sqlite
+
+
+def test_each_server_process_keeps_one_database_connection_per_thread(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    monkeypatch.setenv(DATABASE_ENV, database_url)
+    monkeypatch.setenv(THREADS_ENV, "3")  # as ``feedpub serve --threads 3`` tells its workers
+    publisher = make_app().extensions["feedpub"]
+    assert isinstance(publisher, FeedPublisher)
+    pool = publisher.ledger.engine.pool
+    assert pool.size() == 3  # type: ignore[attr-defined]  # a QueuePool: SQLite files too
+    publisher.ledger.close()

@@ -1,0 +1,154 @@
+"""The ledger's schema versions: Alembic migrations (``feeds/migrations``), configured here
+without an ini file. ``feedpub db upgrade`` applies them; opening the ledger applies them on
+its own only to a database with no tables at all, and refuses one whose schema is behind.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, func, inspect, select
+
+from feeds.database import shown_url
+from feeds.errors import SchemaVersionError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: The revision of the schema feedpub made with ``create_all`` before it had migrations: a
+#: database holding the ledger's tables but no revision is taken to be at it.
+BASELINE_REVISION = "0001"
+LEDGER_TABLES = frozenset({"sources", "entries"})
+#: PostgreSQL advisory lock held while the schema is checked and changed: b"feedpub" as a
+#: number, so that two processes starting at once do not both create it.
+SCHEMA_LOCK_KEY = int.from_bytes(b"feedpub")
+UPGRADE_HINT = "run `feedpub db upgrade`"
+#: Where Alembic keeps the revision a database is at.
+VERSION_TABLE = "alembic_version"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SchemaUpgrade:
+    """What ``upgrade`` did: the revision it found (``None``: no schema), the one it left,
+    and whether the database's tables predated migrations (they were then taken as
+    ``BASELINE_REVISION``, the revision found)."""
+
+    before: str | None
+    after: str
+    adopted: bool = False
+
+
+def alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    """Alembic's configuration for feedpub's migrations; ``env.py`` runs them on
+    ``connection``."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The revision this feedpub needs: the newest migration's."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # noqa: S101  (the package ships its migrations)
+    return head
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision the database's schema is at (``None``: not marked with one)."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _known(revision: str) -> bool:
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(revision)
+    except CommandError:
+        return False
+    return True
+
+
+def _empty(connection: Connection) -> bool:
+    """True for a database with no tables (but, maybe, the migrations' own, emptied when
+    they were all undone)."""
+    return not set(inspect(connection).get_table_names()) - {VERSION_TABLE}
+
+
+def _unknown_revision(engine: Engine, revision: str) -> SchemaVersionError:
+    return SchemaVersionError(
+        f"database {shown_url(engine.url)} is at schema revision {revision}, which this "
+        "feedpub does not know (a newer feedpub's?): upgrade feedpub"
+    )
+
+
+def ensure_current(engine: Engine) -> None:
+    """Make sure the database's schema is the one this feedpub needs: created by the
+    migrations in a database with no tables at all; else ``SchemaVersionError``, saying what
+    to run."""
+    head = head_revision()
+    with engine.connect() as connection:
+        revision = current_revision(connection)
+        empty = revision is None and _empty(connection)
+    if revision == head:
+        return
+    if empty:
+        with schema_lock(engine) as connection:  # another process may be creating it too
+            revision = current_revision(connection)
+            if revision is None and _empty(connection):
+                command.upgrade(alembic_config(connection), "head")
+                revision = head
+        if revision == head:
+            return
+    if revision is not None and not _known(revision):
+        raise _unknown_revision(engine, revision)
+    raise SchemaVersionError(
+        f"database {shown_url(engine.url)} is at schema revision {revision or 'none'}, "
+        f"feedpub needs {head}: {UPGRADE_HINT}"
+    )
+
+
+def upgrade(engine: Engine) -> SchemaUpgrade:
+    """Apply the migrations up to the newest (``feedpub db upgrade``). A database whose
+    ledger tables predate migrations is first marked as at ``BASELINE_REVISION``."""
+    with schema_lock(engine) as connection:
+        before = current_revision(connection)
+        tables = set(inspect(connection).get_table_names())
+        adopted = before is None and LEDGER_TABLES.issubset(tables)
+        if adopted:
+            command.stamp(alembic_config(connection), BASELINE_REVISION)
+            before = BASELINE_REVISION
+        if before is not None and not _known(before):
+            raise _unknown_revision(engine, before)
+        command.upgrade(alembic_config(connection), "head")
+        return SchemaUpgrade(before=before, after=head_revision(), adopted=adopted)
+
+
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction that holds the database's lock on the schema until it
+    ends (committed, or rolled back on an exception): on PostgreSQL an advisory lock (its DDL
+    is transactional); on SQLite the write lock (``BEGIN IMMEDIATE``, with the driver's own
+    transaction handling off, so that DDL is inside the transaction too)."""
+    with engine.connect() as connection:
+        driver_connection: object = connection.connection.dbapi_connection
+        if not isinstance(driver_connection, sqlite3.Connection):
+            with connection.begin():
+                if engine.dialect.name == "postgresql":
+                    connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
+                yield connection
+            return
+        isolation_level = driver_connection.isolation_level
+        driver_connection.isolation_level = None
+        try:
+            with connection.begin():
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                yield connection
+        finally:
+            driver_connection.isolation_level = isolation_level

@@ -1,0 +1,152 @@
+"""The ledger's schema versions (``feeds.schema``), on SQLite and on PostgreSQL: the migrations
+make exactly the ledger's tables and indexes, an empty database gets them when opened (once,
+however many open it at once), a database behind is refused with what to run, and
+``feedpub db upgrade`` and ``feedpub db current``."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, Index, MetaData, create_engine, inspect, text
+
+from feeds import schema
+from feeds.database import open_engine, shown_url
+from feeds.errors import SchemaVersionError
+from feeds.store import Ledger, metadata, sources_table
+from tests.serving import free_port
+from tests.test_cli_preview import feedpub
+
+
+def test_the_migrations_make_exactly_the_ledgers_tables_and_indexes(database_url: str) -> None:
+    ledger = Ledger.open(database_url)
+    try:
+        with ledger.engine.connect() as connection:
+            assert schema.current_revision(connection) == schema.head_revision()
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+            # the comparison does see a difference: an index the database does not have
+            wider = MetaData()
+            for table in metadata.tables.values():
+                table.to_metadata(wider)
+            Index("ix_entries_title", wider.tables["entries"].c.title)
+            assert [change[0] for change in compare_metadata(context, wider)] == ["add_index"]
+    finally:
+        ledger.close()
+
+
+def test_an_empty_database_opened_by_several_at_once_gets_the_schema_once(
+    database_url: str,
+) -> None:
+    together = threading.Barrier(4)
+
+    def open_ledger(_: int) -> Ledger:
+        together.wait()
+        return Ledger.open(database_url)
+
+    with ThreadPoolExecutor(4) as pool:
+        ledgers = list(pool.map(open_ledger, range(4)))
+    for ledger in ledgers:
+        assert ledger.version() == 0
+        ledger.close()
+
+
+def test_the_migrations_can_be_undone_down_to_an_empty_database(database_url: str) -> None:
+    Ledger.open(database_url).close()
+    engine = open_engine(database_url)
+    with schema.schema_lock(engine) as connection:
+        command.downgrade(schema.alembic_config(connection), "base")
+    with engine.connect() as connection:
+        assert set(inspect(connection).get_table_names()) <= {"alembic_version"}
+        assert schema.current_revision(connection) is None
+    engine.dispose()
+    Ledger.open(database_url).close()  # and made again when next opened
+
+
+def change_the_schema_and_fail(engine: Engine) -> None:
+    with schema.schema_lock(engine) as connection:
+        connection.execute(text("CREATE TABLE half_done (id INTEGER)"))
+        raise KeyError("interrupted")
+
+
+def test_a_failed_schema_change_leaves_nothing_behind(database_url: str) -> None:
+    engine = open_engine(database_url)
+    with pytest.raises(KeyError):
+        change_the_schema_and_fail(engine)
+    with engine.connect() as connection:
+        assert inspect(connection).get_table_names() == []
+    engine.dispose()
+
+
+def test_a_database_made_before_migrations_is_refused_until_upgraded(database_url: str) -> None:
+    made_before = create_engine(database_url)
+    metadata.create_all(made_before)  # what feedpub did before it had migrations
+    with made_before.begin() as connection:
+        connection.execute(sources_table.insert().values(id="office", version=3))
+    made_before.dispose()
+    shown = shown_url(database_url)
+    refusal = (
+        f"database {shown} is at schema revision none, feedpub needs "
+        f"{schema.head_revision()}: run `feedpub db upgrade`"
+    )
+    with pytest.raises(SchemaVersionError) as refused:
+        Ledger.open(database_url)
+    assert str(refused.value) == refusal
+
+    env = {"FEEDPUB_DATABASE_URL": database_url}
+    serve = feedpub("serve", "--port", str(free_port()), "--no-scheduler", env=env)
+    assert (serve.returncode, serve.stderr.strip()) == (1, f"Error: {refusal}")
+    current = feedpub("db", "current", env=env)
+    assert (
+        current.stdout == f"none (feedpub needs {schema.head_revision()}: {schema.UPGRADE_HINT})\n"
+    )
+    upgrade = feedpub("db", "upgrade", env=env)
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert upgrade.stdout.splitlines() == [
+        f"database {shown}: its tables predate migrations: marked as at schema revision 0001",
+        f"database {shown}: schema at revision 0001, the newest: nothing to do",
+    ]
+    ledger = Ledger.open(database_url)
+    assert ledger.version() == 3  # what it held is still there
+    ledger.close()
+
+
+def test_db_upgrade_creates_the_schema_in_an_empty_database_once(database_url: str) -> None:
+    env = {"FEEDPUB_DATABASE_URL": database_url}
+    shown = shown_url(database_url)
+    first = feedpub("db", "upgrade", env=env)
+    assert first.stdout == f"database {shown}: schema upgraded from revision none to 0001\n"
+    assert feedpub("db", "current", env=env).stdout == "0001 (head)\n"
+    engine = open_engine(database_url)
+    assert schema.upgrade(engine) == schema.SchemaUpgrade(before="0001", after="0001")
+    engine.dispose()
+
+
+def test_a_revision_this_feedpub_does_not_know_is_refused(database_url: str) -> None:
+    Ledger.open(database_url).close()
+    engine = open_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    refusal = (
+        f"database {shown_url(database_url)} is at schema revision 9999, which this "
+        "feedpub does not know (a newer feedpub's?): upgrade feedpub"
+    )
+    with pytest.raises(SchemaVersionError) as refused:
+        Ledger.open(database_url)
+    assert str(refused.value) == refusal
+    with pytest.raises(SchemaVersionError) as not_upgraded:
+        schema.upgrade(engine)
+    assert str(not_upgraded.value) == refusal
+    engine.dispose()
+
+
+def test_messages_show_database_urls_without_their_password() -> None:
+    assert shown_url("postgresql+psycopg://feeds:s3cret@db.example:5432/feeds") == (
+        "postgresql+psycopg://feeds:***@db.example:5432/feeds"
+    )
+    assert shown_url("sqlite:///feedpub.db") == "sqlite:///feedpub.db"
+    assert shown_url("not a url") == "not a url"
