@@ -587,7 +587,7 @@ def serve(
         ).serve()
     finally:
         if refresher is not None:
-            refresher.send_signal(signal.SIGINT)
+            refresher.send_signal(signal.SIGTERM)  # also when SIGINT is ignored (a background job)
             try:
                 refresher.wait(timeout=30)
             except subprocess.TimeoutExpired:

@@ -1,4 +1,5 @@
-"""feedpub's core: entries, identity, dates, and (later) the ledger, fetching and rendering.
+"""feedpub's core: entries, identity, dates, configuration, fetching, the ledger, refresh and
+scheduling, topics, rendering, and serving feeds and pages over HTTP.
 
 Contains no site knowledge: adapters in ``sources`` turn pages into the entries defined here.
 """
