@@ -1,9 +1,10 @@
 """Refreshing one source: fetch, parse, guard against layout changes, store, record the outcome.
 
-``Refresher.refresh`` is the one function that does it. A failure (network, HTTP error, a page
-that cannot be read) is recorded on the source and logged with its id; the source's published
-entries stay. A page whose layout seems to have changed publishes nothing and flags the source
-as suspect, with the reason.
+``Refresher.refresh`` is the one function that does it (``Refresher.refresh_if_due`` does it
+for the scheduler, under a lease on the source that no other process holds). A failure
+(network, HTTP error, a page that cannot be read) is recorded on the source and logged with its
+id; the source's published entries stay. A page whose layout seems to have changed publishes
+nothing and flags the source as suspect, with the reason.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import random
+import secrets
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -34,6 +38,16 @@ MIN_ENTRIES_FOR_ID_GUARD = 5
 MIN_KNOWN_SHARE = 0.2
 #: A scheduled run this early is still on time (jitter).
 DUE_TOLERANCE = dt.timedelta(seconds=30)
+#: The shortest lease a scheduled refresh takes on its source (see ``Refresher.lease_for``).
+MIN_LEASE = dt.timedelta(minutes=10)
+#: A lease outlasts this many times the longest a refresh's fetches may take.
+LEASE_MARGIN = 3
+
+
+def process_owner_id() -> str:
+    """A lease owner's name unique to this process: host, process id and a random suffix
+    (process ids are reused, and containers share them)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class Status(StrEnum):
@@ -86,6 +100,28 @@ class Refresher:
     max_backoff: dt.timedelta = dt.timedelta(hours=24)
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(UTC)
     rng: random.Random = field(default_factory=random.Random)
+    #: Who holds the leases this refresher takes (``refresh_if_due``): made once, per process.
+    owner: str = field(default_factory=process_owner_id)
+
+    def lease_for(self, source: SourceConfig) -> dt.timedelta:
+        """How long a scheduled refresh holds its source: several times the longest its
+        fetches may take, and never less than ``MIN_LEASE``. A process that crashes mid-way
+        leaves the source to another once this has passed."""
+        longest = dt.timedelta(seconds=self.fetcher.deadline_seconds * source.page_limit)
+        return max(MIN_LEASE, LEASE_MARGIN * longest)
+
+    def refresh_if_due(self, source: SourceConfig) -> RefreshOutcome | None:
+        """Refresh a source if it is due and no other process is refreshing it: take its lease
+        in the database (``Ledger.claim``), refresh, give the lease back. ``None`` when
+        skipped: the source is backing off, or another process holds it."""
+        if not self.ledger.claim(
+            source.id, self.owner, self.clock(), self.lease_for(source), tolerance=DUE_TOLERANCE
+        ):
+            return None
+        try:
+            return self.refresh(source)
+        finally:
+            self.ledger.release(source.id, self.owner)
 
     def is_due(self, source: SourceConfig, now: dt.datetime | None = None) -> bool:
         """True when the source's next attempt (after backoff) has come."""

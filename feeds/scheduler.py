@@ -4,7 +4,9 @@
 Each job runs on its source's interval with jitter, never overlapping itself
 (``max_instances=1``) and never catching up on missed runs in a burst (``coalesce=True``).
 Its first run is placed from the stored time of the source's last fetch, so a restart causes
-no burst of fetches; a job whose source is backing off after failures skips its turn.
+no burst of fetches; a job whose source is backing off after failures skips its turn, and so
+does one whose source another process sharing the database is refreshing (a lease held in the
+database: each due source is refreshed by one process).
 """
 
 from __future__ import annotations
@@ -85,14 +87,15 @@ def build_scheduler(
 
 
 def run_scheduled_refresh(refresher: Refresher, source: SourceConfig) -> None:
-    """A job's run: refresh the source unless it is backing off, or the database is
-    unavailable (then the next run tries again)."""
+    """A job's run: refresh the source unless it is backing off, another process sharing the
+    database is refreshing it (``Refresher.refresh_if_due``), or the database is unavailable
+    (then the next run tries again)."""
     try:
-        if not refresher.is_due(source):
-            logger.debug("source %s: backing off, turn skipped", source.id)
-            return
-        outcome = refresher.refresh(source)
+        outcome = refresher.refresh_if_due(source)
     except LedgerUnavailableError as error:
         logger.warning("source %s: turn skipped: %s", source.id, error)
+        return
+    if outcome is None:
+        logger.debug("source %s: not due or refreshed by another process, turn skipped", source.id)
         return
     logger.info("source %s: %s in %.2fs", source.id, outcome.status, outcome.seconds)

@@ -4,7 +4,8 @@ SQLAlchemy Core over SQLite by default (a file in WAL mode) or PostgreSQL, with 
 and the same results on both; the schema comes from the migrations (``feeds.schema``). An
 entry is inserted once with its first-seen time; its published instant never moves; its
 ``updated`` time moves only when its title, summary or labels change; an entry removed by
-retention is kept as a tombstone so that it never comes back as new.
+retention is kept as a tombstone so that it never comes back as new. A source's lease
+(``Ledger.claim``) lets processes sharing the database refresh each due source once.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy import (
     Dialect,
     Engine,
     Index,
+    Insert,
     Integer,
     MetaData,
     String,
@@ -36,9 +38,11 @@ from sqlalchemy import (
     Text,
     bindparam,
     func,
+    or_,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeDecorator
 
 from feeds import schema
@@ -49,6 +53,8 @@ ONE_SECOND = dt.timedelta(seconds=1)
 #: PostgreSQL advisory lock held by a transaction choosing entries' instants, until it ends:
 #: b"instant" as a number. (On SQLite one writer at a time is the database's own rule.)
 INSTANTS_LOCK_KEY = int.from_bytes(b"instant")
+#: The fields of ``SourceState`` that ``save_state`` leaves alone: each has its own operation.
+UNSAVED_STATE_FIELDS = frozenset({"source_id", "version", "lease_owner", "lease_expires_at"})
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -88,6 +94,9 @@ sources_table = Table(
     Column("suspect_reason", Text),
     Column("last_status", String(16)),
     Column("version", Integer, nullable=False, default=0),
+    # the process refreshing the source, and until when (see ``Ledger.claim``)
+    Column("lease_owner", Text),
+    Column("lease_expires_at", UTCDateTime),
 )
 
 entries_table = Table(
@@ -134,6 +143,8 @@ class SourceState:
     suspect_reason: str | None = None
     last_status: str | None = None
     version: int = 0
+    lease_owner: str | None = None
+    lease_expires_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,6 +196,21 @@ def _stored(row: Any) -> StoredEntry:
     )
 
 
+def _insert_if_missing(connection: Connection, source_id: str) -> Insert:
+    """An INSERT of a source's empty row that does nothing when the row exists, even when
+    another transaction is inserting it at the same moment (``ON CONFLICT DO NOTHING``, in
+    the dialect's own construct)."""
+    values = {"id": source_id, "consecutive_failures": 0, "version": 0}
+    key = [sources_table.c.id]
+    if connection.dialect.name == "postgresql":
+        return (
+            postgresql.insert(sources_table)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=key)
+        )
+    return sqlite.insert(sources_table).values(values).on_conflict_do_nothing(index_elements=key)
+
+
 def _state(row: Any) -> SourceState:
     return SourceState(source_id=row.id, **{k: v for k, v in row._mapping.items() if k != "id"})
 
@@ -202,12 +228,13 @@ class LedgerTransaction:
         return _state(row) if row else SourceState(source_id=source_id)
 
     def save_state(self, state: SourceState) -> None:
-        # the version is the ledger's own count of content changes (see ``merge``): never
-        # written back from a state read before them
+        # the version is the ledger's own count of content changes (see ``merge``), and the
+        # lease belongs to ``Ledger.claim`` and ``Ledger.release``: never written back from a
+        # state read before them
         values = {
             k: getattr(state, k)
             for k in SourceState.__dataclass_fields__
-            if k not in ("source_id", "version")
+            if k not in UNSAVED_STATE_FIELDS
         }
         done = self.connection.execute(
             update(sources_table).where(sources_table.c.id == state.source_id).values(**values)
@@ -521,6 +548,53 @@ class Ledger:
         )
         with self._connection() as connection:
             return {row[0]: int(row[1]) for row in connection.execute(query)}
+
+    def claim(
+        self,
+        source_id: str,
+        owner: str,
+        now: dt.datetime,
+        lease: dt.timedelta,
+        *,
+        tolerance: dt.timedelta = dt.timedelta(0),
+    ) -> bool:
+        """Take the lease on refreshing a source, for ``owner`` until ``now + lease``, if the
+        source is due (its next attempt is at the latest ``now + tolerance``) and no one holds
+        an unexpired lease on it. True when taken: then no other claim succeeds until the
+        lease is released or expires (a crashed owner's sources are taken over then).
+
+        One conditional UPDATE decides, so that of several processes claiming at once exactly
+        one wins (PostgreSQL re-checks the condition on the row the winner committed; SQLite
+        has one writer at a time). A source never refreshed gets its row first."""
+        table = sources_table
+        with self.transaction() as transaction:
+            connection = transaction.connection
+            connection.execute(_insert_if_missing(connection, source_id))
+            claimed = connection.execute(
+                update(table)
+                .where(
+                    table.c.id == source_id,
+                    or_(table.c.lease_expires_at.is_(None), table.c.lease_expires_at <= now),
+                    or_(
+                        table.c.next_attempt_at.is_(None),
+                        table.c.next_attempt_at <= now + tolerance,
+                    ),
+                )
+                .values(lease_owner=owner, lease_expires_at=now + lease)
+            )
+            return claimed.rowcount == 1
+
+    def release(self, source_id: str, owner: str) -> bool:
+        """Give up the lease on a source, if ``owner`` still holds it (one that expired and
+        was taken over is the new owner's). True when released."""
+        table = sources_table
+        with self.transaction() as transaction:
+            released = transaction.connection.execute(
+                update(table)
+                .where(table.c.id == source_id, table.c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+            return released.rowcount == 1
 
     def version(self) -> int:
         """A number that changes whenever any source's entries change (cheap to poll)."""

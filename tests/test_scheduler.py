@@ -1,10 +1,13 @@
-"""Scheduled refresh: one job per source, placed from stored fetch times, never bursting."""
+"""Scheduled refresh: one job per source, placed from stored fetch times, never bursting, and
+each due source refreshed by one of the processes sharing a database."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -107,3 +110,47 @@ def test_a_scheduled_run_refreshes_a_due_source_and_skips_one_backing_off(
     clock.advance(minutes=10)  # well before the backed-off next attempt
     run_scheduled_refresh(refresher, source)
     assert len(server.requests) == requests
+
+
+def test_two_processes_running_the_same_sources_job_at_once_fetch_its_page_once(
+    server: LocalServer, database_url: str
+) -> None:
+    source = make_source(server)
+    server.routes["/news"] = page(item("Fetched once", 20, "By one of the two processes."))
+    clock = Clock()
+    refreshers = [make_refresher(open_ledger(database_url), clock) for _ in range(2)]
+    assert refreshers[0].owner != refreshers[1].owner
+    together = threading.Barrier(len(refreshers))
+
+    def run(refresher: Refresher) -> None:
+        together.wait()
+        run_scheduled_refresh(refresher, source)
+
+    try:
+        with ThreadPoolExecutor(len(refreshers)) as pool:
+            list(pool.map(run, refreshers))
+        assert [path for _, path, _ in server.requests] == ["/news"]
+        state = refreshers[0].ledger.state(source.id)
+        assert (state.last_status, state.lease_owner) == (Status.UPDATED, None)
+        assert refreshers[1].ledger.live_count(source.id) == 1
+    finally:
+        for refresher in refreshers:
+            refresher.fetcher.close()
+            refresher.ledger.close()
+
+
+def test_a_scheduled_refresh_skips_a_source_another_process_holds(
+    server: LocalServer, refresher: Refresher, ledger: Ledger
+) -> None:
+    source = make_source(server)
+    server.routes["/news"] = page(item("Not fetched", 20, "Held elsewhere."))
+    assert ledger.claim(source.id, "another-process", refresher.clock(), dt.timedelta(minutes=10))
+    assert refresher.refresh_if_due(source) is None
+    assert server.requests == []
+    clock = refresher.clock
+    assert isinstance(clock, Clock)
+    clock.advance(minutes=10)  # the other process crashed: its lease has run out
+    outcome = refresher.refresh_if_due(source)
+    assert outcome is not None
+    assert outcome.status == Status.UPDATED
+    assert ledger.state(source.id).lease_owner is None

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, Index, MetaData, create_engine, inspect, text
 from feeds import schema
 from feeds.database import open_engine, shown_url
 from feeds.errors import SchemaVersionError
-from feeds.store import Ledger, metadata, sources_table
+from feeds.store import Ledger, metadata
 from tests.serving import free_port
 from tests.test_cli_preview import feedpub
 
@@ -84,9 +84,13 @@ def test_a_failed_schema_change_leaves_nothing_behind(database_url: str) -> None
 
 def test_a_database_made_before_migrations_is_refused_until_upgraded(database_url: str) -> None:
     made_before = create_engine(database_url)
-    metadata.create_all(made_before)  # what feedpub did before it had migrations
-    with made_before.begin() as connection:
-        connection.execute(sources_table.insert().values(id="office", version=3))
+    # what feedpub's ``create_all`` made before it had migrations: revision 0001's tables
+    with schema.schema_lock(made_before) as connection:
+        command.upgrade(schema.alembic_config(connection), schema.BASELINE_REVISION)
+        connection.execute(text(f"DROP TABLE {schema.VERSION_TABLE}"))
+        connection.execute(
+            text("INSERT INTO sources (id, consecutive_failures, version) VALUES ('office', 0, 3)")
+        )
     made_before.dispose()
     shown = shown_url(database_url)
     refusal = (
@@ -108,10 +112,11 @@ def test_a_database_made_before_migrations_is_refused_until_upgraded(database_ur
     assert upgrade.returncode == 0, upgrade.stderr
     assert upgrade.stdout.splitlines() == [
         f"database {shown}: its tables predate migrations: marked as at schema revision 0001",
-        f"database {shown}: schema at revision 0001, the newest: nothing to do",
+        f"database {shown}: schema upgraded from revision 0001 to {schema.head_revision()}",
     ]
     ledger = Ledger.open(database_url)
     assert ledger.version() == 3  # what it held is still there
+    assert ledger.state("office").lease_owner is None  # and the newer columns are added
     ledger.close()
 
 
@@ -119,10 +124,11 @@ def test_db_upgrade_creates_the_schema_in_an_empty_database_once(database_url: s
     env = {"FEEDPUB_DATABASE_URL": database_url}
     shown = shown_url(database_url)
     first = feedpub("db", "upgrade", env=env)
-    assert first.stdout == f"database {shown}: schema upgraded from revision none to 0001\n"
-    assert feedpub("db", "current", env=env).stdout == "0001 (head)\n"
+    head = schema.head_revision()
+    assert first.stdout == f"database {shown}: schema upgraded from revision none to {head}\n"
+    assert feedpub("db", "current", env=env).stdout == f"{head} (head)\n"
     engine = open_engine(database_url)
-    assert schema.upgrade(engine) == schema.SchemaUpgrade(before="0001", after="0001")
+    assert schema.upgrade(engine) == schema.SchemaUpgrade(before=head, after=head)
     engine.dispose()
 
 

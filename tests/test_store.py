@@ -1,16 +1,19 @@
 """The ledger (``feeds.store``) on SQLite and on PostgreSQL: the same merges leave the same
 rows on both, values come back as the model's types (aware UTC datetimes, label tuples, an
-``int`` version), and merges running at once never give two entries one instant."""
+``int`` version), merges running at once never give two entries one instant, and of
+processes claiming a source's lease at once exactly one gets it."""
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from feeds.model import UTC, Entry
-from feeds.store import Ledger, MergeResult, Retention
+from feeds.store import Ledger, MergeResult, Retention, SourceState
 from tests.postgres import PostgresServer
 from tests.refresh_kit import dump, open_ledger
 
@@ -106,3 +109,88 @@ def test_merges_running_at_once_never_give_two_entries_one_instant(database_url:
         own = [s.entry.title for s in stored if s.entry.source_id == source_id]
         assert own == [f"{source_id} story {k}" for k in range(8)]  # page order kept
     ledger.close()
+
+
+LEASE = dt.timedelta(minutes=10)
+
+
+def test_of_two_processes_claiming_a_due_source_exactly_one_wins(database_url: str) -> None:
+    first, second = open_ledger(database_url), open_ledger(database_url)
+    try:
+        assert first.claim("office", "first", NOW, LEASE) is True
+        assert second.claim("office", "second", NOW, LEASE) is False
+        state = second.state("office")
+        assert (state.lease_owner, state.lease_expires_at) == ("first", NOW + LEASE)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_source_not_yet_due_is_not_claimed(database_url: str) -> None:
+    ledger = open_ledger(database_url)
+    due = NOW + dt.timedelta(hours=1)
+    with ledger.transaction() as transaction:
+        transaction.save_state(SourceState(source_id="office", next_attempt_at=due))
+    tolerance = dt.timedelta(seconds=30)
+    assert ledger.claim("office", "worker", NOW, LEASE, tolerance=tolerance) is False
+    assert ledger.claim("office", "worker", due - tolerance, LEASE, tolerance=tolerance) is True
+    ledger.close()
+
+
+def test_an_expired_lease_is_taken_over(database_url: str) -> None:
+    crashed, survivor = open_ledger(database_url), open_ledger(database_url)
+    try:
+        assert crashed.claim("office", "crashed", NOW, LEASE) is True
+        assert survivor.claim("office", "survivor", NOW + LEASE / 2, LEASE) is False
+        assert survivor.claim("office", "survivor", NOW + LEASE, LEASE) is True
+        assert crashed.release("office", "crashed") is False  # no longer its lease
+        assert survivor.state("office").lease_owner == "survivor"
+    finally:
+        crashed.close()
+        survivor.close()
+
+
+def test_only_the_owner_releases_a_lease(database_url: str) -> None:
+    ledger = open_ledger(database_url)
+    assert ledger.claim("office", "owner", NOW, LEASE) is True
+    assert ledger.release("office", "another") is False
+    assert ledger.claim("office", "another", NOW, LEASE) is False
+    assert ledger.release("office", "owner") is True
+    state = ledger.state("office")
+    assert (state.lease_owner, state.lease_expires_at) == (None, None)
+    assert ledger.claim("office", "another", NOW, LEASE) is True
+    ledger.close()
+
+
+def test_saving_a_sources_state_leaves_its_lease_alone(database_url: str) -> None:
+    ledger = open_ledger(database_url)
+    read_before_the_claim = ledger.state("office")
+    assert ledger.claim("office", "owner", NOW, LEASE) is True
+    with ledger.transaction() as transaction:
+        transaction.save_state(replace(read_before_the_claim, etag='"v2"'))
+    state = ledger.state("office")
+    assert (state.etag, state.lease_owner, state.lease_expires_at) == ('"v2"', "owner", NOW + LEASE)
+    ledger.close()
+
+
+def test_processes_racing_to_claim_many_sources_claim_each_exactly_once(
+    database_url: str,
+) -> None:
+    sources = [f"office-{n}" for n in range(20)]
+    owners = [f"process-{n}" for n in range(5)]
+    ledgers = [open_ledger(database_url) for _ in owners]
+    together = threading.Barrier(len(owners))
+
+    def claim_all(owner: str, ledger: Ledger) -> list[str]:
+        order = sources[:]
+        random.Random(owner).shuffle(order)
+        together.wait()
+        return [source for source in order if ledger.claim(source, owner, NOW, LEASE)]
+
+    try:
+        with ThreadPoolExecutor(len(owners)) as pool:
+            claimed = list(pool.map(claim_all, owners, ledgers))
+    finally:
+        for ledger in ledgers:
+            ledger.close()
+    assert sorted(source for won in claimed for source in won) == sorted(sources)
