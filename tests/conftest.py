@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from feeds.model import UTC, PageContext
+from feeds.refresh import Refresher
+from feeds.store import Ledger
 from tests.http_server import LocalServer, local_server
 from tests.postgres import (
     DEBIAN_POSTGRES,
@@ -20,6 +22,7 @@ from tests.postgres import (
     find_postgres_binaries,
     postgres_server,
 )
+from tests.refresh_kit import Clock, make_refresher, open_ledger
 from tests.serving import Served, feedpub_serving
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,3 +119,25 @@ def served(
     folder = tmp_path_factory.mktemp("serve")
     with feedpub_serving(folder, new_database(request, request.param, folder)) as running:
         yield running
+
+
+@pytest.fixture
+def ledger(database_url: str) -> Iterator[Ledger]:
+    """A ledger on a new database of the test's kind (SQLite file or PostgreSQL)."""
+    opened = open_ledger(database_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A clock the test moves by hand."""
+    return Clock()
+
+
+@pytest.fixture
+def refresher(ledger: Ledger, clock: Clock) -> Iterator[Refresher]:
+    """A refresher on ``ledger`` with the test's clock and a real fetcher."""
+    made = make_refresher(ledger, clock)
+    yield made
+    made.fetcher.close()

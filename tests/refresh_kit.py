@@ -97,3 +97,8 @@ def dump(ledger: Ledger) -> tuple[list[tuple[object, ...]], list[tuple[object, .
             )
         ]
     return entries, versions
+
+
+def titles(ledger: Ledger) -> list[str]:
+    """The titles of the ledger's published entries, newest first."""
+    return [stored.entry.title for stored in ledger.entries()]

@@ -3,16 +3,13 @@ number, up to the source's page limit, each item once across pages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from types import MappingProxyType
-
-import pytest
 
 from feeds.refresh import Refresher
 from feeds.store import Ledger
 from tests.http_server import LocalServer, Route
-from tests.refresh_kit import Clock, make_refresher, make_source, open_ledger
+from tests.refresh_kit import make_source, titles
 from tests.test_cli_preview import feedpub
 
 SELECTORS = MappingProxyType({"item": "li", "title": "a", "date": "span"})
@@ -25,24 +22,6 @@ def listing(*items: tuple[str, str], next_href: str | None = None) -> Route:
     )
     link = f"<a rel='next' href='{next_href}'>Older</a>" if next_href else ""
     return Route(f"<html><body><ul>{rows}</ul>{link}</body></html>".encode())
-
-
-@pytest.fixture
-def ledger(database_url: str) -> Iterator[Ledger]:
-    opened = open_ledger(database_url)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def refresher(ledger: Ledger) -> Iterator[Refresher]:
-    made = make_refresher(ledger, Clock())
-    yield made
-    made.fetcher.close()
-
-
-def titles(ledger: Ledger) -> list[str]:
-    return [s.entry.title for s in ledger.entries()]
 
 
 def test_rel_next_links_are_followed_up_to_the_page_limit(

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,37 +18,14 @@ from tests.refresh_kit import (
     item,
     make_refresher,
     make_source,
-    open_ledger,
     page,
+    titles,
 )
 
 A = item("Alpha report launched", 20, "The alpha report is out.", "Press release")
 B = item("Beta workshop held", 18, "Workshop on beta.")
 C = item("Gamma statement", 18, "")
 NEW = item("Delta agreement signed", 21, "A new agreement.")
-
-
-@pytest.fixture
-def ledger(database_url: str) -> Iterator[Ledger]:
-    opened = open_ledger(database_url)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def refresher(ledger: Ledger, clock: Clock) -> Iterator[Refresher]:
-    made = make_refresher(ledger, clock)
-    yield made
-    made.fetcher.close()
-
-
-def titles(ledger: Ledger) -> list[str]:
-    return [stored.entry.title for stored in ledger.entries()]
 
 
 def test_a_new_item_appears_once(

@@ -6,31 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import random
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-
-import pytest
 
 from feeds.refresh import Refresher, Status
 from feeds.scheduler import build_scheduler, first_run_time, jitter_seconds, run_scheduled_refresh
 from feeds.store import Ledger, SourceState
 from tests.http_server import LocalServer, Route
 from tests.refresh_kit import Clock, item, make_refresher, make_source, open_ledger, page
-
-
-@pytest.fixture
-def ledger(database_url: str) -> Iterator[Ledger]:
-    opened = open_ledger(database_url)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def refresher(ledger: Ledger) -> Iterator[Refresher]:
-    made = make_refresher(ledger, Clock())
-    yield made
-    made.fetcher.close()
-
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
 
