@@ -118,10 +118,6 @@ class FeedPublisher:
         ]
         return min(minutes, default=60)
 
-    def invalidate(self) -> None:
-        """Forget the version check: the next request looks at the ledger again."""
-        self._checked_at = float("-inf")
-
     def ledger_version(self) -> int:
         """The ledger's version, read at most once per ``version_ttl`` seconds: what caches of
         anything drawn from the entries (feeds, pages) are keyed on."""
