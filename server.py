@@ -283,6 +283,7 @@ def open_refresher(config: Config) -> Refresher:
         fetcher=fetcher,
         adapters=sources.ADAPTERS,
         max_backoff=dt.timedelta(minutes=fetch.max_backoff_minutes),
+        lease=dt.timedelta(seconds=config.scheduler.lease_seconds),
     )
 
 
@@ -355,7 +356,7 @@ def worker(config_path: str | None) -> None:
     """Refresh every source on its schedule until stopped (Ctrl-C)."""
     config = load(config_path)
     refresher = open_refresher(config)
-    scheduler = build_scheduler(config.sources, refresher)
+    scheduler = build_scheduler(config.sources, refresher, threads=config.scheduler.threads)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     scheduler.start()

@@ -8,6 +8,7 @@ from the environment.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tomllib
@@ -74,6 +75,21 @@ class FetchConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SchedulerConfig:
+    """How a worker (``feedpub worker``, or the one ``feedpub serve`` starts) refreshes.
+
+    Attributes:
+        threads: How many sources one worker refreshes at a time.
+        lease_seconds: How long a worker's claim on the source it is refreshing lasts unless
+            renewed (it renews its claims every third of this): the sources of a worker that
+            crashed are taken over by another after this.
+    """
+
+    threads: int = 4
+    lease_seconds: int = 120
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceConfig:
     """One listing to refresh.
 
@@ -86,6 +102,8 @@ class SourceConfig:
         kind: The adapter that reads the page (``ilo``).
         timezone: The zone the listing's dates are read in.
         refresh_minutes: How often the page is fetched.
+        refresh_seconds: When not 0, how often the page is fetched in seconds instead (five at
+            least): for pages on one's own network, and tests.
         page_limit: How many pages of a paginated listing are read.
         keep_at_least: Retention: never remove entries while the source has no more than this.
         max_age_days: Retention: entries that left the page and are older than this are removed.
@@ -104,6 +122,7 @@ class SourceConfig:
     kind: str = "ilo"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Zurich"))
     refresh_minutes: int = 60
+    refresh_seconds: int = 0
     page_limit: int = 1
     keep_at_least: int = 100
     max_age_days: int = 365
@@ -115,6 +134,13 @@ class SourceConfig:
     def page_url(self) -> str:
         """The URL that stands for the page in entries: its public one if given."""
         return self.public_url or self.url
+
+    @property
+    def refresh_interval(self) -> dt.timedelta:
+        """How often the page is fetched."""
+        if self.refresh_seconds:
+            return dt.timedelta(seconds=self.refresh_seconds)
+        return dt.timedelta(minutes=self.refresh_minutes)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,6 +180,7 @@ class Config:
     fetch: FetchConfig
     sources: tuple[SourceConfig, ...]
     topics: tuple[TopicConfig, ...]
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     database_url: str = DEFAULT_DATABASE_URL
 
     def source(self, source_id: str) -> SourceConfig:
@@ -314,11 +341,23 @@ def _next_page_template(reader: _Reader) -> str:
     return template
 
 
+def _refresh(reader: _Reader, minutes: int, seconds: int) -> tuple[int, int]:
+    """A table's refresh interval, as (minutes, seconds): ``refresh_minutes`` or
+    ``refresh_seconds`` (not both), else the ones given (the defaults')."""
+    if "refresh_minutes" in reader.table and "refresh_seconds" in reader.table:
+        raise reader.error("give refresh_minutes or refresh_seconds, not both", "refresh_seconds")
+    if "refresh_seconds" in reader.table:
+        return minutes, reader.number("refresh_seconds", int, 0, 5, 7 * 24 * 3600)
+    if "refresh_minutes" in reader.table:
+        return reader.number("refresh_minutes", int, 60, 1, 7 * 24 * 60), 0
+    return minutes, seconds
+
+
 def _sources(root: _Reader, base: Path, kinds: AdapterKinds) -> tuple[SourceConfig, ...]:
     defaults = root.sub("defaults")
     default_zone = defaults.text("timezone", "Europe/Zurich")
     _zone(defaults, "timezone", default_zone)
-    default_refresh = defaults.number("refresh_minutes", int, 60, 1, 7 * 24 * 60)
+    default_minutes, default_seconds = _refresh(defaults, 60, 0)
     default_pages = defaults.number("page_limit", int, 1, 1, 100)
     default_keep = defaults.number("keep_at_least", int, 100, 0, 100_000)
     default_age = defaults.number("max_age_days", int, 365, 1, 36_500)
@@ -335,6 +374,7 @@ def _sources(root: _Reader, base: Path, kinds: AdapterKinds) -> tuple[SourceConf
             known = ", ".join(sorted(kinds))
             raise reader.error(f"unknown adapter kind {kind!r} (known: {known})", "kind")
         public_url = reader.text("public_url", "")
+        refresh_minutes, refresh_seconds = _refresh(reader, default_minutes, default_seconds)
         source = SourceConfig(
             id=_check_id(reader, reader.text("id")),
             title=reader.text("title", empty_ok=False),
@@ -344,7 +384,8 @@ def _sources(root: _Reader, base: Path, kinds: AdapterKinds) -> tuple[SourceConf
             else "",
             kind=kind,
             timezone=_zone(reader, "timezone", default_zone),
-            refresh_minutes=reader.number("refresh_minutes", int, default_refresh, 1, 7 * 24 * 60),
+            refresh_minutes=refresh_minutes,
+            refresh_seconds=refresh_seconds,
             page_limit=reader.number("page_limit", int, default_pages, 1, 100),
             keep_at_least=reader.number("keep_at_least", int, default_keep, 0, 100_000),
             max_age_days=reader.number("max_age_days", int, default_age, 1, 36_500),
@@ -428,6 +469,12 @@ def parse_config(
         ),
     )
     fetch_reader.finish()
+    scheduler_reader = root.sub("scheduler")
+    scheduler = SchedulerConfig(
+        threads=scheduler_reader.number("threads", int, 4, 1, 64),
+        lease_seconds=scheduler_reader.number("lease_seconds", int, 120, 3, 24 * 3600),
+    )
+    scheduler_reader.finish()
     sources = _sources(root, path.resolve().parent, adapter_kinds)
     topics = _topics(root, {s.id for s in sources})
     root.finish()
@@ -437,6 +484,7 @@ def parse_config(
         fetch=fetch,
         sources=sources,
         topics=topics,
+        scheduler=scheduler,
         database_url=environ.get(DATABASE_ENV) or DEFAULT_DATABASE_URL,
     )
 

@@ -8,8 +8,10 @@ memory without touching the database.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import hashlib
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -72,9 +74,14 @@ class RenderedFeed:
     etags: frozenset[str]  # both representations' tags, for If-None-Match
 
 
-def max_age_seconds(minutes: int) -> int:
+def max_age_seconds(interval: dt.timedelta) -> int:
     """How long caches may keep a feed: half its sources' refresh interval, at least a minute."""
-    return max(MIN_MAX_AGE_SECONDS, minutes * 30)
+    return max(MIN_MAX_AGE_SECONDS, int(interval.total_seconds()) // 2)
+
+
+def ttl_minutes(interval: dt.timedelta) -> int:
+    """The RSS ``ttl`` for a refresh interval: whole minutes, rounded up, one at least."""
+    return max(1, math.ceil(interval.total_seconds() / 60))
 
 
 def _representation(
@@ -109,14 +116,14 @@ class FeedPublisher:
         self._cache: OrderedDict[tuple[str, FeedFormat, int, str], RenderedFeed] = OrderedDict()
         self._lock = threading.Lock()
 
-    def refresh_minutes(self, topic: TopicConfig) -> int:
+    def refresh_interval(self, topic: TopicConfig) -> dt.timedelta:
         """The shortest refresh interval of the topic's sources."""
-        minutes = [
-            source.refresh_minutes
+        intervals = [
+            source.refresh_interval
             for source in self.config.sources
             if not topic.sources or source.id in topic.sources
         ]
-        return min(minutes, default=60)
+        return min(intervals, default=dt.timedelta(hours=1))
 
     def ledger_version(self) -> int:
         """The ledger's version, read at most once per ``version_ttl`` seconds: what caches of
@@ -168,7 +175,7 @@ class FeedPublisher:
     ) -> RenderedFeed:
         candidates = self.ledger.entries(topic.sources or None)
         entries = select_entries(topic, candidates, count)
-        minutes = self.refresh_minutes(topic)
+        interval = self.refresh_interval(topic)
         query = f"?limit={count}" if explicit_limit else ""
         info = FeedInfo(
             topic_id=topic.id,
@@ -178,7 +185,7 @@ class FeedPublisher:
             home_url=f"{base}/topics/{topic.id}",
             language=self.config.publisher.language,
             publisher=self.config.publisher.name,
-            ttl_minutes=minutes,
+            ttl_minutes=ttl_minutes(interval),
             image=topic.image,
             stylesheet_url=f"{base}{STYLESHEET_PATH}",
         )
@@ -188,7 +195,7 @@ class FeedPublisher:
         common = [
             ("Content-Type", feed_format.content_type),
             ("Last-Modified", format_datetime(updated, usegmt=True)),
-            ("Cache-Control", f"public, max-age={max_age_seconds(minutes)}"),
+            ("Cache-Control", f"public, max-age={max_age_seconds(interval)}"),
             # a browser (Accept: text/html) gets RSS and Atom as XML, so that it shows them
             # as a page through the stylesheet (see feeds.http)
             (

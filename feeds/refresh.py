@@ -36,18 +36,24 @@ logger = logging.getLogger(__name__)
 #: ``MIN_KNOWN_SHARE`` of its ids with them, is suspect: its layout (or identity) changed.
 MIN_ENTRIES_FOR_ID_GUARD = 5
 MIN_KNOWN_SHARE = 0.2
-#: A scheduled run this early is still on time (jitter).
+#: A scheduled run this early is still on time (a run that started late makes the next one
+#: seem early): this much, or a tenth of the source's interval if that is shorter.
 DUE_TOLERANCE = dt.timedelta(seconds=30)
-#: The shortest lease a scheduled refresh takes on its source (see ``Refresher.lease_for``).
-MIN_LEASE = dt.timedelta(minutes=10)
-#: A lease outlasts this many times the longest a refresh's fetches may take.
-LEASE_MARGIN = 3
+#: How long a scheduled refresh's claim on its source lasts unless renewed
+#: (``Refresher.renew_leases``, every third of it): a crashed process's sources are taken over
+#: by another after this.
+DEFAULT_LEASE = dt.timedelta(minutes=2)
 
 
 def process_owner_id() -> str:
     """A lease owner's name unique to this process: host, process id and a random suffix
     (process ids are reused, and containers share them)."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def due_tolerance(source: SourceConfig) -> dt.timedelta:
+    """How early a scheduled run of the source may come and still refresh it."""
+    return min(DUE_TOLERANCE, source.refresh_interval / 10)
 
 
 class Status(StrEnum):
@@ -102,20 +108,21 @@ class Refresher:
     rng: random.Random = field(default_factory=random.Random)
     #: Who holds the leases this refresher takes (``refresh_if_due``): made once, per process.
     owner: str = field(default_factory=process_owner_id)
+    #: How long a lease lasts unless renewed (``renew_leases``).
+    lease: dt.timedelta = DEFAULT_LEASE
 
-    def lease_for(self, source: SourceConfig) -> dt.timedelta:
-        """How long a scheduled refresh holds its source: several times the longest its
-        fetches may take, and never less than ``MIN_LEASE``. A process that crashes mid-way
-        leaves the source to another once this has passed."""
-        longest = dt.timedelta(seconds=self.fetcher.deadline_seconds * source.page_limit)
-        return max(MIN_LEASE, LEASE_MARGIN * longest)
+    def renew_leases(self) -> int:
+        """Extend every lease this process holds by ``lease`` from now (the scheduler does it
+        every third of that, so a refresh however long keeps its source while the process
+        lives); how many were renewed."""
+        return self.ledger.renew(self.owner, self.clock(), self.lease)
 
     def refresh_if_due(self, source: SourceConfig) -> RefreshOutcome | None:
         """Refresh a source if it is due and no other process is refreshing it: take its lease
         in the database (``Ledger.claim``), refresh, give the lease back. ``None`` when
         skipped: the source is backing off, or another process holds it."""
         if not self.ledger.claim(
-            source.id, self.owner, self.clock(), self.lease_for(source), tolerance=DUE_TOLERANCE
+            source.id, self.owner, self.clock(), self.lease, tolerance=due_tolerance(source)
         ):
             return None
         try:
@@ -127,7 +134,7 @@ class Refresher:
         """True when the source's next attempt (after backoff) has come."""
         state = self.ledger.state(source.id)
         now = now or self.clock()
-        return state.next_attempt_at is None or state.next_attempt_at <= now + DUE_TOLERANCE
+        return state.next_attempt_at is None or state.next_attempt_at <= now + due_tolerance(source)
 
     def refresh(self, source: SourceConfig, *, accept_changes: bool = False) -> RefreshOutcome:
         """Refresh one source now. ``accept_changes`` publishes a page the layout guard would
@@ -143,7 +150,7 @@ class Refresher:
                 replace(
                     state, last_fetch_at=now, last_error=suspect.reason, last_error_at=now,
                     suspect_reason=suspect.reason, last_status=Status.SUSPECT,
-                    next_attempt_at=now + dt.timedelta(minutes=source.refresh_minutes),
+                    next_attempt_at=now + source.refresh_interval,
                 )
             )  # fmt: skip
             outcome = RefreshOutcome(
@@ -172,7 +179,7 @@ class Refresher:
     ) -> dt.timedelta:
         """How long to wait after the n-th consecutive failure: the refresh interval, doubled
         per failure, with +-25% jitter, capped; never less than the server's ``Retry-After``."""
-        interval = dt.timedelta(minutes=source.refresh_minutes)
+        interval = source.refresh_interval
         delay = min(self.max_backoff, interval * (1 << min(failures - 1, 20)))
         delay *= self.rng.uniform(0.75, 1.25)
         if retry_after is not None:
@@ -197,7 +204,7 @@ class Refresher:
             etag=state.etag if trust_validators else None,
             last_modified=state.last_modified if trust_validators else None,
         )
-        next_attempt = now + dt.timedelta(minutes=source.refresh_minutes)
+        next_attempt = now + source.refresh_interval
         success = replace(
             state, last_fetch_at=now, last_success_at=now, consecutive_failures=0,
             suspect_reason=None, next_attempt_at=next_attempt,

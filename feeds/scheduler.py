@@ -6,7 +6,10 @@ Each job runs on its source's interval with jitter, never overlapping itself
 Its first run is placed from the stored time of the source's last fetch, so a restart causes
 no burst of fetches; a job whose source is backing off after failures skips its turn, and so
 does one whose source another process sharing the database is refreshing (a lease held in the
-database: each due source is refreshed by one process).
+database: each due source is refreshed by one process). One more job renews this process's
+leases every third of their length, on a thread of its own so that busy refreshes never delay
+it: a refresh however long keeps its source, and a crashed process's sources are taken over
+once its leases run out.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from feeds.store import SourceState
 
 logger = logging.getLogger(__name__)
 
+#: The job that renews this process's leases, and the executor (one thread) it runs on.
+RENEW_LEASES_JOB = "renew-leases"
+LEASES_EXECUTOR = "leases"
 #: Sources overdue at start run within this window, spread out rather than at once.
 FIRST_RUN_SPREAD = dt.timedelta(seconds=30)
 
@@ -40,7 +46,7 @@ def first_run_time(
     its interval, or later after failures); soon, spread out, if that has passed."""
     if state.last_fetch_at is None and state.next_attempt_at is None:
         return now
-    interval = dt.timedelta(minutes=source.refresh_minutes)
+    interval = source.refresh_interval
     due = state.next_attempt_at
     if due is None and state.last_fetch_at is not None:
         due = state.last_fetch_at + interval
@@ -51,7 +57,7 @@ def first_run_time(
 
 def jitter_seconds(source: SourceConfig) -> int:
     """How far each run may move from the interval: a tenth of it, at most five minutes."""
-    return max(1, min(300, source.refresh_minutes * 6))
+    return max(1, min(300, int(source.refresh_interval.total_seconds()) // 10))
 
 
 def build_scheduler(
@@ -65,7 +71,7 @@ def build_scheduler(
     """A scheduler (not started) with one refresh job per source."""
     rng = rng or random.Random()
     scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(threads)},
+        executors={"default": ThreadPoolExecutor(threads), LEASES_EXECUTOR: ThreadPoolExecutor(1)},
         job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300},
         timezone=dt.UTC,
     )
@@ -76,14 +82,36 @@ def build_scheduler(
         scheduler.add_job(
             run_scheduled_refresh,
             trigger=IntervalTrigger(
-                minutes=source.refresh_minutes, jitter=jitter_seconds(source), timezone=dt.UTC
+                seconds=source.refresh_interval.total_seconds(),
+                jitter=jitter_seconds(source),
+                timezone=dt.UTC,
             ),
             args=(refresher, source),
             id=source.id,
             name=f"refresh {source.id}",
             next_run_time=first_run_time(source, state, start, rng),
         )
+    scheduler.add_job(
+        renew_leases,
+        trigger=IntervalTrigger(seconds=refresher.lease.total_seconds() / 3, timezone=dt.UTC),
+        args=(refresher,),
+        id=RENEW_LEASES_JOB,
+        name="renew leases",
+        executor=LEASES_EXECUTOR,
+    )
     return scheduler
+
+
+def renew_leases(refresher: Refresher) -> None:
+    """The lease job's run: extend the leases on the sources this process is refreshing (if
+    the database is unavailable, the next run tries again)."""
+    try:
+        renewed = refresher.renew_leases()
+    except LedgerUnavailableError as error:
+        logger.warning("leases not renewed: %s", error)
+        return
+    if renewed:
+        logger.debug("renewed %d leases", renewed)
 
 
 def run_scheduled_refresh(refresher: Refresher, source: SourceConfig) -> None:

@@ -76,6 +76,13 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=UTC)
 
 
+def _lease_end(now: dt.datetime, lease: dt.timedelta) -> dt.datetime:
+    """When a lease taken or renewed ``now`` ends, rounded up to the stored whole second: a
+    lease may last a little longer than asked, never shorter."""
+    end = now + lease
+    return end.replace(microsecond=0) + dt.timedelta(seconds=1) if end.microsecond else end
+
+
 metadata = MetaData()
 
 sources_table = Table(
@@ -580,7 +587,7 @@ class Ledger:
                         table.c.next_attempt_at <= now + tolerance,
                     ),
                 )
-                .values(lease_owner=owner, lease_expires_at=now + lease)
+                .values(lease_owner=owner, lease_expires_at=_lease_end(now, lease))
             )
             return claimed.rowcount == 1
 
@@ -595,6 +602,18 @@ class Ledger:
                 .values(lease_owner=None, lease_expires_at=None)
             )
             return released.rowcount == 1
+
+    def renew(self, owner: str, now: dt.datetime, lease: dt.timedelta) -> int:
+        """Extend every lease ``owner`` holds to ``now + lease`` (a lease that expired and was
+        taken over is no longer its own); how many were renewed."""
+        table = sources_table
+        with self.transaction() as transaction:
+            renewed = transaction.connection.execute(
+                update(table)
+                .where(table.c.lease_owner == owner)
+                .values(lease_expires_at=_lease_end(now, lease))
+            )
+            return int(renewed.rowcount)
 
     def version(self) -> int:
         """A number that changes whenever any source's entries change (cheap to poll)."""

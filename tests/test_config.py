@@ -3,6 +3,7 @@ file, the key path and the fault, defaults, the environment, and where the confi
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from feeds.config import (
     DATABASE_ENV,
     DEFAULT_DATABASE_URL,
     Config,
+    SchedulerConfig,
     bundled_config_path,
     find_config_path,
     load_config,
@@ -292,6 +294,66 @@ def test_defaults_apply_to_sources_and_each_source_can_override_them(tmp_path: P
     assert own.timezone == ZoneInfo("America/Lima")
     assert (own.refresh_minutes, own.page_limit) == (120, 1)
     assert (own.keep_at_least, own.max_age_days, own.kind, own.language) == (0, 10, "rss", "es")
+
+
+def test_a_refresh_interval_is_given_in_minutes_or_in_seconds(tmp_path: Path) -> None:
+    text = (
+        PUBLISHER
+        + "[defaults]\nrefresh_seconds = 30\n"
+        + source("inherits")
+        + source("minutes", "refresh_minutes = 15\n")
+        + source("seconds", "refresh_seconds = 5\n")
+    )
+    inherits, minutes, seconds = load(tmp_path, text).sources
+    assert inherits.refresh_interval == dt.timedelta(seconds=30)
+    assert minutes.refresh_interval == dt.timedelta(minutes=15)  # overrides the default
+    assert seconds.refresh_interval == dt.timedelta(seconds=5)
+    assert load(tmp_path, PUBLISHER + source()).sources[0].refresh_interval == dt.timedelta(hours=1)
+
+
+def test_the_scheduler_table_sets_threads_and_leases(tmp_path: Path) -> None:
+    assert load(tmp_path, PUBLISHER).scheduler == SchedulerConfig(threads=4, lease_seconds=120)
+    config = load(tmp_path, PUBLISHER + "[scheduler]\nthreads = 16\nlease_seconds = 30\n")
+    assert config.scheduler == SchedulerConfig(threads=16, lease_seconds=30)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            PUBLISHER + source(extra="refresh_minutes = 5\nrefresh_seconds = 30\n"),
+            "sources[0].refresh_seconds: give refresh_minutes or refresh_seconds, not both",
+            id="both",
+        ),
+        pytest.param(
+            PUBLISHER + "[defaults]\nrefresh_minutes = 5\nrefresh_seconds = 30\n",
+            "defaults.refresh_seconds: give refresh_minutes or refresh_seconds, not both",
+            id="both-in-defaults",
+        ),
+        pytest.param(
+            PUBLISHER + source(extra="refresh_seconds = 1\n"),
+            "sources[0].refresh_seconds: must be between 5 and 604800, got 1",
+            id="too-often",
+        ),
+        pytest.param(
+            PUBLISHER + "[scheduler]\nlease_seconds = 1\n",
+            "scheduler.lease_seconds: must be between 3 and 86400, got 1",
+            id="short-lease",
+        ),
+        pytest.param(
+            PUBLISHER + "[scheduler]\nthreads = 0\n",
+            "scheduler.threads: must be between 1 and 64, got 0",
+            id="no-threads",
+        ),
+        pytest.param(
+            PUBLISHER + "[scheduler]\nworkers = 3\n", "scheduler.workers: unknown key", id="key"
+        ),
+    ],
+)
+def test_bad_intervals_and_scheduler_settings_are_refused(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    assert config_error(tmp_path, text) == message
 
 
 def test_a_topic_gets_default_values(tmp_path: Path) -> None:

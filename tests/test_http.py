@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from feeds.config import Config, parse_config
 from feeds.model import UTC, StoredEntry
-from feeds.publish import FeedPublisher
+from feeds.publish import FeedPublisher, max_age_seconds, ttl_minutes
 from feeds.store import Ledger, Retention
 from server import create_app
 from tests.refresh_kit import open_ledger
@@ -280,3 +280,18 @@ def test_a_browser_gets_rss_as_xml_so_that_the_stylesheet_shows_it(
 def test_json_feeds_are_json_even_for_browsers(client: FlaskClient) -> None:
     response = client.get("/feeds/office.json", headers={"Accept": "text/html"})
     assert response.headers["Content-Type"] == "application/feed+json; charset=utf-8"
+
+
+@pytest.mark.parametrize(
+    ("interval", "max_age", "ttl"),
+    [
+        (dt.timedelta(seconds=10), 60, 1),  # caches keep a feed a minute at least
+        (dt.timedelta(seconds=90), 60, 2),  # the RSS ttl is whole minutes, rounded up
+        (dt.timedelta(minutes=20), 600, 20),
+        (dt.timedelta(hours=6), 3 * 3600, 360),
+    ],
+)
+def test_caching_follows_the_shortest_refresh_interval(
+    interval: dt.timedelta, max_age: int, ttl: int
+) -> None:
+    assert (max_age_seconds(interval), ttl_minutes(interval)) == (max_age, ttl)

@@ -6,11 +6,23 @@ from __future__ import annotations
 import datetime as dt
 import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
+
+from feeds.fetch import Fetcher
 from feeds.refresh import Refresher, Status
-from feeds.scheduler import build_scheduler, first_run_time, jitter_seconds, run_scheduled_refresh
+from feeds.scheduler import (
+    LEASES_EXECUTOR,
+    RENEW_LEASES_JOB,
+    build_scheduler,
+    first_run_time,
+    jitter_seconds,
+    run_scheduled_refresh,
+)
 from feeds.store import Ledger, SourceState
+from sources import ADAPTERS
 from tests.http_server import LocalServer, Route
 from tests.refresh_kit import Clock, item, make_refresher, make_source, open_ledger, page
 
@@ -62,7 +74,10 @@ def test_the_scheduler_has_one_non_overlapping_coalescing_job_per_source(
     scheduler.start(paused=True)
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"one", "two"}
+        assert set(jobs) == {"one", "two", RENEW_LEASES_JOB}
+        leases = jobs.pop(RENEW_LEASES_JOB)
+        assert leases.executor == LEASES_EXECUTOR  # its own thread: never behind refreshes
+        assert leases.trigger.interval == refresher.lease / 3
         for job in jobs.values():
             assert job.max_instances == 1
             assert job.coalesce is True
@@ -136,3 +151,39 @@ def test_a_scheduled_refresh_skips_a_source_another_process_holds(
     assert outcome is not None
     assert outcome.status == Status.UPDATED
     assert ledger.state(source.id).lease_owner is None
+
+
+def test_a_refresh_longer_than_its_lease_keeps_its_source_while_its_process_lives(
+    server: LocalServer, ledger: Ledger, database_url: str
+) -> None:
+    """A real scheduler with one refresh thread, busy on a page slower than the lease: the
+    lease job (on its own thread) renews the lease, so no other process takes the source."""
+    source = make_source(server, refresh_seconds=3600)
+    server.routes["/news"] = Route(page(item("Slow", 20, "A slow page.")).body, delay=2.0)
+    refresher = Refresher(
+        ledger=ledger,
+        fetcher=Fetcher(timeout=httpx.Timeout(5.0), deadline_seconds=5.0),
+        adapters=ADAPTERS,
+        lease=dt.timedelta(seconds=0.6),
+    )
+    other = open_ledger(database_url)
+    scheduler = build_scheduler((source,), refresher, threads=1)
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 10
+        while ledger.state(source.id).lease_owner is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert ledger.state(source.id).lease_owner == refresher.owner
+        taken = []
+        while ledger.state(source.id).last_status is None and time.monotonic() < deadline:
+            now = dt.datetime.now(dt.UTC)
+            taken.append(other.claim(source.id, "other", now, refresher.lease))
+            time.sleep(0.1)
+        assert len(taken) > 10  # well past the lease's first expiry
+        assert not any(taken)
+        assert ledger.state(source.id).last_status == Status.UPDATED
+        assert ledger.state(source.id).lease_owner is None  # given back at the end
+    finally:
+        scheduler.shutdown(wait=True)
+        refresher.fetcher.close()
+        other.close()

@@ -162,6 +162,20 @@ def test_only_the_owner_releases_a_lease(database_url: str) -> None:
     ledger.close()
 
 
+def test_renewing_extends_only_the_owners_leases(database_url: str) -> None:
+    ledger = open_ledger(database_url)
+    for source_id in ("office", "region"):
+        assert ledger.claim(source_id, "owner", NOW, LEASE) is True
+    assert ledger.claim("other", "someone-else", NOW, LEASE) is True
+    later = NOW + LEASE * 0.9
+    assert ledger.renew("owner", later, LEASE) == 2
+    assert ledger.claim("office", "thief", NOW + LEASE, LEASE) is False  # renewed: still held
+    assert ledger.claim("other", "thief", NOW + LEASE, LEASE) is True  # not renewed: expired
+    assert ledger.state("region").lease_expires_at == later + LEASE
+    assert ledger.renew("nobody", later, LEASE) == 0
+    ledger.close()
+
+
 def test_saving_a_sources_state_leaves_its_lease_alone(database_url: str) -> None:
     ledger = open_ledger(database_url)
     read_before_the_claim = ledger.state("office")
