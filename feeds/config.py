@@ -29,6 +29,8 @@ CONFIG_ENV = "FEEDPUB_CONFIG"
 DATABASE_ENV = "FEEDPUB_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///feedpub.db"
 
+#: The most entries a feed holds (a topic's ``limit``, or ``?limit=`` on its feeds).
+MAX_FEED_ENTRIES = 500
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 #: The adapter kinds a configuration may name: their names, or a mapping from each name to a
 #: function that checks a source's selectors (raising ``ValueError("key: what is wrong")``).
@@ -417,7 +419,7 @@ def _topics(root: _Reader, source_ids: set[str]) -> tuple[TopicConfig, ...]:
                 labels=reader.strings("labels"),
                 exclude_labels=reader.strings("exclude_labels"),
                 keywords=reader.strings("keywords"),
-                limit=reader.number("limit", int, 50, 1, 1000),
+                limit=reader.number("limit", int, 50, 1, MAX_FEED_ENTRIES),
                 image=_check_url(reader, "image", image, Path(), files=False) if image else "",
             )
         )

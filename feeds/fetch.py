@@ -13,7 +13,7 @@ import email.utils
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -48,6 +48,8 @@ class Document:
     charset: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    #: How long the request waited for its host's turn (``HostGate``) before it was sent.
+    waited_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,6 +59,8 @@ class NotModified:
     url: str
     etag: str | None = None
     last_modified: str | None = None
+    #: How long the request waited for its host's turn (``HostGate``) before it was sent.
+    waited_seconds: float = 0.0
 
 
 class RetryLaterError(FetchError):
@@ -191,8 +195,10 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        called = time.monotonic()
         with self.gate.hold((parts.hostname or "").lower()):
-            return self._get(location, headers)
+            waited = time.monotonic() - called
+            return replace(self._get(location, headers), waited_seconds=waited)
 
     def _get(self, location: str, headers: dict[str, str]) -> Document | NotModified:
         limit = f"larger than the {self.max_bytes:,}-byte limit"

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 from enum import StrEnum
 
-from feeds.config import Config, TopicConfig
+from feeds.config import MAX_FEED_ENTRIES, Config, TopicConfig
 from feeds.render import FeedInfo, feed_updated, render_atom, render_json, render_rss
 from feeds.store import Ledger
 from feeds.topics import select_entries
 
 #: The most entries a request may ask for with ``?limit=``.
-MAX_LIMIT = 500
+MAX_LIMIT = MAX_FEED_ENTRIES
 MIN_MAX_AGE_SECONDS = 60
 #: Where the XSL stylesheet that shows RSS and Atom feeds as a page in browsers is served.
 STYLESHEET_PATH = "/feeds/feed.xsl"

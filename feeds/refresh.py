@@ -204,10 +204,12 @@ class Refresher:
             etag=state.etag if trust_validators else None,
             last_modified=state.last_modified if trust_validators else None,
         )
-        next_attempt = now + source.refresh_interval
+        # the interval runs from when the request was sent, after its turn at the host came:
+        # the source never sees two of our requests closer than that
+        requested = now + dt.timedelta(seconds=first.waited_seconds)
         success = replace(
-            state, last_fetch_at=now, last_success_at=now, consecutive_failures=0,
-            suspect_reason=None, next_attempt_at=next_attempt,
+            state, last_fetch_at=requested, last_success_at=requested, consecutive_failures=0,
+            suspect_reason=None, next_attempt_at=requested + source.refresh_interval,
         )  # fmt: skip
         if not isinstance(first, Document):
             self._record(replace(success, last_status=Status.NOT_MODIFIED))

@@ -399,11 +399,11 @@ def test_range_limits_themselves_are_accepted(tmp_path: Path) -> None:
             "max_age_days = 36500\n",
         )
         + topic("one", "limit = 1\n")
-        + topic("many", "limit = 1000\n")
+        + topic("many", "limit = 500\n")
     )
     config = load(tmp_path, text)
     assert config.sources[1].refresh_minutes == 7 * 24 * 60
-    assert [t.limit for t in config.topics] == [1, 1000]
+    assert [t.limit for t in config.topics] == [1, 500]
 
 
 def test_ids_of_64_lowercase_letters_digits_dashes_and_underscores_are_accepted(
@@ -945,12 +945,12 @@ def test_a_topic_naming_an_unknown_source_is_refused(tmp_path: Path) -> None:
         ),
         pytest.param(
             PUBLISHER + topic(extra="limit = 0\n"),
-            "topics[0].limit: must be between 1 and 1000, got 0",
+            "topics[0].limit: must be between 1 and 500, got 0",
             id="topic-limit-zero",
         ),
         pytest.param(
-            PUBLISHER + topic(extra="limit = 1001\n"),
-            "topics[0].limit: must be between 1 and 1000, got 1001",
+            PUBLISHER + topic(extra="limit = 501\n"),
+            "topics[0].limit: must be between 1 and 500, got 501",
             id="topic-limit-high",
         ),
     ],

@@ -195,3 +195,14 @@ def test_one_request_at_a_time_per_host() -> None:
     for thread in threads:
         thread.join()
     assert most == 1
+
+
+def test_a_fetch_says_how_long_it_waited_for_its_host(server: LocalServer) -> None:
+    server.routes["/a"] = Route(b"first")
+    server.routes["/b"] = Route(b"second", etag='"b"')
+    with Fetcher(gate=HostGate(spacing=0.4)) as fetcher:
+        first = fetcher.fetch(server.url("/a"))
+        second = fetcher.fetch(server.url("/b"), etag='"b"')
+    assert isinstance(second, NotModified)
+    assert first.waited_seconds < second.waited_seconds
+    assert second.waited_seconds > 0.2  # the spacing, less the first request's time

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
 
@@ -420,3 +422,31 @@ def test_an_interrupted_refresh_leaves_no_partial_state(
     assert dump(ledger) == before
     assert ledger.state(source.id) == state_before
     assert refresher.refresh(source).merge.new == 1
+
+
+def test_the_interval_runs_from_when_the_request_was_sent_after_its_turn_at_the_host(
+    server: LocalServer, ledger: Ledger, clock: Clock, refresher: Refresher
+) -> None:
+    """A request that waited for its host (another request of this process was on its way)
+    starts the source's interval when it was sent: the source never sees two of our requests
+    closer than the interval."""
+    source = make_source(server)
+    server.routes["/news"] = page(A, B)
+    host = "127.0.0.1"
+    busy = threading.Event()
+
+    def another_request_to_the_host() -> None:
+        with refresher.fetcher.gate.hold(host):
+            busy.set()
+            time.sleep(1.5)
+
+    other = threading.Thread(target=another_request_to_the_host)
+    other.start()
+    busy.wait()
+    assert refresher.refresh(source).status == Status.UPDATED
+    other.join()
+    state = ledger.state(source.id)
+    assert state.last_fetch_at is not None
+    assert state.next_attempt_at is not None
+    assert clock.now + dt.timedelta(seconds=1) <= state.last_fetch_at  # stored to the second
+    assert state.next_attempt_at - state.last_fetch_at == source.refresh_interval
