@@ -76,9 +76,11 @@ def head_etag(url: str, gzip_wanted: bool) -> str:
         return str(response.headers["ETag"])
 
 
-def wrk(url: str, headers: dict[str, str]) -> tuple[float, str]:
+def wrk(
+    url: str, headers: dict[str, str], *, threads: int = 2, connections: int = CONNECTIONS
+) -> tuple[float, str]:
     """Requests per second and the p99 latency of a ``wrk`` run."""
-    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", url]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{SECONDS}s", "--latency", url]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout

@@ -269,18 +269,31 @@ class LedgerTransaction:
         ).one()
         return int(row[0]), int(row[1])
 
-    def _held_run_end(self, second: int) -> int:
-        """The first free second after the run of held seconds that starts at ``second``
-        (found by the database, along the unique index)."""
+    def _held_run(self, second: int) -> tuple[int, int | None]:
+        """The run of held seconds that starts at ``second``: the first free second after it,
+        and the next held second after that (``None``: none is held later). Found by the
+        database in one ordered scan of the unique index from ``second``: the n-th instant
+        from there is ``second + n - 1`` until the first gap."""
         table = entries_table
-        held = table.alias("held")
-        following = select(held.c.instant).where(held.c.instant == table.c.instant + 1)
-        end: int = self.connection.execute(
-            select(func.min(table.c.instant) + 1).where(
-                table.c.instant >= second, ~following.exists()
+        numbered = (
+            select(
+                table.c.instant,
+                func.row_number().over(order_by=table.c.instant).label("position"),
             )
-        ).scalar_one()
-        return end
+            .where(table.c.instant >= second)
+            .order_by(table.c.instant)
+            .subquery()
+        )
+        gap = self.connection.execute(
+            select(second + numbered.c.position - 1, numbered.c.instant)
+            .where(numbered.c.instant != second + numbered.c.position - 1)
+            .limit(1)
+        ).first()
+        if gap is not None:
+            return int(gap[0]), int(gap[1])
+        # no gap: the run goes on to the latest instant held
+        latest: int = self.connection.execute(select(func.max(table.c.instant))).scalar_one()
+        return latest + 1, None
 
     def _lock_instants(self) -> None:
         """Hold the right to choose instants until the transaction ends: two transactions
@@ -293,7 +306,8 @@ class LedgerTransaction:
         entry has its own second, so that feeds mixing sources never show two entries at one
         instant); candidates are given bottom of the page first, so page order holds.
 
-        Costs one query for the whole batch, and one more per run of held seconds met."""
+        Costs one query for the whole batch, and one more per run of held seconds met (a
+        candidate inside, or just before, a run already met jumps to its end)."""
         table = entries_table
         seconds = [int(candidate.timestamp()) for candidate in candidates]
         held: set[int] = set()
@@ -315,7 +329,19 @@ class LedgerTransaction:
                 known[second] = found is not None
             return known[second]
 
-        runs: dict[int, int] = {}  # the start of a held run met -> its first free second
+        # held runs met: (a held second, the first free one after, the next held one after
+        # that or None if none is): the seconds from the first to the last are held, those
+        # from the free one up to the next held one are free
+        runs: list[tuple[int, int, int | None]] = []
+
+        def run_of(second: int) -> tuple[int, int, int | None] | None:
+            return next((run for run in runs if run[0] <= second < run[1]), None)
+
+        def known_free(second: int) -> bool:
+            return any(
+                end <= second and (after is None or second < after) for _, end, after in runs
+            )
+
         claimed: set[int] = set()
         chosen = []
         for candidate in seconds:
@@ -323,13 +349,16 @@ class LedgerTransaction:
             while True:
                 if second in claimed:
                     second += 1
-                elif held_in_database(second):
-                    if second not in runs:
-                        runs[second] = self._held_run_end(second)
-                    second = runs[second]
-                    known[second] = False
-                else:
+                elif (run := run_of(second)) is not None:
+                    second = run[1]
+                elif known_free(second) or not held_in_database(second):
                     break
+                else:
+                    # held, and the next second is in a run met: this one's run ends there too
+                    following = run_of(second + 1)
+                    end, after = following[1:] if following else self._held_run(second)
+                    runs.append((second, end, after))
+                    second = end
             claimed.add(second)
             chosen.append(dt.datetime.fromtimestamp(second, UTC))
         return chosen

@@ -208,3 +208,39 @@ def test_processes_racing_to_claim_many_sources_claim_each_exactly_once(
         for ledger in ledgers:
             ledger.close()
     assert sorted(source for won in claimed for source in won) == sorted(sources)
+
+
+def test_colliding_instants_move_to_the_first_free_second_in_page_order(
+    database_url: str,
+) -> None:
+    """Many merges whose entries fall on a few crowded seconds (runs of held seconds with
+    gaps, candidates inside, before and after runs) give exactly what the plain rule gives:
+    bottom of the page first, each entry takes the first second at or after its own that no
+    entry holds."""
+    rng = random.Random(20261122)
+    base = int(NOW.timestamp()) - 10_000
+    held: set[int] = set()
+    expected: dict[str, int] = {}
+    ledger = open_ledger(database_url)
+    for merge_number in range(60):
+        source_id = f"s{merge_number:05d}"  # ids tell sources apart by six characters
+        # in any order: pages mix dated and undated items, and days out of order
+        seconds = [base + rng.choice([0, 1, 5, 40, 41, 300]) + rng.randrange(6) for _ in range(12)]
+        entries = [
+            replace(
+                entry(source_id, n, None),
+                published=dt.datetime.fromtimestamp(second, UTC),
+            )
+            for n, second in enumerate(seconds)
+        ]
+        for item in reversed(entries):  # the rule, plainly
+            second = int(item.published.timestamp())
+            while second in held:
+                second += 1
+            held.add(second)
+            expected[item.id] = second
+        with ledger.transaction() as transaction:
+            transaction.merge(source_id, entries, now=NOW, retention=Retention())
+    stored = {s.entry.id: int(s.entry.published.timestamp()) for s in ledger.entries()}
+    ledger.close()
+    assert stored == expected
