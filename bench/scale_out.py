@@ -5,7 +5,8 @@ instances (1 on SQLite, 1 and 2 on PostgreSQL).
 Run: ``.venv/bin/python -m bench.scale_out`` (needs Debian's ``postgresql``, and ``wrk`` for
 the serving part: ``apt-get install postgresql wrk``; ``--part refresh`` or ``--part serve``
 runs one part). A throwaway PostgreSQL server is started in a temporary folder (as the tests
-do) and SQLite files are made there too; everything listens on 127.0.0.1 only.
+do, but durable: see ``DURABLE_SETTINGS``) and SQLite files are made there too; everything
+listens on 127.0.0.1 only.
 
 1. Refresh: 1,000 sources, each a different listing page of 20 items on a local HTTP server
    (``bench.refresh_throughput``'s, in this process), refreshed by real ``feedpub worker``
@@ -55,6 +56,13 @@ from feeds.store import sources_table
 from tests.listing_writer import write_html
 from tests.postgres import PostgresServer, find_postgres_binaries, postgres_server
 
+#: PostgreSQL as durable as feedpub's SQLite (WAL, synchronous=NORMAL): every write reaches
+#: the disk in order (fsync, full-page writes), the last commits may be lost in a power cut
+#: (asynchronous commit), nothing is ever corrupted.
+DURABLE_SETTINGS = (
+    "-c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c synchronous_commit=off "
+    "-c max_connections=300"
+)
 SOURCES = 1_000
 THREADS = 4
 REFRESH_SETUPS = (("sqlite", 1), ("postgresql", 1), ("postgresql", 3))
@@ -81,7 +89,7 @@ def databases() -> Iterator[tuple[Path, PostgresServer]]:
         raise SystemExit("PostgreSQL's server is not installed: apt-get install postgresql")
     folder = Path(tempfile.mkdtemp(prefix="feedpub-scale-"))
     try:
-        with postgres_server(binaries) as postgres:
+        with postgres_server(binaries, DURABLE_SETTINGS) as postgres:
             yield folder, postgres
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -26,7 +26,7 @@ from tests.serving import free_port
 DEBIAN_POSTGRES = Path("/usr/lib/postgresql")
 SYSTEM_USER = "postgres"
 #: A test server keeps nothing after a crash: durability costs time here and buys nothing.
-SERVER_SETTINGS = (
+TEST_SETTINGS = (
     "-c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off "
     "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
 )
@@ -49,6 +49,7 @@ class PostgresServer:
     binaries: Path
     folder: Path
     port: int = field(default_factory=free_port)
+    settings: str = TEST_SETTINGS  # the server's options (``postgres -c ...``)
     _numbers: Iterator[int] = field(default_factory=itertools.count)
     _maker: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="create-database")
@@ -85,7 +86,7 @@ class PostgresServer:
         self._run(
             "pg_ctl", "start", "--pgdata", str(self.data), "--wait", "--timeout=60",
             "--log", str(self.folder / "server.log"),
-            "-o", f"{SERVER_SETTINGS} -c port={self.port}",
+            "-o", f"{self.settings} -c port={self.port}",
         )  # fmt: skip
 
     def stop(self, mode: str = "fast") -> None:
@@ -121,9 +122,10 @@ class PostgresServer:
 
 
 @contextmanager
-def postgres_server(binaries: Path) -> Iterator[PostgresServer]:
+def postgres_server(binaries: Path, settings: str = TEST_SETTINGS) -> Iterator[PostgresServer]:
     """A running server in a new temporary folder; stopped and removed afterwards."""
-    server = PostgresServer(binaries, Path(tempfile.mkdtemp(prefix="feedpub-postgres-")))
+    folder = Path(tempfile.mkdtemp(prefix="feedpub-postgres-"))
+    server = PostgresServer(binaries, folder, settings=settings)
     try:
         server.initialise()
         server.start()

@@ -276,20 +276,20 @@ def kill_a_worker_mid_refresh(site: SourceSite, running: Fleet) -> tuple[int, in
 
 def check_fetch_spacing(site: SourceSite, killed_at: float, until: float) -> None:
     """Between two fetches of a source: never less than half an interval (one process per
-    due source), never more than two (none forgotten), three and a lease where the kill fell
-    between them (its sources wait for the lease to run out)."""
+    due source), never more than three (none forgotten: two, and a turn skipped by a busy
+    process), four and a lease where the kill fell between them (its sources wait for the
+    lease to run out)."""
     for source in range(SOURCES):
         fetches = [fetch for fetch in site.fetches_of(source) if fetch.at <= until]
         times = [fetch.at for fetch in fetches]
         seen = [(round(fetch.at - site.started, 2), fetch.pid) for fetch in fetches]
         for a, b in itertools.pairwise(times):
-            longest = 2 * INTERVAL + SLOW_DELAY + 1
+            longest = 3 * INTERVAL  # a turn skipped when a busy process ran its job late
             if a <= killed_at <= b:
                 longest += INTERVAL + LEASE + 1
             assert INTERVAL / 2 < b - a < longest, (source, round(b - a, 2), seen)
-        # once per interval: as many fetches as intervals passed, give or take one
-        span = times[-1] - times[0]
-        assert len(times) - 1 >= span / (2 * INTERVAL), (source, seen)
+        # once per interval on average (the jitter, a tenth, and a rare skipped turn add to it)
+        assert (times[-1] - times[0]) / (len(times) - 1) < 1.5 * INTERVAL, (source, seen)
 
 
 def check_ledger(database_url: str, edition: int) -> None:
@@ -367,7 +367,7 @@ def test_three_workers_and_two_servers_share_one_postgresql_database(
                     any(fetch.at > frozen_at for fetch in site.fetches_of(source))
                     for source in range(SOURCES)
                 ),
-                2 * INTERVAL + SLOW_DELAY + 2,
+                3 * INTERVAL + SLOW_DELAY,
                 "every source fetched once more after the pages stopped changing",
                 running,
             )
