@@ -243,11 +243,11 @@ class LedgerTransaction:
             for k in SourceState.__dataclass_fields__
             if k not in UNSAVED_STATE_FIELDS
         }
-        done = self.connection.execute(
-            update(sources_table).where(sources_table.c.id == state.source_id).values(**values)
-        )
-        if done.rowcount == 0:
-            self.connection.execute(sources_table.insert().values(id=state.source_id, **values))
+        saving = update(sources_table).where(sources_table.c.id == state.source_id).values(**values)
+        if self.connection.execute(saving).rowcount == 0:
+            # a new source: its row first (another process may be making it at this moment)
+            self.connection.execute(_insert_if_missing(self.connection, state.source_id))
+            self.connection.execute(saving)
 
     def on_page_ids(self, source_id: str) -> set[str]:
         """The ids of the source's entries listed on its page at the last successful fetch."""

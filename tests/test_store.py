@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -244,3 +245,35 @@ def test_colliding_instants_move_to_the_first_free_second_in_page_order(
     stored = {s.entry.id: int(s.entry.published.timestamp()) for s in ledger.entries()}
     ledger.close()
     assert stored == expected
+
+
+def test_two_processes_saving_a_new_sources_state_at_once_both_succeed(
+    database_url: str,
+) -> None:
+    """The first transaction makes the source's row; the second, which could not see it yet,
+    waits for it and updates it rather than failing on the duplicate key."""
+    first, second = open_ledger(database_url), open_ledger(database_url)
+    inserted, commit = threading.Event(), threading.Event()
+
+    def save_first() -> None:
+        with first.transaction() as transaction:
+            transaction.save_state(SourceState(source_id="office", etag='"first"'))
+            inserted.set()
+            commit.wait(10)
+
+    def save_second() -> None:
+        inserted.wait(10)
+        with second.transaction() as transaction:
+            transaction.save_state(SourceState(source_id="office", etag='"second"'))
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            saved = [pool.submit(save_first), pool.submit(save_second)]
+            time.sleep(0.3)  # the second is waiting for the first by now
+            commit.set()
+            for future in saved:
+                future.result()
+        assert first.state("office").etag == '"second"'
+    finally:
+        first.close()
+        second.close()
