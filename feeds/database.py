@@ -9,13 +9,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from feeds.errors import LedgerUnavailableError
 
 #: Connections kept open per process: one per serving thread (``feedpub serve --threads``).
 DEFAULT_POOL_SIZE = 10
+#: The execution option of a connection whose transactions write (see ``_sqlite_begin``).
+WRITES = "feedpub_writes"
 #: Connections opened beyond the pool when every pooled one is busy, closed when returned.
 POOL_OVERFLOW = 2
 #: How long connecting to a database server may take before the database counts as
@@ -48,6 +50,7 @@ def open_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Engine:
     engine = create_engine(parsed, **options)
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -72,3 +75,14 @@ def _sqlite_pragmas(connection: Any, _record: object) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")  # other processes (a worker) may be writing
     cursor.close()
+    # the driver would begin a transaction only before the first write, leaving the reads
+    # before it outside: transactions are begun by ``_sqlite_begin`` instead
+    connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Begin an SQLite transaction: one that will write (``WRITES``) takes the database's
+    write lock at once (``BEGIN IMMEDIATE``), so that what it reads first is still so when it
+    writes, and it never fails to upgrade a read lock; others only read, from a snapshot."""
+    writes = connection.get_execution_options().get(WRITES, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")

@@ -5,7 +5,6 @@ its own only to a database with no tables at all, and refuses one whose schema i
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, func, inspect, select
 
-from feeds.database import shown_url
+from feeds.database import WRITES, shown_url
 from feeds.errors import SchemaVersionError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -134,21 +133,12 @@ def upgrade(engine: Engine) -> SchemaUpgrade:
 def schema_lock(engine: Engine) -> Iterator[Connection]:
     """A connection in one transaction that holds the database's lock on the schema until it
     ends (committed, or rolled back on an exception): on PostgreSQL an advisory lock (its DDL
-    is transactional); on SQLite the write lock (``BEGIN IMMEDIATE``, with the driver's own
-    transaction handling off, so that DDL is inside the transaction too)."""
+    is transactional); on SQLite the write lock (``BEGIN IMMEDIATE``: see ``feeds.database``,
+    which also keeps DDL inside the transaction)."""
     with engine.connect() as connection:
-        driver_connection: object = connection.connection.dbapi_connection
-        if not isinstance(driver_connection, sqlite3.Connection):
-            with connection.begin():
-                if engine.dialect.name == "postgresql":
-                    connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
-                yield connection
-            return
-        isolation_level = driver_connection.isolation_level
-        driver_connection.isolation_level = None
-        try:
-            with connection.begin():
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-                yield connection
-        finally:
-            driver_connection.isolation_level = isolation_level
+        if engine.dialect.name == "sqlite":
+            connection.execution_options(**{WRITES: True})  # BEGIN IMMEDIATE
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
+            yield connection

@@ -46,7 +46,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeDecorator
 
 from feeds import schema
-from feeds.database import DEFAULT_POOL_SIZE, open_engine, reachable
+from feeds.database import DEFAULT_POOL_SIZE, WRITES, open_engine, reachable
 from feeds.model import UTC, Entry, StoredEntry, require_utc
 
 ONE_SECOND = dt.timedelta(seconds=1)
@@ -529,14 +529,19 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[LedgerTransaction]:
-        """One transaction: everything in it is stored, or (on an exception) nothing."""
+        """One transaction: everything in it is stored, or (on an exception) nothing. On SQLite
+        it holds the database's write lock from the start, so what it reads is still so when
+        it writes; on PostgreSQL (read committed) one source is refreshed by one process at a
+        time (leases), and merges choosing instants take an advisory lock."""
         with reachable(self.engine):
             if self._write_lock is None:
-                with self.engine.begin() as connection:
+                with self.engine.connect() as connection, connection.begin():
                     yield LedgerTransaction(connection)
                 return
-            with self._write_lock, self.engine.begin() as connection:
-                yield LedgerTransaction(connection)
+            with self._write_lock, self.engine.connect() as connection:
+                connection.execution_options(**{WRITES: True})
+                with connection.begin():
+                    yield LedgerTransaction(connection)
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
@@ -546,8 +551,8 @@ class Ledger:
 
     def state(self, source_id: str) -> SourceState:
         """The refresh state of a source (an empty one for a source never refreshed)."""
-        with self.transaction() as transaction:
-            return transaction.state(source_id)
+        with self._connection() as connection:
+            return LedgerTransaction(connection).state(source_id)
 
     def states(self) -> dict[str, SourceState]:
         """The refresh state of every source ever refreshed."""

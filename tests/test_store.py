@@ -277,3 +277,39 @@ def test_two_processes_saving_a_new_sources_state_at_once_both_succeed(
     finally:
         first.close()
         second.close()
+
+
+def test_an_sqlite_transaction_holds_the_write_lock_from_its_first_read(tmp_path: Path) -> None:
+    """What a transaction reads before it writes is still so when it writes: another process
+    (another ledger) writing meanwhile waits for it to end."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    first, second = open_ledger(url), open_ledger(url)
+    with first.transaction() as transaction:
+        transaction.save_state(SourceState(source_id="office", etag='"v1"'))
+    read = threading.Event()
+    said: list[object] = []
+
+    def read_then_write() -> None:
+        with first.transaction() as transaction:
+            before = transaction.state("office").etag
+            read.set()
+            time.sleep(0.3)  # the other is trying to write by now
+            said.append(("read twice", before, transaction.state("office").etag))
+            transaction.save_state(replace(transaction.state("office"), etag='"first"'))
+        said.append("first committed")
+
+    def write() -> None:
+        read.wait(10)
+        with second.transaction() as transaction:
+            transaction.save_state(SourceState(source_id="office", etag='"second"'))
+        said.append("second committed")
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            for future in [pool.submit(read_then_write), pool.submit(write)]:
+                future.result()
+        assert said == [("read twice", '"v1"', '"v1"'), "first committed", "second committed"]
+        assert first.state("office").etag == '"second"'
+    finally:
+        first.close()
+        second.close()
