@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -45,11 +46,23 @@ class Served:
             return Reply(error.code, error.headers, error.read())
 
 
+#: Ports handed to servers the tests start: below the kernel's ephemeral range (32768 up on
+#: Linux), where the port of one of the many outgoing connections the tests make could take
+#: the port between it being chosen and the server binding it.
+SERVER_PORTS = range(20_000, 32_768)
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A port of 127.0.0.1 that nothing listens on now, for a server about to start."""
+    for _ in range(100):
+        port = random.choice(SERVER_PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {SERVER_PORTS}")
 
 
 @contextmanager

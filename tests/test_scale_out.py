@@ -235,6 +235,7 @@ def fleet(folder: Path, config: Path, database_url: str) -> Iterator[Fleet]:
                 f"server-{n}", "serve", "--no-scheduler", "--workers", "1", "--port", str(port)
             )
             running.served.append(Served(f"http://127.0.0.1:{port}"))
+        wait_for(lambda: all(map(answers, running.served)), 30, "the servers answering", running)
         for n in range(WORKERS):
             running.start(f"worker-{n}", "--verbose", "worker")
         yield running
@@ -243,6 +244,13 @@ def fleet(folder: Path, config: Path, database_url: str) -> Iterator[Fleet]:
             if process.poll() is None:
                 process.kill()
             process.wait(timeout=30)
+
+
+def answers(served: Served) -> bool:
+    try:
+        return served.get("/healthz").status == 200
+    except OSError:
+        return False
 
 
 def wait_for(condition: object, seconds: float, what: str, running: Fleet) -> None:
@@ -318,7 +326,10 @@ def check_served_feeds(running: Fleet, edition: int) -> None:
     for topic, count in (("all", newest), ("slow", SLOW * (edition + 4))):
         for feed_format in FORMATS:
             path = f"/feeds/{topic}.{feed_format}"
-            replies = [served.get(path) for served in running.served]
+            try:
+                replies = [served.get(path) for served in running.served]
+            except OSError as error:
+                raise AssertionError(f"{path}: {error}\n{running.logs()}") from error
             assert [reply.status for reply in replies] == [200] * SERVERS
             assert replies[0].body == replies[1].body, path
             if feed_format == "json":
