@@ -56,7 +56,8 @@ from feeds.fetch import Fetcher, HostGate
 from feeds.identity import listing_key
 from feeds.model import Entry, PageContext
 from feeds.refresh import Refresher, Status
-from feeds.store import Ledger, Retention, entries_table
+from feeds.store import Ledger, Retention
+from feeds.tables import entries_table
 from sources import ADAPTERS, ilo
 from tests.listing_writer import WrittenItem, write_html
 from tests.refresh_kit import Clock

@@ -20,22 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Column,
     Connection,
-    Date,
-    DateTime,
-    Dialect,
     Engine,
-    Index,
     Insert,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     bindparam,
     func,
     or_,
@@ -43,37 +30,15 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.types import TypeDecorator
 
 from feeds import schema
 from feeds.database import DEFAULT_POOL_SIZE, WRITES, open_engine, reachable
-from feeds.model import UTC, Entry, StoredEntry, require_utc
+from feeds.instants import free_instants, lock_instants
+from feeds.model import Entry, StoredEntry, require_utc
+from feeds.tables import entries_table, sources_table
 
-ONE_SECOND = dt.timedelta(seconds=1)
-#: PostgreSQL advisory lock held by a transaction choosing entries' instants, until it ends:
-#: b"instant" as a number. (On SQLite one writer at a time is the database's own rule.)
-INSTANTS_LOCK_KEY = int.from_bytes(b"instant")
 #: The fields of ``SourceState`` that ``save_state`` leaves alone: each has its own operation.
 UNSAVED_STATE_FIELDS = frozenset({"source_id", "version", "lease_owner", "lease_expires_at"})
-
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """An aware UTC datetime, stored as a naive UTC timestamp to the second (portable)."""
-
-    impl = DateTime(timezone=False)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        require_utc(value, "stored datetime")
-        return value.replace(tzinfo=None, microsecond=0)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, dt.datetime)  # noqa: S101  (the column type guarantees it)
-        return value.replace(tzinfo=UTC)
 
 
 def _lease_end(now: dt.datetime, lease: dt.timedelta) -> dt.datetime:
@@ -81,56 +46,6 @@ def _lease_end(now: dt.datetime, lease: dt.timedelta) -> dt.datetime:
     lease may last a little longer than asked, never shorter."""
     end = now + lease
     return end.replace(microsecond=0) + dt.timedelta(seconds=1) if end.microsecond else end
-
-
-metadata = MetaData()
-
-sources_table = Table(
-    "sources",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("etag", Text),
-    Column("last_modified", Text),
-    Column("content_hash", String(64)),
-    Column("last_fetch_at", UTCDateTime),
-    Column("last_success_at", UTCDateTime),
-    Column("last_error", Text),
-    Column("last_error_at", UTCDateTime),
-    Column("consecutive_failures", Integer, nullable=False, default=0),
-    Column("next_attempt_at", UTCDateTime),
-    Column("suspect_reason", Text),
-    Column("last_status", String(16)),
-    Column("version", Integer, nullable=False, default=0),
-    # the process refreshing the source, and until when (see ``Ledger.claim``)
-    Column("lease_owner", Text),
-    Column("lease_expires_at", UTCDateTime),
-)
-
-entries_table = Table(
-    "entries",
-    metadata,
-    Column("source_id", String(64), primary_key=True),
-    Column("id", Text, primary_key=True),  # feeds' own ids can be long IRIs
-    Column("title", Text, nullable=False),
-    Column("link", Text, nullable=False),
-    Column("listing_date", Date),
-    Column("published", UTCDateTime, nullable=False),
-    Column("updated", UTCDateTime, nullable=False),
-    Column("first_seen", UTCDateTime, nullable=False),
-    Column("summary", Text, nullable=False),
-    Column("labels", JSON, nullable=False),
-    Column("credit", Text),
-    Column("group_heading", Text),
-    Column("image", Text),
-    Column("content_hash", String(64), nullable=False),
-    Column("on_page", Boolean, nullable=False),
-    Column("removed_at", UTCDateTime),
-    # the published instant in whole seconds since the epoch: no two entries share one
-    Column("instant", BigInteger, nullable=False),
-    Index("ix_entries_published", "published"),
-    Index("ix_entries_instant", "instant", unique=True),
-    Index("ix_entries_source_removed", "source_id", "removed_at"),
-)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -269,100 +184,6 @@ class LedgerTransaction:
         ).one()
         return int(row[0]), int(row[1])
 
-    def _held_run(self, second: int) -> tuple[int, int | None]:
-        """The run of held seconds that starts at ``second``: the first free second after it,
-        and the next held second after that (``None``: none is held later). Found by the
-        database in one ordered scan of the unique index from ``second``: the n-th instant
-        from there is ``second + n - 1`` until the first gap."""
-        table = entries_table
-        numbered = (
-            select(
-                table.c.instant,
-                func.row_number().over(order_by=table.c.instant).label("position"),
-            )
-            .where(table.c.instant >= second)
-            .order_by(table.c.instant)
-            .subquery()
-        )
-        gap = self.connection.execute(
-            select(second + numbered.c.position - 1, numbered.c.instant)
-            .where(numbered.c.instant != second + numbered.c.position - 1)
-            .limit(1)
-        ).first()
-        if gap is not None:
-            return int(gap[0]), int(gap[1])
-        # no gap: the run goes on to the latest instant held
-        latest: int = self.connection.execute(select(func.max(table.c.instant))).scalar_one()
-        return latest + 1, None
-
-    def _lock_instants(self) -> None:
-        """Hold the right to choose instants until the transaction ends: two transactions
-        choosing at once could both take the same free second."""
-        if self.connection.dialect.name == "postgresql":
-            self.connection.execute(select(func.pg_advisory_xact_lock(INSTANTS_LOCK_KEY)))
-
-    def _free_instants(self, candidates: list[dt.datetime]) -> list[dt.datetime]:
-        """Move each candidate instant later until no entry of any source holds it (each
-        entry has its own second, so that feeds mixing sources never show two entries at one
-        instant); candidates are given bottom of the page first, so page order holds.
-
-        Costs one query for the whole batch, and one more per run of held seconds met (a
-        candidate inside, or just before, a run already met jumps to its end)."""
-        table = entries_table
-        seconds = [int(candidate.timestamp()) for candidate in candidates]
-        held: set[int] = set()
-        distinct = sorted(set(seconds))
-        for start in range(0, len(distinct), 500):
-            chunk = distinct[start : start + 500]
-            held.update(
-                self.connection.execute(
-                    select(table.c.instant).where(table.c.instant.in_(chunk))
-                ).scalars()
-            )
-        known = {second: second in held for second in distinct}  # second -> held in the db
-
-        def held_in_database(second: int) -> bool:
-            if second not in known:
-                found = self.connection.execute(
-                    select(table.c.instant).where(table.c.instant == second)
-                ).first()
-                known[second] = found is not None
-            return known[second]
-
-        # held runs met: (a held second, the first free one after, the next held one after
-        # that or None if none is): the seconds from the first to the last are held, those
-        # from the free one up to the next held one are free
-        runs: list[tuple[int, int, int | None]] = []
-
-        def run_of(second: int) -> tuple[int, int, int | None] | None:
-            return next((run for run in runs if run[0] <= second < run[1]), None)
-
-        def known_free(second: int) -> bool:
-            return any(
-                end <= second and (after is None or second < after) for _, end, after in runs
-            )
-
-        claimed: set[int] = set()
-        chosen = []
-        for candidate in seconds:
-            second = candidate
-            while True:
-                if second in claimed:
-                    second += 1
-                elif (run := run_of(second)) is not None:
-                    second = run[1]
-                elif known_free(second) or not held_in_database(second):
-                    break
-                else:
-                    # held, and the next second is in a run met: this one's run ends there too
-                    following = run_of(second + 1)
-                    end, after = following[1:] if following else self._held_run(second)
-                    runs.append((second, end, after))
-                    second = end
-            claimed.add(second)
-            chosen.append(dt.datetime.fromtimestamp(second, UTC))
-        return chosen
-
     def merge(
         self,
         source_id: str,
@@ -450,9 +271,9 @@ class LedgerTransaction:
                 dropped,
             )
         if new_entries:
-            self._lock_instants()
+            lock_instants(self.connection)
             candidates = [min(e.published, now) for e in reversed(new_entries)]
-            instants = list(reversed(self._free_instants(candidates)))
+            instants = list(reversed(free_instants(self.connection, candidates)))
             self.connection.execute(
                 table.insert(),
                 [

@@ -15,7 +15,8 @@ from feeds.config import SourceConfig
 from feeds.fetch import Fetcher
 from feeds.model import UTC, Adapter, PageContext, ParseResult
 from feeds.refresh import Refresher
-from feeds.store import Ledger, entries_table, sources_table
+from feeds.store import Ledger
+from feeds.tables import entries_table, sources_table
 from sources import ADAPTERS
 from tests.http_server import LocalServer, Route
 from tests.listing_writer import WrittenItem, write_html

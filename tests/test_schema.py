@@ -17,7 +17,8 @@ from sqlalchemy import Engine, Index, MetaData, create_engine, inspect, text
 from feeds import schema
 from feeds.database import open_engine, shown_url
 from feeds.errors import SchemaVersionError
-from feeds.store import Ledger, metadata
+from feeds.store import Ledger
+from feeds.tables import metadata
 from tests.serving import free_port
 from tests.test_cli_preview import feedpub
 

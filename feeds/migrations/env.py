@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from feeds.store import metadata
+from feeds.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if not isinstance(connection, Connection):

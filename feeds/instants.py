@@ -1,0 +1,109 @@
+"""Choosing new entries' published instants: each entry gets a second of its own, across all
+sources, so that feeds mixing sources never show two entries at one instant and a sort by
+date keeps every page's order. Runs inside a ledger transaction (``feeds.store``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Connection, func, select
+
+from feeds.model import UTC
+from feeds.tables import entries_table
+
+#: PostgreSQL advisory lock held by a transaction choosing entries' instants, until it ends:
+#: b"instant" as a number. (On SQLite one writer at a time is the database's own rule.)
+INSTANTS_LOCK_KEY = int.from_bytes(b"instant")
+
+
+def lock_instants(connection: Connection) -> None:
+    """Hold the right to choose instants until the transaction ends: two transactions
+    choosing at once could both take the same free second."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(INSTANTS_LOCK_KEY)))
+
+
+def free_instants(connection: Connection, candidates: list[dt.datetime]) -> list[dt.datetime]:
+    """Move each candidate instant later until no entry of any source holds it (each
+    entry has its own second, so that feeds mixing sources never show two entries at one
+    instant); candidates are given bottom of the page first, so page order holds.
+
+    Costs one query for the whole batch, and one more per run of held seconds met (a
+    candidate inside, or just before, a run already met jumps to its end)."""
+    table = entries_table
+    seconds = [int(candidate.timestamp()) for candidate in candidates]
+    held: set[int] = set()
+    distinct = sorted(set(seconds))
+    for start in range(0, len(distinct), 500):
+        chunk = distinct[start : start + 500]
+        held.update(
+            connection.execute(select(table.c.instant).where(table.c.instant.in_(chunk))).scalars()
+        )
+    known = {second: second in held for second in distinct}  # second -> held in the db
+
+    def held_in_database(second: int) -> bool:
+        if second not in known:
+            found = connection.execute(
+                select(table.c.instant).where(table.c.instant == second)
+            ).first()
+            known[second] = found is not None
+        return known[second]
+
+    # held runs met: (a held second, the first free one after, the next held one after
+    # that or None if none is): the seconds from the first to the last are held, those
+    # from the free one up to the next held one are free
+    runs: list[tuple[int, int, int | None]] = []
+
+    def run_of(second: int) -> tuple[int, int, int | None] | None:
+        return next((run for run in runs if run[0] <= second < run[1]), None)
+
+    def known_free(second: int) -> bool:
+        return any(end <= second and (after is None or second < after) for _, end, after in runs)
+
+    claimed: set[int] = set()
+    chosen = []
+    for candidate in seconds:
+        second = candidate
+        while True:
+            if second in claimed:
+                second += 1
+            elif (run := run_of(second)) is not None:
+                second = run[1]
+            elif known_free(second) or not held_in_database(second):
+                break
+            else:
+                # held, and the next second is in a run met: this one's run ends there too
+                following = run_of(second + 1)
+                end, after = following[1:] if following else _held_run(connection, second)
+                runs.append((second, end, after))
+                second = end
+        claimed.add(second)
+        chosen.append(dt.datetime.fromtimestamp(second, UTC))
+    return chosen
+
+
+def _held_run(connection: Connection, second: int) -> tuple[int, int | None]:
+    """The run of held seconds that starts at ``second``: the first free second after it,
+    and the next held second after that (``None``: none is held later). Found by the
+    database in one ordered scan of the unique index from ``second``: the n-th instant
+    from there is ``second + n - 1`` until the first gap."""
+    table = entries_table
+    numbered = (
+        select(
+            table.c.instant,
+            func.row_number().over(order_by=table.c.instant).label("position"),
+        )
+        .where(table.c.instant >= second)
+        .order_by(table.c.instant)
+        .subquery()
+    )
+    gap = connection.execute(
+        select(second + numbered.c.position - 1, numbered.c.instant)
+        .where(numbered.c.instant != second + numbered.c.position - 1)
+        .limit(1)
+    ).first()
+    if gap is not None:
+        return int(gap[0]), int(gap[1])
+    # no gap: the run goes on to the latest instant held
+    latest: int = connection.execute(select(func.max(table.c.instant))).scalar_one()
+    return latest + 1, None

@@ -1,0 +1,95 @@
+"""The ledger's tables (SQLAlchemy Core): each source's refresh state, and every entry
+published. The migrations in ``feeds/migrations`` make them; this is what the code reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+from feeds.model import UTC, require_utc
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware UTC datetime, stored as a naive UTC timestamp to the second (portable)."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        require_utc(value, "stored datetime")
+        return value.replace(tzinfo=None, microsecond=0)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)  # noqa: S101  (the column type guarantees it)
+        return value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+sources_table = Table(
+    "sources",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("content_hash", String(64)),
+    Column("last_fetch_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime),
+    Column("suspect_reason", Text),
+    Column("last_status", String(16)),
+    Column("version", Integer, nullable=False, default=0),
+    # the process refreshing the source, and until when (see ``Ledger.claim``)
+    Column("lease_owner", Text),
+    Column("lease_expires_at", UTCDateTime),
+)
+
+entries_table = Table(
+    "entries",
+    metadata,
+    Column("source_id", String(64), primary_key=True),
+    Column("id", Text, primary_key=True),  # feeds' own ids can be long IRIs
+    Column("title", Text, nullable=False),
+    Column("link", Text, nullable=False),
+    Column("listing_date", Date),
+    Column("published", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("credit", Text),
+    Column("group_heading", Text),
+    Column("image", Text),
+    Column("content_hash", String(64), nullable=False),
+    Column("on_page", Boolean, nullable=False),
+    Column("removed_at", UTCDateTime),
+    # the published instant in whole seconds since the epoch: no two entries share one
+    Column("instant", BigInteger, nullable=False),
+    Index("ix_entries_published", "published"),
+    Index("ix_entries_instant", "instant", unique=True),
+    Index("ix_entries_source_removed", "source_id", "removed_at"),
+)
