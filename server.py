@@ -264,20 +264,18 @@ def open_ledger(config: Config, *, pool_size: int = DEFAULT_POOL_SIZE) -> Ledger
 
 
 def open_refresher(config: Config) -> Refresher:
-    """The ledger, a polite fetcher and the adapters, wired for this configuration."""
+    """The ledger, a polite fetcher and the adapters, wired for this configuration. The
+    spacing between requests to a host holds across every process on the database (the
+    ledger keeps the hosts' turns)."""
     fetch = config.fetch
+    ledger = open_ledger(config)
     fetcher = Fetcher(
         max_bytes=fetch.max_bytes,
         timeout=httpx.Timeout(fetch.timeout_seconds, connect=fetch.connect_timeout_seconds),
         agent=user_agent(config.publisher.contact),
-        gate=HostGate(spacing=fetch.host_spacing_seconds),
+        gate=HostGate(spacing=fetch.host_spacing_seconds, shared=ledger.take_turn),
         deadline_seconds=fetch.timeout_seconds,
     )
-    try:
-        ledger = open_ledger(config)
-    except click.ClickException:
-        fetcher.close()
-        raise
     return Refresher(
         ledger=ledger,
         fetcher=fetcher,

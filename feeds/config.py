@@ -65,7 +65,8 @@ class FetchConfig:
         timeout_seconds: The longest wait for any read, and for a whole document.
         connect_timeout_seconds: The longest wait for a connection.
         max_bytes: Documents larger than this are refused.
-        host_spacing_seconds: The least time between two requests to one host.
+        host_spacing_seconds: The least time between two requests to one host, from any
+            process sharing the database.
         max_backoff_minutes: The longest wait before retrying a failing source.
     """
 

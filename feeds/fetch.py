@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,9 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from feeds import __version__
-from feeds.errors import FetchError
+from feeds.errors import FeedpubError, FetchError
+
+logger = logging.getLogger(__name__)
 
 #: Refuse documents larger than this: no listing page is anywhere near it.
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -87,14 +90,23 @@ def parse_retry_after(value: str | None, now: dt.datetime) -> float | None:
     return min(max((when - now).total_seconds(), 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
+#: Takes a turn at a host in a book other processes share (``Ledger.take_turn``): given the
+#: host, the time now and the spacing (seconds, since the epoch), returns when the turn comes.
+SharedTurns = Callable[[str, float, float], float]
+
+
 @dataclass
 class HostGate:
     """At most one request at a time per host, and at least ``spacing`` seconds between the
-    start of one and the start of the next. ``clock`` and ``sleep`` are injectable for tests."""
+    start of one and the start of the next: in this process, or, with ``shared``, among
+    every process sharing its book of turns (if the book cannot be reached, this process's
+    own spacing still holds). The clocks and ``sleep`` are injectable for tests."""
 
     spacing: float
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    shared: SharedTurns | None = None
+    wall_clock: Callable[[], float] = time.time
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _last_start: dict[str, float] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -105,6 +117,22 @@ class HostGate:
             lock = self._locks.setdefault(host, threading.Lock())
         return _HostTurn(self, host, lock)
 
+    def wait_for_shared_turn(self, host: str) -> bool:
+        """Wait for this request's turn in the shared book; False if there is no book (or no
+        spacing) or it cannot be reached."""
+        if self.shared is None or self.spacing <= 0:
+            return False
+        try:
+            turn = self.shared(host, self.wall_clock(), self.spacing)
+        except FeedpubError as error:
+            logger.warning("host %s: shared turns unavailable, spacing this process only: %s",
+                           host, error)  # fmt: skip
+            return False
+        wait = turn - self.wall_clock()
+        if wait > 0:
+            self.sleep(wait)
+        return True
+
 
 class _HostTurn:
     def __init__(self, gate: HostGate, host: str, lock: threading.Lock) -> None:
@@ -112,11 +140,12 @@ class _HostTurn:
 
     def __enter__(self) -> None:
         self.lock.acquire()
-        last = self.gate._last_start.get(self.host)
-        if last is not None:
-            wait = last + self.gate.spacing - self.gate.clock()
-            if wait > 0:
-                self.gate.sleep(wait)
+        if not self.gate.wait_for_shared_turn(self.host):
+            last = self.gate._last_start.get(self.host)
+            if last is not None:
+                wait = last + self.gate.spacing - self.gate.clock()
+                if wait > 0:
+                    self.gate.sleep(wait)
         self.gate._last_start[self.host] = self.gate.clock()
 
     def __exit__(self, *_exc: object) -> None:

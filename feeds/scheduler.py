@@ -14,12 +14,15 @@ once its leases run out.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import random
 from collections.abc import Callable
+from functools import partial
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -34,6 +37,9 @@ logger = logging.getLogger(__name__)
 #: The job that renews this process's leases, and the executor (one thread) it runs on.
 RENEW_LEASES_JOB = "renew-leases"
 LEASES_EXECUTOR = "leases"
+#: A source looked at again when it is due is looked at up to this much later (processes
+#: sharing the database would otherwise all ask at the same instant).
+LOOK_AGAIN_SPREAD = dt.timedelta(seconds=5)
 #: Sources overdue at start run within this window, spread out rather than at once.
 FIRST_RUN_SPREAD = dt.timedelta(seconds=30)
 
@@ -86,7 +92,7 @@ def build_scheduler(
                 jitter=jitter_seconds(source),
                 timezone=dt.UTC,
             ),
-            args=(refresher, source),
+            args=(refresher, source, partial(_run_job_at, scheduler, source.id)),
             id=source.id,
             name=f"refresh {source.id}",
             next_run_time=first_run_time(source, state, start, rng),
@@ -114,16 +120,38 @@ def renew_leases(refresher: Refresher) -> None:
         logger.debug("renewed %d leases", renewed)
 
 
-def run_scheduled_refresh(refresher: Refresher, source: SourceConfig) -> None:
+def run_scheduled_refresh(
+    refresher: Refresher,
+    source: SourceConfig,
+    look_again: Callable[[dt.datetime], None] | None = None,
+) -> None:
     """A job's run: refresh the source unless it is backing off, another process sharing the
     database is refreshing it (``Refresher.refresh_if_due``), or the database is unavailable
-    (then the next run tries again)."""
+    (then the next run tries again). A source not due yet (it backs off, or another process
+    refreshed it lately, or this run came early) is looked at again when it is due, with
+    ``look_again``, rather than an interval later: a refresh whose request waited for its
+    host's turn makes the next one due that much later than the job's interval."""
     try:
         outcome = refresher.refresh_if_due(source)
     except LedgerUnavailableError as error:
         logger.warning("source %s: turn skipped: %s", source.id, error)
         return
-    if outcome is None:
-        logger.debug("source %s: not due or refreshed by another process, turn skipped", source.id)
+    if outcome is not None:
+        logger.info("source %s: %s in %.2fs", source.id, outcome.status, outcome.seconds)
         return
-    logger.info("source %s: %s in %.2fs", source.id, outcome.status, outcome.seconds)
+    logger.debug("source %s: not due or refreshed by another process, turn skipped", source.id)
+    if look_again is None:
+        return
+    try:
+        due = refresher.ledger.state(source.id).next_attempt_at
+    except LedgerUnavailableError:
+        return
+    if due is not None and due > refresher.clock():
+        spread = min(LOOK_AGAIN_SPREAD, source.refresh_interval / 20)
+        look_again(due + spread * refresher.rng.random())
+
+
+def _run_job_at(scheduler: BackgroundScheduler, job_id: str, when: dt.datetime) -> None:
+    """Move a job's next run (those after follow its interval from there)."""
+    with contextlib.suppress(JobLookupError):  # removed meanwhile: the scheduler is stopping
+        scheduler.modify_job(job_id, next_run_time=when)

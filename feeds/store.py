@@ -23,7 +23,9 @@ from sqlalchemy import (
     Connection,
     Engine,
     Insert,
+    Table,
     bindparam,
+    case,
     func,
     or_,
     select,
@@ -35,7 +37,7 @@ from feeds import schema
 from feeds.database import DEFAULT_POOL_SIZE, WRITES, open_engine, reachable
 from feeds.instants import free_instants, lock_instants
 from feeds.model import Entry, StoredEntry, require_utc
-from feeds.tables import entries_table, sources_table
+from feeds.tables import entries_table, hosts_table, sources_table
 
 #: The fields of ``SourceState`` that ``save_state`` leaves alone: each has its own operation.
 UNSAVED_STATE_FIELDS = frozenset({"source_id", "version", "lease_owner", "lease_expires_at"})
@@ -118,19 +120,21 @@ def _stored(row: Any) -> StoredEntry:
     )
 
 
-def _insert_if_missing(connection: Connection, source_id: str) -> Insert:
-    """An INSERT of a source's empty row that does nothing when the row exists, even when
-    another transaction is inserting it at the same moment (``ON CONFLICT DO NOTHING``, in
-    the dialect's own construct)."""
-    values = {"id": source_id, "consecutive_failures": 0, "version": 0}
-    key = [sources_table.c.id]
+def _insert_if_missing(connection: Connection, table: Table, **values: object) -> Insert:
+    """An INSERT of a row that does nothing when a row with its key exists, even when another
+    transaction is inserting it at the same moment (``ON CONFLICT DO NOTHING``, in the
+    dialect's own construct)."""
+    key = list(table.primary_key.columns)
     if connection.dialect.name == "postgresql":
-        return (
-            postgresql.insert(sources_table)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=key)
-        )
-    return sqlite.insert(sources_table).values(values).on_conflict_do_nothing(index_elements=key)
+        return postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=key)
+    return sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=key)
+
+
+def _empty_source(connection: Connection, source_id: str) -> Insert:
+    """An INSERT of a source's empty row, if it has none (``_insert_if_missing``)."""
+    return _insert_if_missing(
+        connection, sources_table, id=source_id, consecutive_failures=0, version=0
+    )
 
 
 def _state(row: Any) -> SourceState:
@@ -161,7 +165,7 @@ class LedgerTransaction:
         saving = update(sources_table).where(sources_table.c.id == state.source_id).values(**values)
         if self.connection.execute(saving).rowcount == 0:
             # a new source: its row first (another process may be making it at this moment)
-            self.connection.execute(_insert_if_missing(self.connection, state.source_id))
+            self.connection.execute(_empty_source(self.connection, state.source_id))
             self.connection.execute(saving)
 
     def on_page_ids(self, source_id: str) -> set[str]:
@@ -431,7 +435,7 @@ class Ledger:
         table = sources_table
         with self.transaction() as transaction:
             connection = transaction.connection
-            connection.execute(_insert_if_missing(connection, source_id))
+            connection.execute(_empty_source(connection, source_id))
             claimed = connection.execute(
                 update(table)
                 .where(
@@ -469,6 +473,24 @@ class Ledger:
                 .values(lease_expires_at=_lease_end(now, lease))
             )
             return int(renewed.rowcount)
+
+    def take_turn(self, host: str, now: float, spacing: float) -> float:
+        """Take the next turn at ``host`` for a request, for every process sharing the
+        database: the turns are ``spacing`` seconds apart, the first at ``now`` (seconds since
+        the epoch). Returns when this turn comes (``now`` or later). One conditional UPDATE
+        decides, so processes taking turns at once each get their own."""
+        table = hosts_table
+        with self.transaction() as transaction:
+            connection = transaction.connection
+            connection.execute(_insert_if_missing(connection, table, host=host, next_turn=now))
+            start = case((table.c.next_turn > now, table.c.next_turn), else_=now)
+            taken: float = connection.execute(
+                update(table)
+                .where(table.c.host == host)
+                .values(next_turn=start + spacing)
+                .returning(table.c.next_turn)
+            ).scalar_one()
+            return taken - spacing
 
     def version(self) -> int:
         """A number that changes whenever any source's entries change (cheap to poll)."""

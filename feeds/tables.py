@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -92,4 +93,13 @@ entries_table = Table(
     Index("ix_entries_published", "published"),
     Index("ix_entries_instant", "instant", unique=True),
     Index("ix_entries_source_removed", "source_id", "removed_at"),
+)
+
+hosts_table = Table(
+    "hosts",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    # when the next request to the host may be sent, in seconds since the epoch (shared by
+    # every process on the database: see ``Ledger.take_turn``)
+    Column("next_turn", Float, nullable=False),
 )

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from feeds import __version__
-from feeds.errors import FetchError
+from feeds.errors import FetchError, LedgerUnavailableError
 from feeds.fetch import (
     USER_AGENT,
     Document,
@@ -22,6 +22,7 @@ from feeds.fetch import (
     parse_retry_after,
     user_agent,
 )
+from feeds.store import Ledger
 from tests.http_server import LocalServer, Route, local_server
 
 
@@ -206,3 +207,49 @@ def test_a_fetch_says_how_long_it_waited_for_its_host(server: LocalServer) -> No
     assert isinstance(second, NotModified)
     assert first.waited_seconds < second.waited_seconds
     assert second.waited_seconds > 0.2  # the spacing, less the first request's time
+
+
+def test_processes_sharing_a_book_of_turns_space_their_requests_to_a_host(
+    database_url: str,
+) -> None:
+    """Two processes (two gates, two ledgers on one database) take turns at one host: each
+    request waits for the spacing after the last one, whichever process sent it."""
+    time = FakeTime()
+    time.now = 1_800_000_000.0  # the book keeps wall-clock seconds
+    ledgers = [Ledger.open(database_url), Ledger.open(database_url)]
+    first, second = (
+        HostGate(spacing=2.0, clock=time.clock, sleep=time.sleep,
+                 shared=ledger.take_turn, wall_clock=time.clock)
+        for ledger in ledgers
+    )  # fmt: skip
+    try:
+        for gate in (first, second, first):
+            with gate.hold("a.example"):
+                pass
+        with second.hold("b.example"):  # another host: its own turns
+            pass
+        time.now += 10  # long after the last turn: no wait
+        with second.hold("a.example"):
+            pass
+    finally:
+        for ledger in ledgers:
+            ledger.close()
+    assert time.sleeps == [2.0, 2.0]
+
+
+def test_without_its_book_of_turns_a_process_still_spaces_its_own_requests(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    time = FakeTime()
+
+    def unreachable(_host: str, _now: float, _spacing: float) -> float:
+        raise LedgerUnavailableError("database sqlite:///gone.db is unavailable: gone")
+
+    gate = HostGate(
+        spacing=2.0, clock=time.clock, sleep=time.sleep, shared=unreachable, wall_clock=time.clock
+    )
+    for _ in range(2):
+        with gate.hold("a.example"):
+            pass
+    assert time.sleeps == [2.0]
+    assert "a.example: shared turns unavailable" in caplog.text

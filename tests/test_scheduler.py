@@ -187,3 +187,37 @@ def test_a_refresh_longer_than_its_lease_keeps_its_source_while_its_process_live
         scheduler.shutdown(wait=True)
         refresher.fetcher.close()
         other.close()
+
+
+def test_a_run_that_finds_its_source_not_yet_due_looks_again_when_it_is_due(
+    server: LocalServer, refresher: Refresher, ledger: Ledger
+) -> None:
+    """Another process refreshed the source a moment ago (or a request waited for its host):
+    the job's next run moves to when the source is due, not an interval on."""
+    source = make_source(server, refresh_minutes=60)
+    now = refresher.clock()
+    due = now + dt.timedelta(minutes=59)
+    scheduler = build_scheduler((source,), refresher, now=lambda: now, rng=random.Random(3))
+    scheduler.start(paused=True)
+    try:
+        job = scheduler.get_job(source.id)
+        assert job.next_run_time == now  # never refreshed, as far as this process knew
+        with ledger.transaction() as transaction:  # ... but another has just done it
+            transaction.save_state(SourceState(source_id=source.id, next_attempt_at=due))
+        job.func(*job.args)  # the job's run
+        moved = scheduler.get_job(source.id).next_run_time
+        assert due <= moved <= due + dt.timedelta(seconds=5)
+        assert server.requests == []
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_a_run_that_finds_its_source_leased_by_another_process_keeps_its_interval(
+    server: LocalServer, refresher: Refresher, ledger: Ledger
+) -> None:
+    source = make_source(server)
+    assert ledger.claim(source.id, "another-process", refresher.clock(), dt.timedelta(minutes=2))
+    looked_again: list[dt.datetime] = []
+    run_scheduled_refresh(refresher, source, looked_again.append)
+    assert looked_again == []  # it is due: the other process is on it, the next run will see
+    assert server.requests == []

@@ -313,3 +313,23 @@ def test_an_sqlite_transaction_holds_the_write_lock_from_its_first_read(tmp_path
     finally:
         first.close()
         second.close()
+
+
+def test_processes_taking_turns_at_a_host_at_once_each_get_their_own(database_url: str) -> None:
+    ledgers = [open_ledger(database_url) for _ in range(5)]
+    together = threading.Barrier(len(ledgers))
+    now = NOW.timestamp()
+
+    def take(ledger: Ledger) -> float:
+        together.wait()
+        return ledger.take_turn("www.example.org", now, 2.5)
+
+    try:
+        with ThreadPoolExecutor(len(ledgers)) as pool:
+            turns = sorted(pool.map(take, ledgers))
+        assert turns == [now + 2.5 * n for n in range(5)]
+        assert ledgers[0].take_turn("other.example.org", now, 2.5) == now  # hosts apart
+        assert ledgers[0].take_turn("www.example.org", now + 60, 2.5) == now + 60  # long after
+    finally:
+        for ledger in ledgers:
+            ledger.close()
