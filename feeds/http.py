@@ -18,8 +18,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from feeds.config import MAX_FEED_ENTRIES
 from feeds.errors import LedgerUnavailableError
-from feeds.publish import MAX_LIMIT, FeedFormat, FeedPublisher, RenderedFeed
+from feeds.publish import FeedFormat, FeedPublisher, RenderedFeed
 
 logger = logging.getLogger(__name__)
 
@@ -124,11 +125,11 @@ class FeedMiddleware:
         if query:
             values = parse_qs(query).get("limit")
             if values:
-                if not values[0].isdigit() or not 1 <= int(values[0]) <= MAX_LIMIT:
+                if not values[0].isdigit() or not 1 <= int(values[0]) <= MAX_FEED_ENTRIES:
                     return self._error(
                         start_response,
                         "400 Bad Request",
-                        f"limit must be a whole number from 1 to {MAX_LIMIT}",
+                        f"limit must be a whole number from 1 to {MAX_FEED_ENTRIES}",
                     )
                 limit = int(values[0])
         base = base_url(environ)

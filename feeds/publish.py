@@ -25,8 +25,6 @@ from feeds.render import FeedInfo, feed_updated, render_atom, render_json, rende
 from feeds.store import Ledger
 from feeds.topics import select_entries
 
-#: The most entries a request may ask for with ``?limit=``.
-MAX_LIMIT = MAX_FEED_ENTRIES
 MIN_MAX_AGE_SECONDS = 60
 #: Where the XSL stylesheet that shows RSS and Atom feeds as a page in browsers is served.
 STYLESHEET_PATH = "/feeds/feed.xsl"
@@ -148,7 +146,7 @@ class FeedPublisher:
         topic = self.topics.get(topic_id)
         if topic is None:
             raise LookupError(f"no topic {topic_id!r}")
-        count = min(limit or topic.limit, MAX_LIMIT)
+        count = min(limit or topic.limit, MAX_FEED_ENTRIES)
         base = self.config.publisher.base_url or base_url
         key = (topic_id, feed_format, count if limit else 0, base)
         self._current_version()
