@@ -23,19 +23,21 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 import sources
-from feeds import __version__, pages, schema
+from feeds import __version__
 from feeds.config import CONFIG_ENV, DATABASE_ENV, Config, find_config_path, load_config
-from feeds.database import DEFAULT_POOL_SIZE, open_engine, shown_url
 from feeds.errors import ConfigError, FeedpubError, LedgerUnavailableError
-from feeds.fetch import Fetcher, HostGate, fetch_document, user_agent
-from feeds.http import RETRY_AFTER_SECONDS, FeedMiddleware
-from feeds.http import base_url as request_base_url
+from feeds.ledger import schema
+from feeds.ledger.database import DEFAULT_POOL_SIZE, open_engine, shown_url
+from feeds.ledger.store import Ledger
 from feeds.model import UTC, PageContext, ParseResult, diagnostic_record, entry_record
-from feeds.overview import Overview, TopicOverview
-from feeds.publish import STYLESHEET_PATH, FeedPublisher
-from feeds.refresh import Refresher, RefreshOutcome
-from feeds.scheduler import build_scheduler
-from feeds.store import Ledger
+from feeds.refresh.fetch import Fetcher, HostGate, fetch_document, user_agent
+from feeds.refresh.refresher import Refresher, RefreshOutcome
+from feeds.refresh.scheduler import build_scheduler
+from feeds.serve import pages
+from feeds.serve.http import RETRY_AFTER_SECONDS, FeedMiddleware
+from feeds.serve.http import base_url as request_base_url
+from feeds.serve.overview import Overview, TopicOverview
+from feeds.serve.publish import STYLESHEET_PATH, FeedPublisher
 from feeds.text import decode_document
 from sources import ilo
 from sources.suggest import Suggestion, suggest_source, suggestion_toml
@@ -515,7 +517,7 @@ def create_app(
     publisher: FeedPublisher | None = None,
 ) -> Flask:
     """The web app: feeds (answered by ``FeedMiddleware`` before routing), the pages for people
-    and partners (``feeds.pages``), status and health.
+    and partners (``feeds.serve.pages``), status and health.
 
     Parts are injectable for tests; by default the configuration is found as the command
     line finds it (``$FEEDPUB_CONFIG``, ``./feedpub.toml``, the bundled sample).

@@ -52,12 +52,12 @@ import httpx
 from sqlalchemy import event, func, select
 
 from feeds.config import SourceConfig
-from feeds.fetch import Fetcher, HostGate
 from feeds.identity import listing_key
+from feeds.ledger.store import Ledger, Retention
+from feeds.ledger.tables import entries_table
 from feeds.model import Entry, PageContext
-from feeds.refresh import Refresher, Status
-from feeds.store import Ledger, Retention
-from feeds.tables import entries_table
+from feeds.refresh.fetch import Fetcher, HostGate
+from feeds.refresh.refresher import Refresher, Status
 from sources import ADAPTERS, ilo
 from tests.listing_writer import WrittenItem, write_html
 from tests.refresh_kit import Clock

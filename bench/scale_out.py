@@ -52,7 +52,7 @@ from bench.refresh_throughput import (
     public_url,
 )
 from bench.serve_throughput import free_port, head_etag, wait_for, wrk
-from feeds.tables import sources_table
+from feeds.ledger.tables import sources_table
 from tests.listing_writer import write_html
 from tests.postgres import PostgresServer, find_postgres_binaries, postgres_server
 

@@ -1,5 +1,6 @@
-"""feedpub's core: entries, identity, dates, configuration, fetching, the ledger, refresh and
-scheduling, topics, rendering, and serving feeds and pages over HTTP.
+"""feedpub's core. The ground floor (entries, identity, dates, text, configuration, errors) is
+used by everyone, adapters included; above it three wings: ``ledger`` (what is stored),
+``refresh`` (reading sources into the ledger) and ``serve`` (feeds and pages from the ledger).
 
 Contains no site knowledge: adapters in ``sources`` turn pages into the entries defined here.
 """

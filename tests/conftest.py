@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from feeds.ledger.store import Ledger
 from feeds.model import UTC, PageContext
-from feeds.refresh import Refresher
-from feeds.store import Ledger
+from feeds.refresh.refresher import Refresher
 from tests.http_server import LocalServer, local_server
 from tests.postgres import (
     DEBIAN_POSTGRES,

@@ -12,11 +12,11 @@ import httpx
 from sqlalchemy import select
 
 from feeds.config import SourceConfig
-from feeds.fetch import Fetcher
+from feeds.ledger.store import Ledger
+from feeds.ledger.tables import entries_table, sources_table
 from feeds.model import UTC, Adapter, PageContext, ParseResult
-from feeds.refresh import Refresher
-from feeds.store import Ledger
-from feeds.tables import entries_table, sources_table
+from feeds.refresh.fetch import Fetcher
+from feeds.refresh.refresher import Refresher
 from sources import ADAPTERS
 from tests.http_server import LocalServer, Route
 from tests.listing_writer import WrittenItem, write_html

@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from feeds.store import Ledger
+from feeds.ledger.store import Ledger
 from tests.http_server import LocalServer, Route
 from tests.refresh_kit import dump, item, page
 from tests.test_cli_preview import feedpub, feedpub_command

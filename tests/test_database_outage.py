@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from feeds.config import Config, parse_config
+from feeds.ledger.store import Ledger, Retention
 from feeds.model import UTC, Entry
-from feeds.publish import FeedPublisher
-from feeds.scheduler import run_scheduled_refresh
-from feeds.store import Ledger, Retention
+from feeds.refresh.scheduler import run_scheduled_refresh
+from feeds.serve.publish import FeedPublisher
 from server import create_app
 from tests.http_server import LocalServer
 from tests.postgres import PostgresServer, postgres_server

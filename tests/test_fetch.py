@@ -11,7 +11,8 @@ import pytest
 
 from feeds import __version__
 from feeds.errors import FetchError, LedgerUnavailableError
-from feeds.fetch import (
+from feeds.ledger.store import Ledger
+from feeds.refresh.fetch import (
     USER_AGENT,
     Document,
     Fetcher,
@@ -22,7 +23,6 @@ from feeds.fetch import (
     parse_retry_after,
     user_agent,
 )
-from feeds.store import Ledger
 from tests.http_server import LocalServer, Route, local_server
 
 

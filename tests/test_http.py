@@ -14,9 +14,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from feeds.config import Config, parse_config
+from feeds.ledger.store import Ledger, Retention
 from feeds.model import UTC, StoredEntry
-from feeds.publish import FeedPublisher, max_age_seconds, ttl_minutes
-from feeds.store import Ledger, Retention
+from feeds.serve.publish import FeedPublisher, max_age_seconds, ttl_minutes
 from server import create_app
 from tests.refresh_kit import open_ledger
 

@@ -18,9 +18,9 @@ from flask.testing import FlaskClient
 from lxml import etree
 
 from feeds.config import Config, parse_config
+from feeds.ledger.store import Ledger, Retention, SourceState
 from feeds.model import UTC, Entry, StoredEntry
-from feeds.publish import FeedPublisher
-from feeds.store import Ledger, Retention, SourceState
+from feeds.serve.publish import FeedPublisher
 from server import create_app
 from tests.refresh_kit import open_ledger
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import MappingProxyType
 
-from feeds.refresh import Refresher
-from feeds.store import Ledger
+from feeds.ledger.store import Ledger
+from feeds.refresh.refresher import Refresher
 from tests.http_server import LocalServer, Route
 from tests.refresh_kit import make_source, titles
 from tests.test_cli_preview import feedpub

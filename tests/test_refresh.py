@@ -9,9 +9,9 @@ import time
 
 import pytest
 
+from feeds.ledger.store import Ledger
 from feeds.model import UTC
-from feeds.refresh import Refresher, Status
-from feeds.store import Ledger
+from feeds.refresh.refresher import Refresher, Status
 from tests.http_server import LocalServer, Route
 from tests.refresh_kit import (
     Clock,
@@ -410,7 +410,7 @@ def test_an_interrupted_refresh_leaves_no_partial_state(
     server.routes["/news"] = page(NEW, item(A.title, 20, "Edited.", "Press release"), B)
     clock.advance(hours=1)
 
-    from feeds.store import LedgerTransaction
+    from feeds.ledger.store import LedgerTransaction
 
     def interrupted(self: LedgerTransaction, state: object) -> None:
         raise KeyboardInterrupt  # Ctrl-C after the entries were merged, before the state

@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 
 from feeds.model import UTC, Entry, StoredEntry
-from feeds.render import (
+from feeds.serve.render import (
     FeedInfo,
     entry_text,
     feed_updated,

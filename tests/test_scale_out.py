@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import feedparser
 
 from feeds.config import MAX_FEED_ENTRIES
-from feeds.store import Ledger
+from feeds.ledger.store import Ledger
 from tests.http_server import serving
 from tests.listing_writer import WrittenItem, write_html
 from tests.postgres import PostgresServer

@@ -11,9 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from feeds.fetch import Fetcher
-from feeds.refresh import Refresher, Status
-from feeds.scheduler import (
+from feeds.ledger.store import Ledger, SourceState
+from feeds.refresh.fetch import Fetcher
+from feeds.refresh.refresher import Refresher, Status
+from feeds.refresh.scheduler import (
     LEASES_EXECUTOR,
     RENEW_LEASES_JOB,
     build_scheduler,
@@ -21,7 +22,6 @@ from feeds.scheduler import (
     jitter_seconds,
     run_scheduled_refresh,
 )
-from feeds.store import Ledger, SourceState
 from sources import ADAPTERS
 from tests.http_server import LocalServer, Route
 from tests.refresh_kit import Clock, item, make_refresher, make_source, open_ledger, page

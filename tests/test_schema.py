@@ -1,6 +1,6 @@
-"""The ledger's schema versions (``feeds.schema``), on SQLite and on PostgreSQL: the migrations
-make exactly the ledger's tables and indexes, an empty database gets them when opened (once,
-however many open it at once), a database behind is refused with what to run, and
+"""The ledger's schema versions (``feeds.ledger.schema``), on SQLite and on PostgreSQL: the
+migrations make exactly the ledger's tables and indexes, an empty database gets them when opened
+(once, however many open it at once), a database behind is refused with what to run, and
 ``feedpub db upgrade`` and ``feedpub db current``."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, Index, MetaData, create_engine, inspect, text
 
-from feeds import schema
-from feeds.database import open_engine, shown_url
 from feeds.errors import SchemaVersionError
-from feeds.store import Ledger
-from feeds.tables import metadata
+from feeds.ledger import schema
+from feeds.ledger.database import open_engine, shown_url
+from feeds.ledger.store import Ledger
+from feeds.ledger.tables import metadata
 from tests.serving import free_port
 from tests.test_cli_preview import feedpub
 

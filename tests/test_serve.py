@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 
 from feeds.config import CONFIG_ENV, DATABASE_ENV, bundled_config_path, load_config, parse_config
-from feeds.publish import FeedPublisher
-from feeds.refresh import Status
-from feeds.store import Ledger
+from feeds.ledger.store import Ledger
+from feeds.refresh.refresher import Status
+from feeds.serve.publish import FeedPublisher
 from server import THREADS_ENV, make_app
 from sources import ADAPTERS
 from tests.conftest import DATA, FIXED_NOW

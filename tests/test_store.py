@@ -1,4 +1,4 @@
-"""The ledger (``feeds.store``) on SQLite and on PostgreSQL: the same merges leave the same
+"""The ledger (``feeds.ledger.store``) on SQLite and on PostgreSQL: the same merges leave the same
 rows on both, values come back as the model's types (aware UTC datetimes, label tuples, an
 ``int`` version), merges running at once never give two entries one instant, and of
 processes claiming a source's lease at once exactly one gets it."""
@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+from feeds.ledger.store import Ledger, MergeResult, Retention, SourceState
 from feeds.model import UTC, Entry
-from feeds.store import Ledger, MergeResult, Retention, SourceState
 from tests.postgres import PostgresServer
 from tests.refresh_kit import dump, open_ledger
 

@@ -10,7 +10,7 @@ import pytest
 
 from feeds.config import TopicConfig
 from feeds.model import UTC, Entry, StoredEntry
-from feeds.topics import fold, matches, select_entries
+from feeds.serve.topics import fold, matches, select_entries
 
 DAY = dt.date(2026, 3, 4)
 NOON = dt.datetime(2026, 3, 4, 12, 0, tzinfo=UTC)

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 
 from feeds.config import MAX_FEED_ENTRIES
 from feeds.errors import LedgerUnavailableError
-from feeds.publish import FeedFormat, FeedPublisher, RenderedFeed
+from feeds.serve.publish import FeedFormat, FeedPublisher, RenderedFeed
 
 logger = logging.getLogger(__name__)
 

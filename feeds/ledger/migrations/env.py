@@ -1,16 +1,17 @@
 """Alembic's environment for feedpub's migrations: run on the connection that
-``feeds.schema`` hands over (inside its transaction and schema lock), never from an ini file."""
+``feeds.ledger.schema`` hands over (inside its transaction and schema lock), never from an ini
+file."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection
 
-from feeds.tables import metadata
+from feeds.ledger.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if not isinstance(connection, Connection):
-    raise RuntimeError("feedpub's migrations run through feeds.schema, on a connection")
+    raise RuntimeError("feedpub's migrations run through feeds.ledger.schema, on a connection")
 context.configure(
     connection=connection,
     target_metadata=metadata,

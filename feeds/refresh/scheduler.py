@@ -28,9 +28,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from feeds.config import SourceConfig
 from feeds.errors import LedgerUnavailableError
+from feeds.ledger.store import SourceState
 from feeds.model import UTC
-from feeds.refresh import Refresher
-from feeds.store import SourceState
+from feeds.refresh.refresher import Refresher
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Choosing new entries' published instants: each entry gets a second of its own, across all
 sources, so that feeds mixing sources never show two entries at one instant and a sort by
-date keeps every page's order. Runs inside a ledger transaction (``feeds.store``)."""
+date keeps every page's order. Runs inside a ledger transaction (``feeds.ledger.store``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import datetime as dt
 
 from sqlalchemy import Connection, func, select
 
+from feeds.ledger.tables import entries_table
 from feeds.model import UTC
-from feeds.tables import entries_table
 
 #: PostgreSQL advisory lock held by a transaction choosing entries' instants, until it ends:
 #: b"instant" as a number. (On SQLite one writer at a time is the database's own rule.)

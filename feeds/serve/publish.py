@@ -21,9 +21,9 @@ from email.utils import format_datetime
 from enum import StrEnum
 
 from feeds.config import MAX_FEED_ENTRIES, Config, TopicConfig
-from feeds.render import FeedInfo, feed_updated, render_atom, render_json, render_rss
-from feeds.store import Ledger
-from feeds.topics import select_entries
+from feeds.ledger.store import Ledger
+from feeds.serve.render import FeedInfo, feed_updated, render_atom, render_json, render_rss
+from feeds.serve.topics import select_entries
 
 MIN_MAX_AGE_SECONDS = 60
 #: Where the XSL stylesheet that shows RSS and Atom feeds as a page in browsers is served.
@@ -195,7 +195,7 @@ class FeedPublisher:
             ("Last-Modified", format_datetime(updated, usegmt=True)),
             ("Cache-Control", f"public, max-age={max_age_seconds(interval)}"),
             # a browser (Accept: text/html) gets RSS and Atom as XML, so that it shows them
-            # as a page through the stylesheet (see feeds.http)
+            # as a page through the stylesheet (see feeds.serve.http)
             (
                 "Vary",
                 "Accept-Encoding" if feed_format is FeedFormat.JSON else "Accept, Accept-Encoding",

@@ -24,10 +24,10 @@ from enum import StrEnum
 from feeds.config import SourceConfig
 from feeds.dates import page_order_instants
 from feeds.errors import FeedpubError, FetchError, ParseError
-from feeds.fetch import Document, Fetcher, RetryLaterError
 from feeds.identity import listing_key
+from feeds.ledger.store import Ledger, LedgerTransaction, MergeResult, Retention, SourceState
 from feeds.model import UTC, Adapter, AdapterFactory, Diagnostic, Entry, PageContext, ParseResult
-from feeds.store import Ledger, LedgerTransaction, MergeResult, Retention, SourceState
+from feeds.refresh.fetch import Document, Fetcher, RetryLaterError
 from feeds.text import decode_document
 
 logger = logging.getLogger(__name__)

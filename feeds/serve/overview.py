@@ -11,11 +11,11 @@ import threading
 from dataclasses import dataclass
 
 from feeds.config import SourceConfig, TopicConfig
+from feeds.ledger.store import SourceState
 from feeds.model import StoredEntry
-from feeds.publish import FeedPublisher
-from feeds.render import feed_updated
-from feeds.store import SourceState
-from feeds.topics import select_entries
+from feeds.serve.publish import FeedPublisher
+from feeds.serve.render import feed_updated
+from feeds.serve.topics import select_entries
 
 #: The most entries an embedded widget shows.
 MAX_EMBED_COUNT = 20

@@ -1,7 +1,7 @@
 """The ledger as first released: each source's refresh state, and every entry published with
 its indexes (the unique ``instant`` gives each entry a second of its own).
 
-A frozen copy of the schema, in portable SQLAlchemy types: later changes of ``feeds.tables``
+A frozen copy of the schema, in portable SQLAlchemy types: later changes of ``feeds.ledger.tables``
 come as new migrations, never as edits of this one.
 """
 

@@ -1,7 +1,7 @@
 """The pages for people and partners: the index, topic pages, the embeddable widget and its
 script, the OPML list, the status page, error pages, and the XSL that shows feeds as a page.
 
-Pure functions from what the pages show (``feeds.overview``) to text, through Jinja2 templates
+Pure functions from what the pages show (``feeds.serve.overview``) to text, through Jinja2 templates
 (``feeds/templates``, autoescaped: a title holding markup is shown as text). Knows no Flask.
 """
 
@@ -21,9 +21,9 @@ from urllib.parse import urlencode, urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from feeds.overview import MAX_EMBED_COUNT, SourceHealth, TopicOverview, rfc3339
-from feeds.publish import FeedFormat
-from feeds.render import xml_text
+from feeds.serve.overview import MAX_EMBED_COUNT, SourceHealth, TopicOverview, rfc3339
+from feeds.serve.publish import FeedFormat
+from feeds.serve.render import xml_text
 
 #: How many entries a widget shows unless asked for another count.
 DEFAULT_EMBED_COUNT = 5
@@ -36,7 +36,7 @@ FORMAT_NAMES = {FeedFormat.RSS: "RSS", FeedFormat.ATOM: "Atom", FeedFormat.JSON:
 
 
 def _static(name: str) -> str:
-    return (resources.files("feeds") / "static" / name).read_text(encoding="utf-8")
+    return (resources.files("feeds.serve") / "static" / name).read_text(encoding="utf-8")
 
 
 #: The pages' one stylesheet, inlined in each page (no request of its own) and allowed by hash.
@@ -135,7 +135,7 @@ def utc_time(value: dt.datetime | None) -> str:
 
 def _environment() -> Environment:
     environment = Environment(
-        loader=PackageLoader("feeds", "templates"),
+        loader=PackageLoader("feeds.serve", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -1,7 +1,7 @@
 """The ledger: every entry feedpub has published, and the refresh state of each source.
 
 SQLAlchemy Core over SQLite by default (a file in WAL mode) or PostgreSQL, with portable SQL
-and the same results on both; the schema comes from the migrations (``feeds.schema``). An
+and the same results on both; the schema comes from the migrations (``feeds.ledger.schema``). An
 entry is inserted once with its first-seen time; its published instant never moves; its
 ``updated`` time moves only when its title, summary or labels change; an entry removed by
 retention is kept as a tombstone so that it never comes back as new. A source's lease
@@ -33,11 +33,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from feeds import schema
-from feeds.database import DEFAULT_POOL_SIZE, WRITES, open_engine, reachable
-from feeds.instants import free_instants, lock_instants
+from feeds.ledger import schema
+from feeds.ledger.database import DEFAULT_POOL_SIZE, WRITES, open_engine, reachable
+from feeds.ledger.instants import free_instants, lock_instants
+from feeds.ledger.tables import entries_table, hosts_table, sources_table
 from feeds.model import Entry, StoredEntry, require_utc
-from feeds.tables import entries_table, hosts_table, sources_table
 
 #: The fields of ``SourceState`` that ``save_state`` leaves alone: each has its own operation.
 UNSAVED_STATE_FIELDS = frozenset({"source_id", "version", "lease_owner", "lease_expires_at"})

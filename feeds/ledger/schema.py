@@ -17,8 +17,8 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, func, inspect, select
 
-from feeds.database import WRITES, shown_url
 from feeds.errors import SchemaVersionError
+from feeds.ledger.database import WRITES, shown_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: The revision of the schema feedpub made with ``create_all`` before it had migrations: a
@@ -133,7 +133,7 @@ def upgrade(engine: Engine) -> SchemaUpgrade:
 def schema_lock(engine: Engine) -> Iterator[Connection]:
     """A connection in one transaction that holds the database's lock on the schema until it
     ends (committed, or rolled back on an exception): on PostgreSQL an advisory lock (its DDL
-    is transactional); on SQLite the write lock (``BEGIN IMMEDIATE``: see ``feeds.database``,
+    is transactional); on SQLite the write lock (``BEGIN IMMEDIATE``: see ``feeds.ledger.database``,
     which also keeps DDL inside the transaction)."""
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
