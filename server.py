@@ -5,20 +5,20 @@ together. Logging is configured here and nowhere else; the scheduler starts only
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 import httpx
 from flask import Flask, Response, abort, request
+from sqlalchemy import URL
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -29,9 +29,9 @@ from feeds.errors import ConfigError, FeedpubError, LedgerUnavailableError
 from feeds.ledger import schema
 from feeds.ledger.database import DEFAULT_POOL_SIZE, open_engine, shown_url
 from feeds.ledger.store import Ledger
-from feeds.model import UTC, PageContext, ParseResult, diagnostic_record, entry_record
+from feeds.model import UTC, PageContext
 from feeds.refresh.fetch import Fetcher, HostGate, fetch_document, user_agent
-from feeds.refresh.refresher import Refresher, RefreshOutcome
+from feeds.refresh.refresher import Refresher, outcomes_table
 from feeds.refresh.scheduler import build_scheduler
 from feeds.serve import pages
 from feeds.serve.http import RETRY_AFTER_SECONDS, FeedMiddleware
@@ -40,7 +40,8 @@ from feeds.serve.overview import Overview, TopicOverview
 from feeds.serve.publish import STYLESHEET_PATH, FeedPublisher
 from feeds.text import decode_document
 from sources import ilo
-from sources.suggest import Suggestion, suggest_source, suggestion_toml
+from sources import preview as preview_output
+from sources.suggest import suggest_source, suggestion_toml
 
 logger = logging.getLogger(__name__)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -67,41 +68,6 @@ def _read_input(location: str, source_url: str | None) -> tuple[bytes, str, str 
         return sys.stdin.buffer.read(), source_url or "stdin:", None
     document = fetch_document(location)
     return document.content, source_url or document.url, document.charset
-
-
-def _print_text(name: str, result: ParseResult, context: PageContext) -> None:
-    dated = sum(1 for entry in result.entries if entry.date)
-    click.echo(
-        f"{name}: {len(result.entries)} entries ({dated} dated), "
-        f"{len(result.diagnostics)} diagnostics; dates read in {context.timezone.key}"
-    )
-    for number, entry in enumerate(result.entries, start=1):
-        day = entry.date.isoformat() if entry.date else "undated   "
-        click.echo(f"\n{number:3}. {day}  {entry.title}")
-        details = [f"group: {entry.group}"] if entry.group else []
-        details += [f"labels: {', '.join(entry.labels)}"] if entry.labels else []
-        details += [f"credit: {entry.credit}"] if entry.credit else []
-        if details:
-            click.echo("     " + " · ".join(details))
-        click.echo(f"     published {entry.published.isoformat()}  id {entry.id}")
-        click.echo(f"     link {entry.link}")
-        if entry.summary:
-            summary = " ".join(entry.summary.split())
-            click.echo("     " + (summary if len(summary) <= 160 else summary[:157] + "..."))
-    if result.diagnostics:
-        click.echo("\ndiagnostics:")
-    for diagnostic in result.diagnostics:
-        where = ", ".join(
-            f"{label} {value}"
-            for label, value in (("line", diagnostic.line), ("item", diagnostic.item))
-            if value is not None
-        )
-        prefix = f"  [{diagnostic.severity}] {diagnostic.code}"
-        click.echo(
-            f"{prefix} ({where}): {diagnostic.message}"
-            if where
-            else f"{prefix}: {diagnostic.message}"
-        )
 
 
 @click.group()
@@ -193,7 +159,13 @@ def preview(  # noqa: PLR0917  (click passes every option)
             seen_at=dt.datetime.now(UTC),
         )
         if suggest:
-            _print_suggestion(suggest_source(text, context), page_url, zone, output_format)
+            suggestion = suggest_source(text, context)
+            if not suggestion.kind:
+                raise click.ClickException(f"{page_url}: {'; '.join(suggestion.notes)}")
+            if output_format == "json":
+                click.echo(preview_output.suggestion_json(suggestion))
+            else:
+                click.echo(suggestion_toml(suggestion, page_url, zone.key), nl=False)
             return
         if source is not None:
             result = sources.ADAPTERS[source.kind](source.selectors)(text, context)
@@ -207,43 +179,12 @@ def preview(  # noqa: PLR0917  (click passes every option)
             message if message.startswith(name) else f"{name}: {message}"
         ) from error
     if output_format == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "entries": [entry_record(entry) for entry in result.entries],
-                    "diagnostics": [diagnostic_record(d) for d in result.diagnostics],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        click.echo(preview_output.result_json(result))
     else:
-        _print_text(name, result, context)
+        click.echo(preview_output.result_text(name, result, context))
     if not result.is_listing:
         reason = next(d.message for d in result.diagnostics if d.code == "not-a-listing")
         raise click.ClickException(f"{name}: {reason}")
-
-
-def _print_suggestion(suggestion: Suggestion, url: str, zone: ZoneInfo, output_format: str) -> None:
-    if not suggestion.kind:
-        raise click.ClickException(f"{url}: {'; '.join(suggestion.notes)}")
-    if output_format == "json":
-        result = suggestion.result
-        click.echo(
-            json.dumps(
-                {
-                    "kind": suggestion.kind,
-                    "selectors": suggestion.selectors,
-                    "notes": suggestion.notes,
-                    "feeds": suggestion.feed_links,
-                    "entries": [entry_record(e) for e in result.entries] if result else [],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
-    else:
-        click.echo(suggestion_toml(suggestion, url, zone.key), nl=False)
 
 
 def load(config_path: str | None) -> Config:
@@ -254,15 +195,21 @@ def load(config_path: str | None) -> Config:
         raise click.ClickException(str(error)) from error
 
 
-def open_ledger(config: Config, *, pool_size: int = DEFAULT_POOL_SIZE) -> Ledger:
-    """The ledger on the configured database, or exit with what is wrong with it."""
+@contextmanager
+def database_errors(database_url: str | URL) -> Iterator[None]:
+    """Exit with what is wrong with the database, named by its URL (password hidden)."""
     try:
-        return Ledger.open(config.database_url, pool_size=pool_size)
+        yield
     except FeedpubError as error:
         raise click.ClickException(str(error)) from error
     except Exception as error:
-        shown = shown_url(config.database_url)
-        raise click.ClickException(f"database {shown}: {error}") from error
+        raise click.ClickException(f"database {shown_url(database_url)}: {error}") from error
+
+
+def open_ledger(config: Config, *, pool_size: int = DEFAULT_POOL_SIZE) -> Ledger:
+    """The ledger on the configured database, or exit with what is wrong with it."""
+    with database_errors(config.database_url):
+        return Ledger.open(config.database_url, pool_size=pool_size)
 
 
 def open_refresher(config: Config) -> Refresher:
@@ -287,22 +234,6 @@ def open_refresher(config: Config) -> Refresher:
     )
 
 
-def _print_outcomes(outcomes: list[RefreshOutcome]) -> None:
-    width = max([len("source"), *(len(o.source_id) for o in outcomes)])
-    click.echo(
-        f"{'source':<{width}}  {'status':<12} {'new':>5} {'updated':>7} {'total':>6} {'time':>7}"
-    )
-    for outcome in outcomes:
-        merge = outcome.merge
-        click.echo(
-            f"{outcome.source_id:<{width}}  {outcome.status:<12} {merge.new:>5} "
-            f"{merge.updated:>7} {merge.total:>6} {outcome.seconds:>6.2f}s"
-        )
-    for outcome in outcomes:
-        if outcome.error:
-            click.echo(f"{outcome.source_id}: {outcome.error}", err=True)
-
-
 @cli.command()
 @click.argument("source_ids", nargs=-1, metavar="[SOURCE_ID]...")
 @config_option
@@ -322,27 +253,19 @@ def refresh(source_ids: tuple[str, ...], config_path: str | None, accept_changes
     except LookupError as error:
         raise click.ClickException(str(error)) from error
     refresher = open_refresher(config)
-    outcomes: dict[str, RefreshOutcome] = {}
     try:
-        with (
-            ThreadPoolExecutor(max_workers=4) as pool,
-            click.progressbar(
-                length=len(chosen), label="Refreshing", file=sys.stderr, show_pos=True
-            ) as bar,
-        ):
-            futures = [
-                pool.submit(refresher.refresh, source, accept_changes=accept_changes)
-                for source in chosen
-            ]
-            for future in as_completed(futures):
-                outcome = future.result()
-                outcomes[outcome.source_id] = outcome
-                bar.update(1)
+        with click.progressbar(
+            length=len(chosen), label="Refreshing", file=sys.stderr, show_pos=True
+        ) as bar:
+            ordered = refresher.refresh_all(
+                chosen, accept_changes=accept_changes, done=lambda _outcome: bar.update(1)
+            )
     finally:
-        refresher.fetcher.close()
-        refresher.ledger.close()
-    ordered = [outcomes[source.id] for source in chosen]
-    _print_outcomes(ordered)
+        refresher.close()
+    click.echo(outcomes_table(ordered))
+    for outcome in ordered:
+        if outcome.error:
+            click.echo(f"{outcome.source_id}: {outcome.error}", err=True)
     failed = [o.source_id for o in ordered if o.failed]
     if failed:
         raise click.ClickException(
@@ -368,8 +291,7 @@ def worker(config_path: str | None) -> None:
         pass
     finally:
         scheduler.shutdown(wait=True)
-        refresher.fetcher.close()
-        refresher.ledger.close()
+        refresher.close()
     click.echo("feedpub worker: stopped", err=True)
 
 
@@ -500,13 +422,7 @@ def _add_response_rules(app: Flask, site: SiteFor) -> None:
             response.headers["Cache-Control"] = f"public, max-age={PAGE_MAX_AGE_SECONDS}"
             response.add_etag()
             response.make_conditional(request)
-        embedded = path.startswith("/embed/")
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Content-Security-Policy"] = pages.content_security_policy(
-            frame_ancestors="*" if embedded else "'none'"
-        )
-        if not embedded:
-            response.headers["X-Frame-Options"] = "DENY"
+        response.headers.update(pages.security_headers(path))
         return response
 
 
@@ -539,9 +455,7 @@ def create_app(
 def make_app() -> Flask:
     """The app factory the production server calls in each of its worker processes: one
     database connection kept per thread."""
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     config = load_config(find_config_path(), adapter_kinds=sources.ADAPTERS)
     threads = int(os.environ.get(THREADS_ENV, DEFAULT_POOL_SIZE))
     return create_app(config, ledger=Ledger.open(config.database_url, pool_size=threads))
@@ -608,25 +522,13 @@ def db_upgrade(config_path: str | None) -> None:
     """Apply the schema migrations the database has not had, and say which."""
     config = load(config_path)
     engine = open_engine(config.database_url, pool_size=1)
-    shown = shown_url(engine.url)
     try:
-        done = schema.upgrade(engine)
-    except FeedpubError as error:
-        raise click.ClickException(str(error)) from error
-    except Exception as error:
-        raise click.ClickException(f"database {shown}: {error}") from error
+        with database_errors(engine.url):
+            done = schema.upgrade(engine)
     finally:
         engine.dispose()
-    if done.adopted:
-        click.echo(
-            f"database {shown}: its tables predate migrations: "
-            f"marked as at schema revision {done.before}"
-        )
-    if done.before == done.after:
-        click.echo(f"database {shown}: schema at revision {done.after}, the newest: nothing to do")
-    else:
-        before = done.before or "none"
-        click.echo(f"database {shown}: schema upgraded from revision {before} to {done.after}")
+    for line in done.report(shown_url(engine.url)):
+        click.echo(line)
 
 
 @db.command("current")
@@ -636,11 +538,8 @@ def db_current(config_path: str | None) -> None:
     config = load(config_path)
     engine = open_engine(config.database_url, pool_size=1)
     try:
-        with engine.connect() as connection:
+        with database_errors(engine.url), engine.connect() as connection:
             revision = schema.current_revision(connection)
-    except Exception as error:
-        shown = shown_url(engine.url)
-        raise click.ClickException(f"database {shown}: {error}") from error
     finally:
         engine.dispose()
     head = schema.head_revision()

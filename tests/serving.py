@@ -66,18 +66,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def feedpub_serving(folder: Path, database_url: str, *, scheduler: bool = True) -> Iterator[Served]:
+def feedpub_serving(
+    folder: Path, database_url: str, *, scheduler: bool = True, command: str | None = None
+) -> Iterator[Served]:
     """``feedpub serve`` (two workers) run in ``folder`` on the database at ``database_url``:
     with its scheduler, once it has published the sample feeds; without, once it answers.
-    Stopped with Ctrl-C (SIGINT) afterwards, cleanly; what it said is in ``serve.log``."""
+    Stopped with Ctrl-C (SIGINT) afterwards, cleanly; what it said is in ``serve.log``.
+    ``command`` is the ``feedpub`` executable (default: the one beside this Python)."""
     port = free_port()
     env = {**os.environ, "FEEDPUB_DATABASE_URL": database_url}
     env.pop("FEEDPUB_CONFIG", None)
-    options = [] if scheduler else ["--no-scheduler"]
+    arguments = ["serve", "--port", str(port), "--workers", "2"]
+    arguments += [] if scheduler else ["--no-scheduler"]
     log = folder / "serve.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [feedpub_command(), "serve", "--port", str(port), "--workers", "2", *options],
+            [command or feedpub_command(), *arguments],
             cwd=folder,  # no ./feedpub.toml there: the bundled configuration is used
             env=env,
             stdout=output,

@@ -43,6 +43,25 @@ class SchemaUpgrade:
     after: str
     adopted: bool = False
 
+    def report(self, shown_url: str) -> list[str]:
+        """What ``feedpub db upgrade`` says it did to the database shown as ``shown_url``."""
+        lines = []
+        if self.adopted:
+            lines.append(
+                f"database {shown_url}: its tables predate migrations: "
+                f"marked as at schema revision {self.before}"
+            )
+        if self.before == self.after:
+            lines.append(
+                f"database {shown_url}: schema at revision {self.after}, the newest: nothing to do"
+            )
+        else:
+            lines.append(
+                f"database {shown_url}: schema upgraded from revision "
+                f"{self.before or 'none'} to {self.after}"
+            )
+        return lines
+
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     """Alembic's configuration for feedpub's migrations; ``env.py`` runs them on

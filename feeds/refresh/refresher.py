@@ -17,7 +17,8 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -83,6 +84,22 @@ class RefreshOutcome:
         return self.status in (Status.FAILED, Status.SUSPECT)
 
 
+def outcomes_table(outcomes: list[RefreshOutcome]) -> str:
+    """The summary ``feedpub refresh`` prints: a row per source (status, new, updated, total,
+    time)."""
+    width = max([len("source"), *(len(o.source_id) for o in outcomes)])
+    rows = [
+        f"{'source':<{width}}  {'status':<12} {'new':>5} {'updated':>7} {'total':>6} {'time':>7}"
+    ]
+    for outcome in outcomes:
+        merge = outcome.merge
+        rows.append(
+            f"{outcome.source_id:<{width}}  {outcome.status:<12} {merge.new:>5} "
+            f"{merge.updated:>7} {merge.total:>6} {outcome.seconds:>6.2f}s"
+        )
+    return "\n".join(rows)
+
+
 class _Suspect(Exception):  # noqa: N818  (control flow inside this module, never raised out)
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -135,6 +152,33 @@ class Refresher:
         state = self.ledger.state(source.id)
         now = now or self.clock()
         return state.next_attempt_at is None or state.next_attempt_at <= now + due_tolerance(source)
+
+    def refresh_all(
+        self,
+        chosen: Sequence[SourceConfig],
+        *,
+        threads: int = 4,
+        accept_changes: bool = False,
+        done: Callable[[RefreshOutcome], object] = lambda _outcome: None,
+    ) -> list[RefreshOutcome]:
+        """Refresh these sources now, ``threads`` at a time, calling ``done`` as each ends;
+        the outcomes come back in the order the sources were given."""
+        outcomes: dict[str, RefreshOutcome] = {}
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            futures = [
+                pool.submit(self.refresh, source, accept_changes=accept_changes)
+                for source in chosen
+            ]
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes[outcome.source_id] = outcome
+                done(outcome)
+        return [outcomes[source.id] for source in chosen]
+
+    def close(self) -> None:
+        """Close the fetcher's connections and the ledger's."""
+        self.fetcher.close()
+        self.ledger.close()
 
     def refresh(self, source: SourceConfig, *, accept_changes: bool = False) -> RefreshOutcome:
         """Refresh one source now. ``accept_changes`` publishes a page the layout guard would

@@ -54,6 +54,21 @@ def content_security_policy(*, frame_ancestors: str) -> str:
     )
 
 
+def security_headers(path: str) -> dict[str, str]:
+    """Every page's framing and sniffing headers: ``/embed/*`` may be framed anywhere, nothing
+    else anywhere; no page runs a script."""
+    embedded = path.startswith("/embed/")
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": content_security_policy(
+            frame_ancestors="*" if embedded else "'none'"
+        ),
+    }
+    if not embedded:
+        headers["X-Frame-Options"] = "DENY"
+    return headers
+
+
 class Theme(StrEnum):
     """The widget's colours."""
 

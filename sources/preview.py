@@ -1,0 +1,82 @@
+"""What ``feedpub preview`` shows of a parsed page or of a suggestion, as text or as JSON
+(a suggestion's text form is ``sources.suggest.suggestion_toml``).
+
+Pure functions from results to the text to print; the command line only prints it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from feeds.model import PageContext, ParseResult, diagnostic_record, entry_record
+from sources.suggest import Suggestion
+
+#: Summaries longer than this are cut in the text listing (the JSON form keeps them whole).
+SHOWN_SUMMARY_CHARACTERS = 160
+
+
+def result_text(name: str, result: ParseResult, context: PageContext) -> str:
+    """Every entry with its dates, id, link and a line of summary, then the diagnostics."""
+    dated = sum(1 for entry in result.entries if entry.date)
+    lines = [
+        f"{name}: {len(result.entries)} entries ({dated} dated), "
+        f"{len(result.diagnostics)} diagnostics; dates read in {context.timezone.key}"
+    ]
+    for number, entry in enumerate(result.entries, start=1):
+        day = entry.date.isoformat() if entry.date else "undated   "
+        lines += ["", f"{number:3}. {day}  {entry.title}"]
+        details = [f"group: {entry.group}"] if entry.group else []
+        details += [f"labels: {', '.join(entry.labels)}"] if entry.labels else []
+        details += [f"credit: {entry.credit}"] if entry.credit else []
+        if details:
+            lines.append("     " + " · ".join(details))
+        lines.append(f"     published {entry.published.isoformat()}  id {entry.id}")
+        lines.append(f"     link {entry.link}")
+        if entry.summary:
+            summary = " ".join(entry.summary.split())
+            if len(summary) > SHOWN_SUMMARY_CHARACTERS:
+                summary = summary[: SHOWN_SUMMARY_CHARACTERS - 3] + "..."
+            lines.append("     " + summary)
+    if result.diagnostics:
+        lines += ["", "diagnostics:"]
+    for diagnostic in result.diagnostics:
+        where = ", ".join(
+            f"{label} {value}"
+            for label, value in (("line", diagnostic.line), ("item", diagnostic.item))
+            if value is not None
+        )
+        prefix = f"  [{diagnostic.severity}] {diagnostic.code}"
+        lines.append(
+            f"{prefix} ({where}): {diagnostic.message}"
+            if where
+            else f"{prefix}: {diagnostic.message}"
+        )
+    return "\n".join(lines)
+
+
+def result_json(result: ParseResult) -> str:
+    """The entries and diagnostics as JSON records."""
+    return _json(
+        {
+            "entries": [entry_record(entry) for entry in result.entries],
+            "diagnostics": [diagnostic_record(d) for d in result.diagnostics],
+        }
+    )
+
+
+def suggestion_json(suggestion: Suggestion) -> str:
+    """The suggestion's kind, selectors, notes, the page's own feeds and what it reads."""
+    result = suggestion.result
+    return _json(
+        {
+            "kind": suggestion.kind,
+            "selectors": suggestion.selectors,
+            "notes": suggestion.notes,
+            "feeds": suggestion.feed_links,
+            "entries": [entry_record(e) for e in result.entries] if result else [],
+        }
+    )
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
