@@ -5,8 +5,10 @@ migrations make exactly the ledger's tables and indexes, an empty database gets 
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -54,6 +56,25 @@ def test_an_empty_database_opened_by_several_at_once_gets_the_schema_once(
     for ledger in ledgers:
         assert ledger.version() == 0
         ledger.close()
+
+
+def test_opening_waits_for_another_process_holding_a_new_databases_lock(tmp_path: Path) -> None:
+    """A new database (not yet in WAL mode) whose lock another process holds for longer than
+    the driver's own 5-second wait: opening the ledger waits for it rather than failing with
+    "database is locked" while switching the journal mode."""
+    path = tmp_path / "ledger.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("CREATE TABLE other_work (id INTEGER)")
+    release = threading.Timer(6.0, holder.rollback)
+    release.start()
+    try:
+        ledger = Ledger.open(f"sqlite:///{path}")
+    finally:
+        release.join()
+        holder.close()
+    assert ledger.version() == 0
+    ledger.close()
 
 
 def test_the_migrations_can_be_undone_down_to_an_empty_database(database_url: str) -> None:

@@ -71,9 +71,11 @@ def reachable(engine: Engine) -> Iterator[None]:
 
 def _sqlite_pragmas(connection: Any, _record: object) -> None:
     cursor = connection.cursor()
+    # first, so that the pragmas after it wait too: switching to WAL needs the database's
+    # lock, which another process creating the schema may hold for a while
+    cursor.execute("PRAGMA busy_timeout=30000")  # other processes (a worker) may be writing
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")  # other processes (a worker) may be writing
     cursor.close()
     # the driver would begin a transaction only before the first write, leaving the reads
     # before it outside: transactions are begun by ``_sqlite_begin`` instead
