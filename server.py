@@ -38,7 +38,7 @@ from feeds.serve.http import RETRY_AFTER_SECONDS, FeedMiddleware
 from feeds.serve.http import base_url as request_base_url
 from feeds.serve.overview import Overview, TopicOverview
 from feeds.serve.publish import STYLESHEET_PATH, FeedPublisher
-from feeds.text import decode_document
+from feeds.text import read_document
 from sources import ilo
 from sources import preview as preview_output
 from sources.suggest import suggest_source, suggestion_toml
@@ -151,7 +151,10 @@ def preview(  # noqa: PLR0917  (click passes every option)
         content, page_url, charset = _read_input(
             location, source_url or (source.public_url if source else None)
         )
-        text = decode_document(content, source=name, charset=charset)
+        decoded = read_document(content, source=name, charset=charset)
+        for note in decoded.notes:
+            click.echo(f"{name}: {note}", err=True)
+        text = decoded.text
         context = PageContext(
             source_id=source.id if source else "preview",
             page_url=page_url,

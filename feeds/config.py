@@ -18,10 +18,11 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds.errors import ConfigError
+from feeds.text import DEFAULT_SECRET_QUERY_PARAMETERS, public_url, redact_credentials
 
 #: The file looked for in the working directory when no config is named.
 CONFIG_FILE_NAME = "feedpub.toml"
@@ -32,6 +33,16 @@ DEFAULT_DATABASE_URL = "sqlite:///feedpub.db"
 #: The most entries a feed holds (a topic's ``limit``, or ``?limit=`` on its feeds).
 MAX_FEED_ENTRIES = 500
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+#: A BCP 47 language tag's shape (``en``, ``pt-BR``, ``zh-Hant-TW``).
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}$")
+#: Spaces, controls (C0, DEL, C1) and other characters that may not stand in a URL as written.
+_NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_HOST = re.compile(
+    r"^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*\.?$"
+)
+_QUERY_PARAMETER = re.compile(r"^[A-Za-z0-9_.~\[\]-]{1,64}$")
+#: Values longer than this are cut in error messages.
+_SHOWN_VALUE_CHARACTERS = 60
 #: The adapter kinds a configuration may name: their names, or a mapping from each name to a
 #: function that checks a source's selectors (raising ``ValueError("key: what is wrong")``).
 AdapterKinds = Collection[str] | Mapping[str, Callable[[Mapping[str, Any]], object]]
@@ -68,6 +79,8 @@ class FetchConfig:
         host_spacing_seconds: The least time between two requests to one host, from any
             process sharing the database.
         max_backoff_minutes: The longest wait before retrying a failing source.
+        secret_query_parameters: Query parameters of source URLs that carry secrets (compared
+            ignoring case): kept for fetching, removed wherever the URL is published.
     """
 
     timeout_seconds: float = 30.0
@@ -75,6 +88,7 @@ class FetchConfig:
     max_bytes: int = 5 * 1024 * 1024
     host_spacing_seconds: float = 2.0
     max_backoff_minutes: int = 24 * 60
+    secret_query_parameters: tuple[str, ...] = DEFAULT_SECRET_QUERY_PARAMETERS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,9 +113,10 @@ class SourceConfig:
     Attributes:
         id: A short stable name (``[a-z0-9_-]``): entries and state are stored under it.
         title: A human name for status pages.
-        url: Where the page is fetched from: ``http(s):`` or ``file:``.
+        url: Where the page is fetched from: ``http(s):`` or ``file:``; it may hold
+            credentials (a user name and password, an API key), used for fetching only.
         public_url: The page's public URL (entries' fallback link, base of relative links,
-            and identity); the ``url`` itself when empty.
+            and identity); when empty, the ``url`` without its credentials.
         kind: The adapter that reads the page (``ilo``).
         timezone: The zone the listing's dates are read in.
         refresh_minutes: How often the page is fetched.
@@ -116,6 +131,7 @@ class SourceConfig:
         next_page_template: A URL for page n+1 of a paginated listing, with ``{offset}`` (the
             items shown so far) or ``{page}`` (the page's number, from 2); used when a page
             does not link its next page itself.
+        secret_parameters: The query parameters that ``public_form`` removes.
     """
 
     id: str
@@ -132,11 +148,41 @@ class SourceConfig:
     language: str = "en"
     selectors: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     next_page_template: str = ""
+    secret_parameters: tuple[str, ...] = DEFAULT_SECRET_QUERY_PARAMETERS
 
     @property
     def page_url(self) -> str:
-        """The URL that stands for the page in entries: its public one if given."""
-        return self.public_url or self.url
+        """The URL that stands for the page wherever it is shown: its public one if given,
+        else its own without credentials."""
+        return self.public_url or self.public_form(self.url)
+
+    def public_form(self, url: str) -> str:
+        """A URL fetched for this source (its own, a redirect's, a next page's) as it may be
+        published: without user name, password or secret query parameters."""
+        return public_url(url, self.secret_parameters)
+
+    def fetch_form(self, url: str) -> str:
+        """A URL found in one of this source's pages (a next page), as it is fetched: on the
+        source's own site it gets back the credentials its public form left out."""
+        own, found = urlsplit(self.url), urlsplit(url)
+        if (found.scheme, found.netloc) != (own.scheme, own.netloc.rpartition("@")[2]):
+            return url
+        netloc = own.netloc
+        secrets = {name.lower() for name in self.secret_parameters}
+        present = {pair.partition("=")[0].lower() for pair in found.query.split("&") if pair}
+        restored = [
+            pair
+            for pair in own.query.split("&")
+            if pair
+            and pair.partition("=")[0].lower() in secrets
+            and pair.partition("=")[0].lower() not in present
+        ]
+        query = "&".join([*filter(None, [found.query]), *restored])
+        return urlunsplit((found.scheme, netloc, found.path, query, found.fragment))
+
+    def redact(self, text: str) -> str:
+        """``text`` (an error message) with every URL in it in its public form."""
+        return redact_credentials(text, self.secret_parameters)
 
     @property
     def refresh_interval(self) -> dt.timedelta:
@@ -235,9 +281,12 @@ class _Reader:
             return default
         value = self.table[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # a whole number beyond any float: out of every range
+                return value  # type: ignore[no-any-return]  # refused by its range check
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.error(f"expected {kind.__name__}, got {value!r}", key)
+            raise self.error(f"expected {kind.__name__}, got {shown(value)}", key)
         return value
 
     def text(self, key: str, default: str | None = None, *, empty_ok: bool = True) -> str:
@@ -248,8 +297,15 @@ class _Reader:
 
     def number(self, key: str, kind: type[T], default: T, low: float, high: float) -> T:
         value = self.get(key, kind, default)
-        if not low <= float(value) <= high:  # type: ignore[arg-type]  # int or float
-            raise self.error(f"must be between {low:g} and {high:g}, got {value!r}", key)
+        # compared as they are: a 400-digit integer does not fit a float
+        if not low <= value <= high:  # type: ignore[operator]  # int or float
+            raise self.error(f"must be between {low:g} and {high:g}, got {shown(value)}", key)
+        return value
+
+    def language(self, key: str, default: str) -> str:
+        value = self.text(key, default, empty_ok=False)
+        if not _LANGUAGE.match(value):
+            raise self.error(f"not a language tag (such as en, fr or pt-BR): {shown(value)}", key)
         return value
 
     def strings(self, key: str) -> tuple[str, ...]:
@@ -272,20 +328,41 @@ class _Reader:
             raise self.error("unknown key", unknown[0])
 
 
+def shown(value: object) -> str:
+    """A value as error messages show it: its repr, cut when long."""
+    text = repr(value)
+    if len(text) <= _SHOWN_VALUE_CHARACTERS:
+        return text
+    return f"{text[:_SHOWN_VALUE_CHARACTERS]}... ({len(text):,} characters)"
+
+
 def _check_id(reader: _Reader, value: str) -> str:
     if not _ID.match(value):
         raise reader.error(f"must be lowercase letters, digits, '-' or '_', got {value!r}", "id")
     return value
 
 
-def _check_url(reader: _Reader, key: str, value: str, base: Path, *, files: bool) -> str:
+def _check_url(
+    reader: _Reader, key: str, value: str, base: Path, *, files: bool, published: bool = False
+) -> str:
+    """``value`` if it is a usable URL (``files``: ``file:`` URLs too, made absolute against
+    ``base``); ``published``: one shown to readers, so it may hold no credentials."""
+    if _NOT_IN_URL.search(value):
+        raise reader.error(f"a URL may not hold spaces or control characters: {shown(value)}", key)
     try:
         parts = urlsplit(value)
         _port = parts.port  # reading it refuses a port out of range
     except ValueError as error:
-        raise reader.error(f"not a valid URL ({error}): {value!r}", key) from error
+        raise reader.error(f"not a valid URL ({error}): {shown(value)}", key) from error
     scheme = parts.scheme.lower()
     if scheme in ("http", "https") and parts.hostname:
+        _check_host(reader, key, parts.hostname)
+        if published and (parts.username is not None or parts.password is not None):
+            masked = value.replace(f":{parts.password}@", ":***@") if parts.password else value
+            raise reader.error(
+                f"must not hold a user name or password (it is published): {shown(masked)}",
+                key,
+            )
         return value
     if scheme == "file" and files:
         path = Path(unquote(parts.path)) if parts.netloc in ("", "localhost") else None
@@ -296,6 +373,41 @@ def _check_url(reader: _Reader, key: str, value: str, base: Path, *, files: bool
         return path.as_uri()
     allowed = "an http(s) or file: URL" if files else "an http(s) URL"
     raise reader.error(f"not {allowed}: {value!r}", key)
+
+
+def _check_host(reader: _Reader, key: str, host: str) -> None:
+    if host.startswith("[") or ":" in host:  # an IPv6 literal: urlsplit has checked it
+        return
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError as error:
+        raise reader.error(f"not a valid host name: {shown(host)}", key) from error
+    if not _HOST.match(ascii_host.lower()):
+        raise reader.error(f"not a valid host name: {shown(host)}", key)
+
+
+def _check_contact(reader: _Reader, value: str) -> str:
+    if not value:
+        return value
+    if _NOT_IN_URL.search(value):
+        raise reader.error(
+            f"a URL may not hold spaces or control characters: {shown(value)}", "contact"
+        )
+    if urlsplit(value).scheme not in ("http", "https", "mailto"):
+        raise reader.error(f"expected an http(s) or mailto: URL, got {shown(value)}", "contact")
+    return value
+
+
+def _secret_parameters(reader: _Reader) -> tuple[str, ...]:
+    if "secret_query_parameters" not in reader.table:
+        return DEFAULT_SECRET_QUERY_PARAMETERS
+    names = reader.strings("secret_query_parameters")
+    for name in names:
+        if not _QUERY_PARAMETER.match(name):
+            raise reader.error(
+                f"not a query parameter name: {shown(name)}", "secret_query_parameters"
+            )
+    return names
 
 
 def _zone(reader: _Reader, key: str, default: str) -> ZoneInfo:
@@ -356,7 +468,9 @@ def _refresh(reader: _Reader, minutes: int, seconds: int) -> tuple[int, int]:
     return minutes, seconds
 
 
-def _sources(root: _Reader, base: Path, kinds: AdapterKinds) -> tuple[SourceConfig, ...]:
+def _sources(
+    root: _Reader, base: Path, kinds: AdapterKinds, secret_parameters: tuple[str, ...]
+) -> tuple[SourceConfig, ...]:
     defaults = root.sub("defaults")
     default_zone = defaults.text("timezone", "Europe/Zurich")
     _zone(defaults, "timezone", default_zone)
@@ -382,7 +496,9 @@ def _sources(root: _Reader, base: Path, kinds: AdapterKinds) -> tuple[SourceConf
             id=_check_id(reader, reader.text("id")),
             title=reader.text("title", empty_ok=False),
             url=_check_url(reader, "url", reader.text("url", empty_ok=False), base, files=True),
-            public_url=_check_url(reader, "public_url", public_url, base, files=False)
+            public_url=_check_url(
+                reader, "public_url", public_url, base, files=False, published=True
+            )
             if public_url
             else "",
             kind=kind,
@@ -392,9 +508,10 @@ def _sources(root: _Reader, base: Path, kinds: AdapterKinds) -> tuple[SourceConf
             page_limit=reader.number("page_limit", int, default_pages, 1, 100),
             keep_at_least=reader.number("keep_at_least", int, default_keep, 0, 100_000),
             max_age_days=reader.number("max_age_days", int, default_age, 1, 36_500),
-            language=reader.text("language", "en", empty_ok=False),
+            language=reader.language("language", "en"),
             selectors=_selectors(reader, kind, kinds),
             next_page_template=_next_page_template(reader),
+            secret_parameters=secret_parameters,
         )
         reader.finish()
         sources.append(source)
@@ -442,22 +559,22 @@ def parse_config(
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from error
+    except RecursionError as error:  # arrays or tables nested thousands deep
+        raise ConfigError(f"{path}: not valid TOML: nested too deeply") from error
     root = _Reader(path, "", document)
     publisher_reader = root.sub("publisher")
     base_url = publisher_reader.text("base_url", "")
     contact = publisher_reader.text("contact", "")
     publisher = PublisherConfig(
         name=publisher_reader.text("name", empty_ok=False),
-        base_url=_check_url(publisher_reader, "base_url", base_url, Path(), files=False).rstrip("/")
+        base_url=_check_url(
+            publisher_reader, "base_url", base_url, Path(), files=False, published=True
+        ).rstrip("/")
         if base_url
         else "",
-        contact=contact,
-        language=publisher_reader.text("language", "en", empty_ok=False),
+        contact=_check_contact(publisher_reader, contact),
+        language=publisher_reader.language("language", "en"),
     )
-    if contact and urlsplit(contact).scheme not in ("http", "https", "mailto"):
-        raise publisher_reader.error(
-            f"expected an http(s) or mailto: URL, got {contact!r}", "contact"
-        )
     publisher_reader.finish()
     fetch_reader = root.sub("fetch")
     fetch = FetchConfig(
@@ -470,6 +587,7 @@ def parse_config(
         max_backoff_minutes=fetch_reader.number(
             "max_backoff_minutes", int, 24 * 60, 1, 30 * 24 * 60
         ),
+        secret_query_parameters=_secret_parameters(fetch_reader),
     )
     fetch_reader.finish()
     scheduler_reader = root.sub("scheduler")
@@ -478,7 +596,7 @@ def parse_config(
         lease_seconds=scheduler_reader.number("lease_seconds", int, 120, 3, 24 * 3600),
     )
     scheduler_reader.finish()
-    sources = _sources(root, path.resolve().parent, adapter_kinds)
+    sources = _sources(root, path.resolve().parent, adapter_kinds, fetch.secret_query_parameters)
     topics = _topics(root, {s.id for s in sources})
     root.finish()
     return Config(
@@ -498,11 +616,22 @@ def load_config(
     adapter_kinds: AdapterKinds,
     environ: Mapping[str, str] = os.environ,
 ) -> Config:
-    """Read and validate the configuration file at ``path``."""
+    """Read and validate the configuration file at ``path`` (UTF-8, with or without a
+    byte-order mark)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError as error:
         raise ConfigError(f"{path}: no such file") from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot be read: {error}") from error
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror or error}") from error
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = data[: error.start]
+        line = before.count(b"\n") + 1
+        column = error.start - (before.rfind(b"\n") + 1) + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text: byte 0x{data[error.start]:02x} at line {line}, "
+            f"column {column} (save the file as UTF-8)"
+        ) from error
     return parse_config(text, path, adapter_kinds=adapter_kinds, environ=environ)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
 
 from feeds.errors import ParseError
 
@@ -56,33 +58,137 @@ def _declared_charset(head: bytes) -> str | None:
     return (match[1] or match[2]).decode("ascii")
 
 
-def decode_document(data: bytes, *, source: str, charset: str | None = None) -> str:
-    """Decode a fetched document to text.
+#: Charsets pages declare by habit on bytes that are often UTF-8 in truth (editors and
+#: templates that never changed their declaration).
+_HABITUAL_CHARSETS = frozenset({"ascii", "iso8859-1", "cp1252", "latin-1"})
+#: Text codecs Python knows that no web page is read with (UTF-7 hides markup).
+_NEVER_FOR_PAGES = frozenset({"utf-7"})
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedText:
+    """A document's text, the encoding it was read with, and what the reading noticed (a
+    declared charset that was wrong or unusable)."""
+
+    text: str
+    encoding: str
+    notes: tuple[str, ...] = ()
+
+
+def _text_encoding(name: str) -> str | None:
+    """The codec's name if ``name`` is a text encoding a page may be read with, else None
+    (unknown names, and codecs such as ``hex`` or ``rot13`` that are not bytes-to-text)."""
+    try:
+        codec = codecs.lookup(name)
+    except (LookupError, ValueError):
+        return None
+    # the flag ``bytes.decode`` itself checks before refusing a codec such as ``hex``
+    if not getattr(codec, "_is_text_encoding", True) or codec.name in _NEVER_FOR_PAGES:
+        return None
+    return codec.name
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def read_document(data: bytes, *, source: str, charset: str | None = None) -> DecodedText:
+    """Decode a fetched document to text, saying how.
 
     Honours a byte-order mark, then the declared ``charset`` (from HTTP), then an XML
-    declaration's encoding or a ``<meta>`` charset in the page, then UTF-8; undecodable bytes
-    become U+FFFD. Raises ``ParseError`` naming ``source`` for empty or binary data.
+    declaration's encoding or a ``<meta>`` charset in the page; a declared charset that is no
+    text encoding is noted and ignored. Without a usable one, UTF-8 if the bytes are UTF-8,
+    else Windows-1252 (the web's legacy default). A page declared Latin-1 or Windows-1252
+    whose bytes are UTF-8 holding non-ASCII text is read as UTF-8, with a note (it would be
+    mojibake). Undecodable bytes become U+FFFD. Raises ``ParseError`` naming ``source`` for
+    empty or binary data.
     """
     if not data.strip():
         raise ParseError(source, "the document is empty")
     if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ParseError(source, "binary data, not a text or HTML page")
-    for bom, encoding in (
+    for bom, marked in (
         (codecs.BOM_UTF8, "utf-8-sig"),
         (codecs.BOM_UTF16_LE, "utf-16"),
         (codecs.BOM_UTF16_BE, "utf-16"),
     ):
         if data.startswith(bom):
-            return data.decode(encoding, errors="replace")
-    encoding = "utf-8"
-    charset = charset or _declared_charset(data[:2048])
-    if charset:
-        try:
-            encoding = codecs.lookup(charset).name
-        except LookupError:
-            encoding = "utf-8"
+            return DecodedText(data.decode(marked, errors="replace"), marked)
+    notes: list[str] = []
+    encoding: str | None = None
+    for declared in (charset, _declared_charset(data[:2048])):
+        if declared and encoding is None:
+            encoding = _text_encoding(declared)
+            if encoding is None:
+                notes.append(f"declared charset {declared[:40]!r} is not a text encoding: ignored")
+    if encoding in _HABITUAL_CHARSETS and not data.isascii() and _is_utf8(data):
+        notes.append(f"declared {encoding} but the bytes are UTF-8: read as UTF-8")
+        encoding = "utf-8"
+    if encoding is None:
+        encoding = "utf-8" if _is_utf8(data) else _fallback_encoding(data)
     text = data.decode(encoding, errors="replace")
     controls = sum(1 for c in text[:4096] if c < " " and c not in "\t\n\r\f")
     if controls > len(text[:4096]) // 20:
         raise ParseError(source, "binary data, not a text or HTML page")
-    return text
+    return DecodedText(text, encoding, tuple(notes))
+
+
+def _fallback_encoding(data: bytes) -> str:
+    """For bytes that are not all UTF-8: UTF-8 still if at least three in four of their
+    non-ASCII bytes form UTF-8 sequences (a page with a few broken bytes), else Windows-1252
+    (where each non-ASCII character is one byte, which UTF-8 never accepts alone)."""
+    high = sum(1 for byte in data if byte >= 0x80)
+    broken = data.decode("utf-8", errors="replace").count("\ufffd")
+    return "utf-8" if broken * 4 <= high else "cp1252"
+
+
+def decode_document(data: bytes, *, source: str, charset: str | None = None) -> str:
+    """The text of a fetched document (see ``read_document``)."""
+    return read_document(data, source=source, charset=charset).text
+
+
+# --- credentials: kept for fetching, never published ---------------------------------------------
+
+#: Query parameters that carry secrets in URLs by common convention (compared ignoring case);
+#: ``[fetch] secret_query_parameters`` replaces the list.
+DEFAULT_SECRET_QUERY_PARAMETERS = (
+    "api_key", "apikey", "api-key", "key", "access_token", "auth_token", "token", "auth",
+    "password", "passwd", "secret", "client_secret", "signature", "sig",
+)  # fmt: skip
+#: A URL within a sentence: punctuation after it (``url: error``, ``(url)``) is not its own.
+_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]*[^\s'\"<>.,:;!?)\]]")
+
+
+def public_url(url: str, secret_parameters: tuple[str, ...]) -> str:
+    """``url`` as it may be published: without a user name or password, and without the
+    query parameters named in ``secret_parameters`` (the rest of the URL as written)."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    end = len(rest)
+    for mark in "/?#":
+        found = rest.find(mark)
+        if found != -1:
+            end = min(end, found)
+    authority, tail = rest[:end], rest[end:]
+    authority = authority.rpartition("@")[2]
+    path, question, query_and_fragment = tail.partition("?")
+    if question:
+        query, hash_mark, fragment = query_and_fragment.partition("#")
+        secrets = {name.lower() for name in secret_parameters}
+        kept = [
+            pair
+            for pair in query.split("&")
+            if pair and unquote_plus(pair.partition("=")[0]).lower() not in secrets
+        ]
+        tail = path + ("?" + "&".join(kept) if kept else "") + hash_mark + fragment
+    return f"{scheme}://{authority}{tail}"
+
+
+def redact_credentials(text: str, secret_parameters: tuple[str, ...]) -> str:
+    """``text`` (an error message, say) with every URL in it in its public form."""
+    return _URL_IN_TEXT.sub(lambda match: public_url(match[0], secret_parameters), text)

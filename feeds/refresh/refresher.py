@@ -27,9 +27,18 @@ from feeds.dates import page_order_instants
 from feeds.errors import FeedpubError, FetchError, ParseError
 from feeds.identity import listing_key
 from feeds.ledger.store import Ledger, LedgerTransaction, MergeResult, Retention, SourceState
-from feeds.model import UTC, Adapter, AdapterFactory, Diagnostic, Entry, PageContext, ParseResult
+from feeds.model import (
+    UTC,
+    Adapter,
+    AdapterFactory,
+    Diagnostic,
+    Entry,
+    PageContext,
+    ParseResult,
+    Severity,
+)
 from feeds.refresh.fetch import Document, Fetcher, RetryLaterError
-from feeds.text import decode_document
+from feeds.text import read_document
 
 logger = logging.getLogger(__name__)
 
@@ -190,18 +199,18 @@ class Refresher:
             outcome = self._refresh(source, state, now, accept_changes=accept_changes)
         except _Suspect as suspect:
             logger.warning("source %s is suspect: %s", source.id, suspect.reason)
+            reason = source.redact(suspect.reason)
             self._record(
                 replace(
-                    state, last_fetch_at=now, last_error=suspect.reason, last_error_at=now,
-                    suspect_reason=suspect.reason, last_status=Status.SUSPECT,
+                    state, last_fetch_at=now, last_error=reason, last_error_at=now,
+                    suspect_reason=reason, last_status=Status.SUSPECT,
                     next_attempt_at=now + source.refresh_interval,
                 )
             )  # fmt: skip
-            outcome = RefreshOutcome(
-                source_id=source.id, status=Status.SUSPECT, error=suspect.reason
-            )
+            outcome = RefreshOutcome(source_id=source.id, status=Status.SUSPECT, error=reason)
         except Exception as error:
-            message = str(error) if isinstance(error, FeedpubError) else repr(error)
+            # recorded and shown on the status page: no credentials of the source's URL
+            message = source.redact(str(error) if isinstance(error, FeedpubError) else repr(error))
             if isinstance(error, FeedpubError):
                 logger.warning("source %s failed: %s", source.id, message)
             else:
@@ -296,15 +305,19 @@ class Refresher:
         seen_urls = {first.url}
         while True:
             document = documents[-1]
-            text = decode_document(document.content, source=document.url, charset=document.charset)
+            decoded = read_document(document.content, source=document.url, charset=document.charset)
+            for note in decoded.notes:  # a page that declares the wrong charset
+                logger.warning(
+                    "source %s: %s: %s", source.id, source.public_form(document.url), note
+                )
             context = PageContext(
                 source_id=source.id,
-                page_url=source.public_url or document.url,
+                page_url=source.public_url or source.public_form(document.url),
                 timezone=source.timezone,
                 seen_at=now,
                 identity_key=listing_key(source.page_url),
             )
-            results.append(adapter(text, context))
+            results.append(_with_notes(adapter(decoded.text, context), decoded.notes))
             next_url = results[-1].next_page or _templated_next_page(source, results)
             if len(documents) >= source.page_limit or not next_url or next_url in seen_urls:
                 return documents, results
@@ -312,7 +325,7 @@ class Refresher:
                 return documents, results
             seen_urls.add(next_url)
             try:
-                page = self.fetcher.fetch(next_url)
+                page = self.fetcher.fetch(source.fetch_form(next_url))
             except FetchError as error:
                 logger.warning(
                     "source %s: page %d skipped: %s", source.id, len(documents) + 1, error
@@ -321,6 +334,16 @@ class Refresher:
             if not isinstance(page, Document):
                 return documents, results
             documents.append(page)
+
+
+def _with_notes(result: ParseResult, notes: tuple[str, ...]) -> ParseResult:
+    """The result, with what reading the page's bytes noticed as diagnostics."""
+    if not notes:
+        return result
+    noticed = tuple(
+        Diagnostic(code="charset", severity=Severity.WARNING, message=note) for note in notes
+    )
+    return replace(result, diagnostics=(*result.diagnostics, *noticed))
 
 
 def _templated_next_page(source: SourceConfig, results: list[ParseResult]) -> str | None:

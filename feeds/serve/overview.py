@@ -66,6 +66,19 @@ class SourceHealth:
         return self.state.suspect_reason is not None
 
     @property
+    def last_error(self) -> str | None:
+        """The last error, without credentials of the source's URL (also in rows recorded
+        before errors were stored so)."""
+        error = self.state.last_error
+        return None if error is None else self.source.redact(error)
+
+    @property
+    def suspect_reason(self) -> str | None:
+        """Why the layout-change guard holds the page back, without credentials."""
+        reason = self.state.suspect_reason
+        return None if reason is None else self.source.redact(reason)
+
+    @property
     def healthy(self) -> bool:
         """True when its last refresh (if any) worked and nothing is held back."""
         return self.state.consecutive_failures == 0 and not self.suspect
@@ -83,11 +96,11 @@ class SourceHealth:
             "last_status": state.last_status,
             "last_fetch_at": rfc3339(state.last_fetch_at),
             "last_success_at": rfc3339(state.last_success_at),
-            "last_error": state.last_error,
+            "last_error": self.last_error,
             "last_error_at": rfc3339(state.last_error_at),
             "consecutive_failures": state.consecutive_failures,
             "suspect": self.suspect,
-            "suspect_reason": state.suspect_reason,
+            "suspect_reason": self.suspect_reason,
             "next_refresh_at": rfc3339(state.next_attempt_at),
         }
 
