@@ -53,6 +53,13 @@ def everything_published(config: Config, ledger: Ledger) -> dict[str, str]:
     return published
 
 
+def assert_no_secret_in(published: dict[str, str]) -> None:
+    leaks = [
+        (path, secret) for path, body in published.items() for secret in SECRETS if secret in body
+    ]
+    assert leaks == []
+
+
 def refresh(config: Config, ledger: Ledger, clock: Clock) -> None:
     refresher = make_refresher(ledger, clock)
     try:
@@ -83,9 +90,7 @@ def test_credentials_are_sent_on_every_page_and_published_nowhere(
     # relative links are read against the page's public URL: no user name in them
     links = {entry.entry.link for entry in ledger.entries()}
     assert links == {server.url("/n/1"), server.url("/n/2")}
-    for path, body in everything_published(config, ledger).items():
-        for secret in SECRETS:
-            assert secret not in body, (path, secret)
+    assert_no_secret_in(everything_published(config, ledger))
 
 
 def test_items_without_links_of_their_own_link_to_the_page_without_its_credentials(
@@ -98,9 +103,7 @@ def test_items_without_links_of_their_own_link_to_the_page_without_its_credentia
     config = credentialed_config(tmp_path, server)
     refresh(config, ledger, clock)
     assert [entry.entry.link for entry in ledger.entries()] == [server.url("/news")]
-    for path, body in everything_published(config, ledger).items():
-        for secret in SECRETS:
-            assert secret not in body, (path, secret)
+    assert_no_secret_in(everything_published(config, ledger))
 
 
 def test_an_error_naming_the_url_is_recorded_and_shown_without_credentials(
@@ -113,6 +116,4 @@ def test_an_error_naming_the_url_is_recorded_and_shown_without_credentials(
     assert state.last_error == f"{server.url('/news')}: HTTP 500 Internal Server Error"
     published = everything_published(config, ledger)
     assert "HTTP 500 Internal Server Error" in published["/status.json"]
-    for path, body in published.items():
-        for secret in SECRETS:
-            assert secret not in body, (path, secret)
+    assert_no_secret_in(published)
