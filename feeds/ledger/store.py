@@ -11,10 +11,8 @@ retention is kept as a tombstone so that it never comes back as new. A source's 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +22,6 @@ from sqlalchemy import (
     Engine,
     Insert,
     Table,
-    bindparam,
     case,
     func,
     or_,
@@ -35,9 +32,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from feeds.ledger import schema
 from feeds.ledger.database import DEFAULT_POOL_SIZE, WRITES, open_engine, reachable
-from feeds.ledger.instants import free_instants, lock_instants
-from feeds.ledger.tables import entries_table, hosts_table, sources_table
+from feeds.ledger.merge import MergeResult, Retention, merge_listing
+from feeds.ledger.tables import entries_table, entry_aliases_table, hosts_table, sources_table
 from feeds.model import Entry, StoredEntry, require_utc
+
+#: What callers of the ledger use (``MergeResult`` and ``Retention`` live in the merge module).
+__all__ = [
+    "UNSAVED_STATE_FIELDS",
+    "Ledger",
+    "LedgerTransaction",
+    "MergeResult",
+    "Retention",
+    "SourceState",
+]
 
 #: The fields of ``SourceState`` that ``save_state`` leaves alone: each has its own operation.
 UNSAVED_STATE_FIELDS = frozenset({"source_id", "version", "lease_owner", "lease_expires_at"})
@@ -69,35 +76,6 @@ class SourceState:
     version: int = 0
     lease_owner: str | None = None
     lease_expires_at: dt.datetime | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Retention:
-    """Which entries that left their listing page are removed: only beyond the newest
-    ``keep_at_least`` of the source, and only when older than ``max_age_days``."""
-
-    keep_at_least: int = 100
-    max_age_days: int = 365
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MergeResult:
-    """What merging a fetch's entries changed."""
-
-    new: int = 0
-    updated: int = 0
-    removed: int = 0
-    total: int = 0
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.new or self.updated or self.removed)
-
-
-def content_hash(entry: Entry) -> str:
-    """A digest of what makes an entry "updated" when it changes: title, summary, labels."""
-    payload = json.dumps([entry.title, entry.summary, list(entry.labels)], ensure_ascii=False)
-    return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
 def _stored(row: Any) -> StoredEntry:
@@ -138,7 +116,10 @@ def _empty_source(connection: Connection, source_id: str) -> Insert:
 
 
 def _state(row: Any) -> SourceState:
-    return SourceState(source_id=row.id, **{k: v for k, v in row._mapping.items() if k != "id"})
+    return SourceState(
+        source_id=row.id,
+        **{k: v for k, v in row._mapping.items() if k not in ("id", "page_order")},
+    )
 
 
 class LedgerTransaction:
@@ -169,14 +150,20 @@ class LedgerTransaction:
             self.connection.execute(saving)
 
     def on_page_ids(self, source_id: str) -> set[str]:
-        """The ids of the source's entries listed on its page at the last successful fetch."""
-        table = entries_table
-        rows = self.connection.execute(
-            select(table.c.id).where(
-                table.c.source_id == source_id, table.c.on_page, table.c.removed_at.is_(None)
+        """The ids of the source's entries listed on its page at the last successful fetch,
+        and the ids corrections of them arrived with (their aliases)."""
+        table, aliases = entries_table, entry_aliases_table
+        listed = (table.c.source_id == source_id, table.c.on_page, table.c.removed_at.is_(None))
+        rows = self.connection.execute(select(table.c.id).where(*listed))
+        aliased = self.connection.execute(
+            select(aliases.c.alias)
+            .join(
+                table,
+                (table.c.source_id == aliases.c.source_id) & (table.c.id == aliases.c.entry_id),
             )
+            .where(*listed)
         )
-        return {row.id for row in rows}
+        return {row.id for row in rows} | {row.alias for row in aliased}
 
     def live_counts(self, source_id: str) -> tuple[int, int]:
         """How many live entries the source has, and how many of them are dated."""
@@ -195,10 +182,11 @@ class LedgerTransaction:
         *,
         now: dt.datetime,
         retention: Retention,
+        listing_urls: Collection[str] = (),
     ) -> MergeResult:
-        """Store what a successful fetch listed (in page order); return what changed."""
+        """Store what a successful fetch listed (in page order); return what changed (see
+        ``feeds.ledger.merge``)."""
         require_utc(now, "now")
-        now = now.replace(microsecond=0)
         if (
             self.connection.execute(
                 select(sources_table.c.id).where(sources_table.c.id == source_id)
@@ -206,123 +194,15 @@ class LedgerTransaction:
             is None
         ):
             self.save_state(SourceState(source_id=source_id))
-        table = entries_table
-        existing = {
-            row.id: row
-            for row in self.connection.execute(
-                select(
-                    table.c.id, table.c.content_hash, table.c.removed_at, table.c.on_page,
-                    table.c.link, table.c.credit, table.c.group_heading, table.c.image,
-                ).where(table.c.source_id == source_id)
-            )
-        }  # fmt: skip
-        listed: set[str] = set()
-        new_entries: list[Entry] = []
-        changes: list[dict[str, Any]] = []
-        content_changed = shown_changed = 0
-        for entry in entries:
-            if entry.id in listed:
-                continue
-            listed.add(entry.id)
-            row = existing.get(entry.id)
-            if row is None:
-                new_entries.append(entry)
-                continue
-            if row.removed_at is not None:
-                continue  # removed by retention: it never comes back
-            digest = content_hash(entry)
-            shown = (entry.link, entry.credit, entry.group, entry.image)
-            if digest != row.content_hash or shown != (
-                row.link,
-                row.credit,
-                row.group_heading,
-                row.image,
-            ):
-                change: dict[str, Any] = {
-                    "b_id": entry.id, "title": entry.title, "summary": entry.summary,
-                    "labels": list(entry.labels), "link": entry.link, "credit": entry.credit,
-                    "group_heading": entry.group, "image": entry.image, "content_hash": digest,
-                    "on_page": True,
-                }  # fmt: skip
-                if digest != row.content_hash:
-                    change["updated"] = now
-                    content_changed += 1
-                shown_changed += 1
-                changes.append(change)
-            elif not row.on_page:
-                changes.append({"b_id": entry.id, "on_page": True})
-        by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for values in changes:
-            by_fields.setdefault(tuple(sorted(values)), []).append(values)
-        for fields, rows in by_fields.items():  # one executemany per kind of change
-            statement = update(table).where(
-                table.c.source_id == source_id, table.c.id == bindparam("b_id")
-            )
-            names = [name for name in fields if name != "b_id"]
-            self.connection.execute(
-                statement.values({name: bindparam(f"b_{name}") for name in names}),
-                [{f"b_{k}" if k != "b_id" else k: v for k, v in row.items()} for row in rows],
-            )
-        dropped = [
-            {"b_id": id_} for id_, row in existing.items()
-            if row.on_page and row.removed_at is None and id_ not in listed
-        ]  # fmt: skip
-        if dropped:
-            self.connection.execute(
-                update(table)
-                .where(table.c.source_id == source_id, table.c.id == bindparam("b_id"))
-                .values(on_page=False),
-                dropped,
-            )
-        if new_entries:
-            lock_instants(self.connection)
-            candidates = [min(e.published, now) for e in reversed(new_entries)]
-            instants = list(reversed(free_instants(self.connection, candidates)))
-            self.connection.execute(
-                table.insert(),
-                [
-                    {
-                        "source_id": source_id, "id": e.id, "title": e.title, "link": e.link,
-                        "listing_date": e.date, "published": published, "updated": published,
-                        "first_seen": now, "summary": e.summary, "labels": list(e.labels),
-                        "credit": e.credit, "group_heading": e.group, "image": e.image,
-                        "content_hash": content_hash(e), "on_page": True,
-                        "instant": int(published.timestamp()),
-                    }
-                    for e, published in zip(new_entries, instants, strict=True)
-                ],
-            )  # fmt: skip
-        removed = self._apply_retention(source_id, now, retention)
-        total = self.live_counts(source_id)[0]
-        result = MergeResult(
-            new=len(new_entries), updated=content_changed, removed=removed, total=total
+        return merge_listing(
+            self.connection,
+            source_id,
+            entries,
+            now=now,
+            retention=retention,
+            listing_urls=listing_urls,
+            live_total=lambda: self.live_counts(source_id)[0],
         )
-        if result.changed or shown_changed:
-            self.connection.execute(
-                update(sources_table)
-                .where(sources_table.c.id == source_id)
-                .values(version=sources_table.c.version + 1)
-            )
-        return result
-
-    def _apply_retention(self, source_id: str, now: dt.datetime, retention: Retention) -> int:
-        table = entries_table
-        rows = self.connection.execute(
-            select(table.c.id, table.c.published, table.c.on_page)
-            .where(table.c.source_id == source_id, table.c.removed_at.is_(None))
-            .order_by(table.c.published.desc())
-            .offset(retention.keep_at_least)
-        ).all()
-        cutoff = now - dt.timedelta(days=retention.max_age_days)
-        expired = [{"b_id": r.id} for r in rows if not r.on_page and r.published < cutoff]
-        if expired:
-            self.connection.execute(
-                update(table)
-                .where(table.c.source_id == source_id, table.c.id == bindparam("b_id"))
-                .values(removed_at=now),
-                expired,
-            )
-        return len(expired)
 
 
 class Ledger:

@@ -1,5 +1,6 @@
 """The ledger's tables (SQLAlchemy Core): each source's refresh state, and every entry
-published. The migrations in ``feeds/migrations`` make them; this is what the code reads."""
+published, the aliases of corrected entries, and turns at hosts. The migrations in
+``feeds/ledger/migrations`` make them; this is what the code reads."""
 
 from __future__ import annotations
 
@@ -67,6 +68,8 @@ sources_table = Table(
     # the process refreshing the source, and until when (see ``Ledger.claim``)
     Column("lease_owner", Text),
     Column("lease_expires_at", UTCDateTime),
+    # the ids the page listed at the last merge, in page order (``feeds.ledger.corrections``)
+    Column("page_order", JSON),
 )
 
 entries_table = Table(
@@ -93,6 +96,15 @@ entries_table = Table(
     Index("ix_entries_published", "published"),
     Index("ix_entries_instant", "instant", unique=True),
     Index("ix_entries_source_removed", "source_id", "removed_at"),
+)
+
+entry_aliases_table = Table(
+    "entry_aliases",
+    metadata,
+    Column("source_id", String(64), primary_key=True),
+    # an id a corrected item arrived with, and the id of the entry it corrects, kept forever
+    Column("alias", Text, primary_key=True),
+    Column("entry_id", Text, nullable=False),
 )
 
 hosts_table = Table(

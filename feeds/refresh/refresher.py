@@ -285,6 +285,7 @@ class Refresher:
                 retention=Retention(
                     keep_at_least=source.keep_at_least, max_age_days=source.max_age_days
                 ),
+                listing_urls={_page_url(source, document) for document in documents},
             )
             transaction.save_state(
                 replace(success, content_hash=_digest(documents), last_status=Status.UPDATED)
@@ -312,7 +313,7 @@ class Refresher:
                 )
             context = PageContext(
                 source_id=source.id,
-                page_url=source.public_url or source.public_form(document.url),
+                page_url=_page_url(source, document),
                 timezone=source.timezone,
                 seen_at=now,
                 identity_key=listing_key(source.page_url),
@@ -334,6 +335,12 @@ class Refresher:
             if not isinstance(page, Document):
                 return documents, results
             documents.append(page)
+
+
+def _page_url(source: SourceConfig, document: Document) -> str:
+    """The URL a fetched page of the source stands for in its entries (their fallback link,
+    the base of their relative links)."""
+    return source.public_url or source.public_form(document.url)
 
 
 def _with_notes(result: ParseResult, notes: tuple[str, ...]) -> ParseResult:

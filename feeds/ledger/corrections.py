@@ -1,0 +1,223 @@
+"""Re-identification: which item that arrived on a listing corrects one that left it.
+
+Newsrooms fix titles and dates after publishing; an item's id comes from its title and date
+(where the listing gives no link), so a fix gives a new id. Before a merge treats an arrived
+item as new, it is paired with the departed item it corrects, which then keeps its id. Pure
+functions of what the two listings showed; the ledger stores the pairs as aliases.
+
+Evidence, strongest first (a pair is never made between items of different sources, nor
+with an item that is still listed):
+
+1. the same link of its own (a link no other item of the page shares, not the listing's),
+   unless the titles name different numbers, or neither the dates (give or take
+   ``MAX_DATE_SHIFT_DAYS``) nor the titles are alike (a link that stands for a place on the
+   page, ``/news/1``, or for "the latest", is no story's own);
+2. the same date and a near-identical title: the same words but for typos (a changed word
+   at least ``TYPO_SIMILARITY`` alike), hyphens, accents, case and punctuation, and at most
+   ``MAX_INSERTED_WORDS`` words added or removed;
+3. in the same place on the page (between the same neighbours as before, or beside one of
+   them where the other is itself corrected) and either the same
+   date and a similar title (``SIMILAR_TITLE`` alike as text), or a near-identical title with
+   a date at most ``MAX_DATE_SHIFT_DAYS`` off, or the same date and the same summary.
+
+Titles whose numbers differ ("Weekly brief No. 12" / "No. 13") are never paired but by link.
+The thresholds were chosen on the corrections and near-misses of ``bench/corrections.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from feeds.identity import normalise_text
+
+#: A changed word counts as a typo fix when the old and new are this alike (0 to 1).
+TYPO_SIMILARITY = 0.6
+#: A near-identical title may gain or lose at most this many words ("contrat type" ->
+#: "contrat de travail type")...
+MAX_INSERTED_WORDS = 3
+#: ...and at most this share of its words.
+MAX_INSERTED_SHARE = 0.4
+#: Titles this alike as text (0 to 1) are similar: enough, with the same place and date.
+SIMILAR_TITLE = 0.6
+#: A corrected date moves at most this many days.
+MAX_DATE_SHIFT_DAYS = 2
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Listed:
+    """What a pairing needs of an item: its id, title, date, link and summary."""
+
+    id: str
+    title: str
+    date: dt.date | None
+    link: str
+    summary: str = ""
+
+
+def title_words(title: str) -> list[str]:
+    """A title's words, without case, accents, punctuation or hyphens."""
+    folded = unicodedata.normalize("NFKD", normalise_text(title))
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    return _WORD.findall(plain)
+
+
+def _numbers(words: list[str]) -> Counter[str]:
+    return Counter(word for word in words if any(c.isdigit() for c in word))
+
+
+def near_identical(a: str, b: str) -> bool:
+    """True when two titles differ only as a correction of typos and small words would."""
+    words_a, words_b = title_words(a), title_words(b)
+    if words_a == words_b:
+        return True
+    if not words_a or not words_b or _numbers(words_a) != _numbers(words_b):
+        return False
+    inserted = 0
+    matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        old, new = "".join(words_a[a1:a2]), "".join(words_b[b1:b2])
+        if tag == "replace":
+            # "start up" -> "startup", "goverment" -> "government": alike once joined
+            if SequenceMatcher(None, old, new, autojunk=False).ratio() < TYPO_SIMILARITY:
+                return False
+            inserted += abs((a2 - a1) - (b2 - b1))
+        else:
+            inserted += (a2 - a1) + (b2 - b1)
+    shortest = min(len(words_a), len(words_b))
+    return inserted <= MAX_INSERTED_WORDS and inserted <= MAX_INSERTED_SHARE * shortest
+
+
+def similar(a: str, b: str) -> bool:
+    """True when two titles are alike as text and name the same numbers."""
+    words_a, words_b = title_words(a), title_words(b)
+    if _numbers(words_a) != _numbers(words_b):
+        return False
+    ratio = SequenceMatcher(None, " ".join(words_a), " ".join(words_b), autojunk=False).ratio()
+    return ratio >= SIMILAR_TITLE
+
+
+def _days_apart(a: dt.date | None, b: dt.date | None) -> int | None:
+    if a is None or b is None:
+        return 0 if a is b else None
+    return abs((a - b).days)
+
+
+def _neighbours(order: Sequence[str], item_id: str) -> tuple[str | None, str | None] | None:
+    try:
+        at = order.index(item_id)
+    except ValueError:
+        return None
+    return (order[at - 1] if at > 0 else None, order[at + 1] if at + 1 < len(order) else None)
+
+
+def _same_place(
+    now: tuple[str | None, str | None] | None,
+    before: tuple[str | None, str | None] | None,
+    *,
+    unsettled_now: Collection[str],
+    unsettled_before: Collection[str],
+) -> bool:
+    """Whether an item stands between the same neighbours now as another stood before. A
+    neighbour that arrived, beside one that departed, may be a correction of it not yet
+    paired: such a side counts as alike, but at least one side must be truly the same."""
+    if now is None or before is None:
+        return False
+    same = 0
+    for side_now, side_before in zip(now, before, strict=True):
+        if side_now == side_before:
+            same += 1
+        elif not (side_now in unsettled_now and side_before in unsettled_before):
+            return False
+    return same > 0
+
+
+def pair_corrections(
+    listed: Sequence[Listed],
+    arrived: Collection[str],
+    departed: Sequence[Listed],
+    *,
+    previous_order: Sequence[str],
+    listing_urls: Collection[str] = (),
+) -> dict[str, str]:
+    """Pairs ``{arrived id: departed id}``: which item that arrived corrects which one that
+    left. ``listed`` is the page now, in order (``arrived`` names the ids among them that
+    are new); ``departed`` the items the page listed before and lists no more;
+    ``previous_order`` the ids the page listed before, in order; ``listing_urls`` the
+    listing's own URLs (items without a link of their own link there)."""
+    by_id = {item.id: item for item in listed}
+    new = [by_id[item_id] for item_id in dict.fromkeys(i.id for i in listed) if item_id in arrived]
+    pairs: dict[str, str] = {}
+    taken: set[str] = set()
+
+    def pair(item: Listed, old: Listed) -> None:
+        pairs[item.id] = old.id
+        taken.add(old.id)
+
+    # 1. links of their own
+    page_links = Counter(item.link for item in listed)
+    gone_links = Counter(item.link for item in departed)
+    for item in new:
+        link = item.link
+        if link in listing_urls or page_links[link] != 1 or gone_links[link] != 1:
+            continue
+        old = next(o for o in departed if o.link == link)
+        days = _days_apart(old.date, item.date)
+        words_old, words_new = title_words(old.title), title_words(item.title)
+        alike = (days is not None and days <= MAX_DATE_SHIFT_DAYS) or similar(old.title, item.title)
+        if old.id not in taken and _numbers(words_old) == _numbers(words_new) and alike:
+            pair(item, old)
+
+    # 2. same date, near-identical title
+    for item in new:
+        if item.id in pairs:
+            continue
+        for old in departed:
+            if (
+                old.id not in taken
+                and old.date == item.date
+                and near_identical(old.title, item.title)
+            ):
+                pair(item, old)
+                break
+
+    # 3. the same place on the page, and weaker evidence; each pair made lets the items
+    # beside it find their place, so repeat until nothing more pairs
+    while True:
+        order_now = [pairs.get(item.id, item.id) for item in listed]
+        made = False
+        for item in new:
+            if item.id in pairs:
+                continue
+            place = _neighbours(order_now, item.id)
+            unsettled_now = {i.id for i in new if i.id not in pairs}
+            unsettled_before = {o.id for o in departed if o.id not in taken}
+            for old in departed:
+                if old.id in taken or not _same_place(
+                    place,
+                    _neighbours(previous_order, old.id),
+                    unsettled_now=unsettled_now,
+                    unsettled_before=unsettled_before,
+                ):
+                    continue
+                days = _days_apart(old.date, item.date)
+                if days is None:
+                    continue
+                if (
+                    (days == 0 and similar(old.title, item.title))
+                    or (days <= MAX_DATE_SHIFT_DAYS and near_identical(old.title, item.title))
+                    or (days == 0 and old.summary and old.summary == item.summary)
+                ):
+                    pair(item, old)
+                    made = True
+                    break
+        if not made:
+            return pairs
