@@ -15,8 +15,8 @@ with an item that is still listed):
 2. the same date and a near-identical title: the same words but for typos (a changed word
    at least ``TYPO_SIMILARITY`` alike), hyphens, accents, case and punctuation, and at most
    ``MAX_INSERTED_WORDS`` words added or removed;
-3. in the same place on the page (between the same neighbours as before, or beside one of
-   them where the other is itself corrected) and either the same
+3. in the same place on the page (between the same neighbours as before, among the items
+   listed both times) and either the same
    date and a similar title (``SIMILAR_TITLE`` alike as text), or a near-identical title with
    a date at most ``MAX_DATE_SHIFT_DAYS`` off, or the same date and the same summary.
 
@@ -105,6 +105,25 @@ def similar(a: str, b: str) -> bool:
     return ratio >= SIMILAR_TITLE
 
 
+def _weakly_alike(old: Listed, new: Listed) -> bool:
+    """Enough alike to be a correction where the item stands where the other stood."""
+    days = _days_apart(old.date, new.date)
+    if days is None:
+        return False
+    return (
+        (days == 0 and similar(old.title, new.title))
+        or (days <= MAX_DATE_SHIFT_DAYS and near_identical(old.title, new.title))
+        or (days == 0 and bool(old.summary) and old.summary == new.summary)
+    )
+
+
+def closeness(old: Listed, new: Listed) -> float:
+    """How alike two items are, summaries first (they tell apart items sharing a title)."""
+    summaries = SequenceMatcher(None, old.summary, new.summary, autojunk=False).ratio()
+    titles = SequenceMatcher(None, old.title, new.title, autojunk=False).ratio()
+    return 2 * summaries + titles
+
+
 def _days_apart(a: dt.date | None, b: dt.date | None) -> int | None:
     if a is None or b is None:
         return 0 if a is b else None
@@ -120,24 +139,22 @@ def _neighbours(order: Sequence[str], item_id: str) -> tuple[str | None, str | N
 
 
 def _same_place(
-    now: tuple[str | None, str | None] | None,
-    before: tuple[str | None, str | None] | None,
+    item_id: str,
+    old_id: str,
     *,
+    order_now: Sequence[str],
+    order_before: Sequence[str],
     unsettled_now: Collection[str],
     unsettled_before: Collection[str],
 ) -> bool:
-    """Whether an item stands between the same neighbours now as another stood before. A
-    neighbour that arrived, beside one that departed, may be a correction of it not yet
-    paired: such a side counts as alike, but at least one side must be truly the same."""
-    if now is None or before is None:
-        return False
-    same = 0
-    for side_now, side_before in zip(now, before, strict=True):
-        if side_now == side_before:
-            same += 1
-        elif not (side_now in unsettled_now and side_before in unsettled_before):
-            return False
-    return same > 0
+    """Whether an item stands now between the same neighbours as another stood before,
+    counting only the items listed both times (not those that arrived or departed, and have
+    no counterpart yet): a story inserted above it, or one dropped below it, does not move
+    it. At least one neighbour must be an item (not the page's edge on both sides)."""
+    now = [i for i in order_now if i == item_id or i not in unsettled_now]
+    before = [i for i in order_before if i == old_id or i not in unsettled_before]
+    place_now, place_before = _neighbours(now, item_id), _neighbours(before, old_id)
+    return place_now is not None and place_now == place_before and place_now != (None, None)
 
 
 def pair_corrections(
@@ -176,48 +193,44 @@ def pair_corrections(
         if old.id not in taken and _numbers(words_old) == _numbers(words_new) and alike:
             pair(item, old)
 
-    # 2. same date, near-identical title
-    for item in new:
-        if item.id in pairs:
-            continue
-        for old in departed:
-            if (
-                old.id not in taken
-                and old.date == item.date
-                and near_identical(old.title, item.title)
-            ):
-                pair(item, old)
-                break
+    # 2. same date, near-identical title; where several would do (items sharing a title
+    # and a date), the closest first
+    candidates = [
+        (closeness(old, item), n, m)
+        for n, item in enumerate(new)
+        for m, old in enumerate(departed)
+        if item.id not in pairs
+        and old.id not in taken
+        and old.date == item.date
+        and near_identical(old.title, item.title)
+    ]
+    for _score, n, m in sorted(candidates, key=lambda c: (-c[0], c[1], c[2])):
+        if new[n].id not in pairs and departed[m].id not in taken:
+            pair(new[n], departed[m])
 
-    # 3. the same place on the page, and weaker evidence; each pair made lets the items
-    # beside it find their place, so repeat until nothing more pairs
+    # 3. the same place on the page, and weaker evidence: the closest pair first, and each
+    # pair made settles the items beside it, so repeat until nothing more pairs
     while True:
         order_now = [pairs.get(item.id, item.id) for item in listed]
-        made = False
-        for item in new:
-            if item.id in pairs:
-                continue
-            place = _neighbours(order_now, item.id)
-            unsettled_now = {i.id for i in new if i.id not in pairs}
-            unsettled_before = {o.id for o in departed if o.id not in taken}
-            for old in departed:
-                if old.id in taken or not _same_place(
-                    place,
-                    _neighbours(previous_order, old.id),
-                    unsettled_now=unsettled_now,
-                    unsettled_before=unsettled_before,
-                ):
-                    continue
-                days = _days_apart(old.date, item.date)
-                if days is None:
-                    continue
-                if (
-                    (days == 0 and similar(old.title, item.title))
-                    or (days <= MAX_DATE_SHIFT_DAYS and near_identical(old.title, item.title))
-                    or (days == 0 and old.summary and old.summary == item.summary)
-                ):
-                    pair(item, old)
-                    made = True
-                    break
-        if not made:
+        unsettled_now = {i.id for i in new if i.id not in pairs}
+        unsettled_before = {o.id for o in departed if o.id not in taken}
+        fitting = [
+            (closeness(old, item), n, m)
+            for n, item in enumerate(new)
+            if item.id in unsettled_now
+            for m, old in enumerate(departed)
+            if old.id in unsettled_before
+            and _weakly_alike(old, item)
+            and _same_place(
+                item.id,
+                old.id,
+                order_now=order_now,
+                order_before=previous_order,
+                unsettled_now=unsettled_now,
+                unsettled_before=unsettled_before,
+            )
+        ]
+        if not fitting:
             return pairs
+        _score, n, m = max(fitting, key=lambda c: (c[0], -c[1], -c[2]))
+        pair(new[n], departed[m])

@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from feeds.ledger.corrections import Listed, pair_corrections
+from feeds.identity import entry_id, normalise_text
+from feeds.ledger.corrections import Listed, closeness, pair_corrections
 from feeds.ledger.instants import free_instants, lock_instants
 from feeds.ledger.tables import entries_table, entry_aliases_table, sources_table
 from feeds.model import Entry
@@ -215,29 +216,27 @@ def _reidentify(
             )
         )
     }
-    entries = [
-        replace(entry, id=aliases[entry.id])
-        if entry.id not in existing and entry.id in aliases
-        else entry
-        for entry in entries
-    ]
+
+    def aliased(entries: list[Entry]) -> list[Entry]:
+        return [
+            replace(entry, id=aliases[entry.id])
+            if entry.id not in existing and entry.id in aliases
+            else entry
+            for entry in entries
+        ]
+
+    entries = aliased(_twins_found(aliased(list(entries)), existing))
     ids = {entry.id for entry in entries}
     arrived = {entry.id for entry in entries if entry.id not in existing}
     departed = [
-        Listed(
-            id=id_, title=row.title, date=row.listing_date, link=row.link,
-            summary=row.summary,
-        )
+        _listed(row, id_)
         for id_, row in existing.items()
         if row.on_page and row.removed_at is None and id_ not in ids
-    ]  # fmt: skip
+    ]
     if not arrived or not departed:
         return entries, set()
     pairs = pair_corrections(
-        [
-            Listed(id=e.id, title=e.title, date=e.date, link=e.link, summary=e.summary)
-            for e in entries
-        ],
+        [_as_listed(entry) for entry in entries],
         arrived,
         departed,
         previous_order=previous_order,
@@ -253,6 +252,91 @@ def _reidentify(
         ],
     )
     return [replace(e, id=pairs.get(e.id, e.id)) for e in entries], set(pairs.values())
+
+
+def _twins_found(entries: list[Entry], existing: Mapping[str, Any]) -> list[Entry]:
+    """Items that share a title and a date are told apart in their ids by their summaries
+    (``feeds.identity``), so their ids move when one of them changes (its title, its date):
+    an item may arrive with the id its twin had. Among the items that share a title and a
+    date, each stored entry of that title and date (or of their ids) goes to the item whose
+    summary is closest to its own; an item whose id went to another gets an id of its own
+    (derived from that id and its summary), which a correction may pair with its entry."""
+    groups: dict[tuple[str, dt.date | None], list[int]] = {}
+    for at, entry in enumerate(entries):
+        groups.setdefault((normalise_text(entry.title), entry.date), []).append(at)
+    live = {id_: row for id_, row in existing.items() if row.removed_at is None}
+    by_content: dict[tuple[str, dt.date | None], list[str]] = {}
+    for id_, row in live.items():
+        if row.on_page:
+            by_content.setdefault((normalise_text(row.title), row.listing_date), []).append(id_)
+    found = list(entries)
+    for key, members in groups.items():
+        stored = set(by_content.get(key, ())) | {
+            entries[at].id
+            for at in members
+            if entries[at].id in live
+            and (normalise_text(live[entries[at].id].title), live[entries[at].id].listing_date)
+            == key
+        }
+        first = entries[members[0]]
+        if not stored or (
+            len(members) == 1 and stored == {first.id} and live[first.id].summary == first.summary
+        ):
+            continue  # one item and its own entry, unchanged, or no entry: nothing to settle
+        choices = sorted(
+            (
+                (-closeness(_listed(live[i], i), _as_listed(entries[at])), at, i)
+                for at in members
+                for i in stored
+            ),
+        )
+        given: dict[int, str] = {}
+        for _score, at, stored_id in choices:
+            if at not in given and stored_id not in given.values():
+                given[at] = stored_id
+        for at in members:
+            entry = entries[at]
+            if at in given:
+                found[at] = replace(entry, id=given[at])
+            elif entry.id in given.values():
+                found[at] = _own_id(entry, at)
+    return _one_item_per_id(found, existing)
+
+
+def _one_item_per_id(entries: list[Entry], existing: Mapping[str, Any]) -> list[Entry]:
+    """Where several items arrive with one stored entry's id (a corrected item's alias, and
+    an item whose title and date are now what the corrected one's were), the entry goes to
+    the closest; the others get ids of their own."""
+    holders: dict[str, list[int]] = {}
+    for at, entry in enumerate(entries):
+        if entry.id in existing:
+            holders.setdefault(entry.id, []).append(at)
+    found = list(entries)
+    for entry_id_, members in holders.items():
+        if len(members) > 1:
+            stored = _listed(existing[entry_id_], entry_id_)
+            keep = max(members, key=lambda at: closeness(stored, _as_listed(entries[at])))
+            for at in members:
+                if at != keep:
+                    found[at] = _own_id(entries[at], at)
+    return found
+
+
+def _own_id(entry: Entry, at: int) -> Entry:
+    """The entry with an id of its own, derived from the one it arrived with."""
+    return replace(entry, id=entry_id(entry.id, entry.title, entry.date, entry.summary or str(at)))
+
+
+def _listed(row: Any, entry_id: str) -> Listed:
+    return Listed(
+        id=entry_id, title=row.title, date=row.listing_date, link=row.link, summary=row.summary
+    )
+
+
+def _as_listed(entry: Entry) -> Listed:
+    return Listed(
+        id=entry.id, title=entry.title, date=entry.date, link=entry.link, summary=entry.summary
+    )
 
 
 def _apply_retention(
