@@ -92,6 +92,40 @@ class SchedulerConfig:
     lease_seconds: int = 120
 
 
+# --- Serving limits: which Host names a request's links may be made from, how much the render
+# cache keeps. Read from the [publisher] table; see ``_serving_limits``.
+
+#: A Host header's value, or an allowed host: a name or an IPv4 address, or a bracketed IPv6
+#: address, with an optional port.
+HOST_PATTERN = re.compile(r"^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
+DEFAULT_RENDER_CACHE_BYTES = 64 * 1024 * 1024
+DEFAULT_RENDER_CACHE_ENTRIES = 512
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServingLimits:
+    """What clients cannot change: the URLs the app's links are made from, and how much memory
+    ready feeds take.
+
+    Attributes:
+        allowed_hosts: Hosts (``feeds.example.org``, ``127.0.0.1:8000``; lowercase) whose
+            requests get links made from their own Host. A request to any other host gets the
+            canonical links: ``publisher.base_url``, else the first allowed host. With neither
+            set, the loopback names on the port the server listens on are allowed and
+            ``127.0.0.1`` on that port is canonical.
+        render_cache_bytes: The most bytes of rendered feeds (plain and gzipped) kept in each
+            server process; the least recently used are dropped first.
+        render_cache_entries: The most rendered feeds kept in each server process.
+    """
+
+    allowed_hosts: tuple[str, ...] = ()
+    render_cache_bytes: int = DEFAULT_RENDER_CACHE_BYTES
+    render_cache_entries: int = DEFAULT_RENDER_CACHE_ENTRIES
+
+
+# --- end of serving limits
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SourceConfig:
     """One listing to refresh.
@@ -185,6 +219,7 @@ class Config:
     topics: tuple[TopicConfig, ...]
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     database_url: str = DEFAULT_DATABASE_URL
+    limits: ServingLimits = field(default_factory=ServingLimits)
 
     def source(self, source_id: str) -> SourceConfig:
         """The source with this id; ``LookupError`` if there is none."""
@@ -429,6 +464,35 @@ def _topics(root: _Reader, source_ids: set[str]) -> tuple[TopicConfig, ...]:
     return tuple(topics)
 
 
+# --- Serving limits, read from the [publisher] table
+
+
+def _serving_limits(publisher: _Reader) -> ServingLimits:
+    hosts = []
+    for index, host in enumerate(publisher.strings("allowed_hosts")):
+        port = host.rpartition(":")[2] if ":" in host.rpartition("]")[2] else ""
+        if not HOST_PATTERN.match(host) or (port and not 1 <= int(port) <= 65535):
+            raise publisher.error(
+                "expected a host with an optional port (feeds.example.org, 127.0.0.1:8000), "
+                f"got {host!r}",
+                f"allowed_hosts[{index}]",
+            )
+        if host.lower() not in hosts:
+            hosts.append(host.lower())
+    return ServingLimits(
+        allowed_hosts=tuple(hosts),
+        render_cache_bytes=publisher.number(
+            "render_cache_bytes", int, DEFAULT_RENDER_CACHE_BYTES, 1024 * 1024, 64 * 1024**3
+        ),
+        render_cache_entries=publisher.number(
+            "render_cache_entries", int, DEFAULT_RENDER_CACHE_ENTRIES, 1, 1_000_000
+        ),
+    )
+
+
+# --- end of serving limits
+
+
 def parse_config(
     text: str,
     path: Path,
@@ -458,6 +522,7 @@ def parse_config(
         raise publisher_reader.error(
             f"expected an http(s) or mailto: URL, got {contact!r}", "contact"
         )
+    limits = _serving_limits(publisher_reader)
     publisher_reader.finish()
     fetch_reader = root.sub("fetch")
     fetch = FetchConfig(
@@ -489,6 +554,7 @@ def parse_config(
         topics=topics,
         scheduler=scheduler,
         database_url=environ.get(DATABASE_ENV) or DEFAULT_DATABASE_URL,
+        limits=limits,
     )
 
 

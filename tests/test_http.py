@@ -23,6 +23,7 @@ from tests.refresh_kit import open_ledger
 CONFIG = """
 [publisher]
 name = "Test feeds"
+allowed_hosts = ["feeds.example.org"]
 
 [[sources]]
 id = "office"

@@ -28,6 +28,7 @@ HOSTILE = '<script>alert("x")</script>'
 CONFIG = f"""
 [publisher]
 name = "Test feeds"
+allowed_hosts = ["feeds.example.org"]
 
 [[sources]]
 id = "office"
