@@ -45,7 +45,7 @@ class PublisherConfig:
     Attributes:
         name: Shown in feeds and pages.
         base_url: The public URL the app is served at (for self links); empty to build links
-            from each request.
+            from each request's host when it is allowed (see ``ServingLimits``).
         contact: A URL (``mailto:`` or ``https:``) sources' operators can reach us at; sent in
             the User-Agent of every request.
         language: The default language of feeds (``en``).
