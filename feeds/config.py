@@ -481,13 +481,21 @@ def _serving_limits(publisher: _Reader) -> ServingLimits:
             hosts.append(host.lower())
     return ServingLimits(
         allowed_hosts=tuple(hosts),
-        render_cache_bytes=publisher.number(
-            "render_cache_bytes", int, DEFAULT_RENDER_CACHE_BYTES, 1024 * 1024, 64 * 1024**3
+        render_cache_bytes=_large_number(
+            publisher, "render_cache_bytes", DEFAULT_RENDER_CACHE_BYTES, 1024**2, 64 * 1024**3
         ),
-        render_cache_entries=publisher.number(
-            "render_cache_entries", int, DEFAULT_RENDER_CACHE_ENTRIES, 1, 1_000_000
+        render_cache_entries=_large_number(
+            publisher, "render_cache_entries", DEFAULT_RENDER_CACHE_ENTRIES, 1, 1_000_000
         ),
     )
+
+
+def _large_number(reader: _Reader, key: str, default: int, low: int, high: int) -> int:
+    """A whole number whose bounds are written out in full (``1_048_576``), as in TOML."""
+    value = reader.get(key, int, default)
+    if not low <= value <= high:
+        raise reader.error(f"must be between {low:_} and {high:_}, got {value!r}", key)
+    return value
 
 
 # --- end of serving limits
