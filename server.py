@@ -34,8 +34,8 @@ from feeds.refresh.fetch import Fetcher, HostGate, fetch_document, user_agent
 from feeds.refresh.refresher import Refresher, outcomes_table
 from feeds.refresh.scheduler import build_scheduler
 from feeds.serve import pages
+from feeds.serve.hosts import BaseUrls
 from feeds.serve.http import RETRY_AFTER_SECONDS, FeedMiddleware
-from feeds.serve.http import base_url as request_base_url
 from feeds.serve.overview import Overview, TopicOverview
 from feeds.serve.publish import STYLESHEET_PATH, FeedPublisher
 from feeds.text import read_document
@@ -309,13 +309,14 @@ def _page(body: str, mimetype: str = "text/html") -> Response:
     return Response(body, mimetype=mimetype)
 
 
-def _site_for(config: Config) -> SiteFor:
-    """How each request finds the publisher and the base URL its pages' links are made from."""
+def _site_for(config: Config, base_urls: BaseUrls) -> SiteFor:
+    """How each request finds the publisher and the base URL its pages' links are made from
+    (its own host's if allowed, else the canonical one)."""
     source_languages = {source.id: source.language for source in config.sources}
 
     def site(*, strict: bool = True) -> pages.Site:
-        # a hostile Host header is a 400, or (for error pages) gives relative links
-        base = config.publisher.base_url or request_base_url(request.environ)
+        # a Host header that is no host is a 400, or (for error pages) gives relative links
+        base = base_urls(request.environ)
         if base is None:
             if strict:
                 abort(400, "bad Host header")
@@ -445,13 +446,16 @@ def create_app(
     ledger = ledger or Ledger.open(config.database_url)
     publisher = publisher or FeedPublisher(config, ledger)
     overview = Overview(publisher)
-    site = _site_for(config)
+    base_urls = BaseUrls(config.publisher, config.limits)
+    site = _site_for(config, base_urls)
     app = Flask(__name__)
     app.extensions["feedpub"] = publisher
     _add_page_routes(app, overview, site)
     _add_status_routes(app, ledger, overview, site)
     _add_response_rules(app, site)
-    app.wsgi_app = FeedMiddleware(app.wsgi_app, publisher)  # type: ignore[method-assign]
+    app.wsgi_app = FeedMiddleware(  # type: ignore[method-assign]  # wrapping Flask's WSGI app
+        app.wsgi_app, publisher, base_urls
+    )
     return app
 
 

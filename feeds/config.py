@@ -56,7 +56,7 @@ class PublisherConfig:
     Attributes:
         name: Shown in feeds and pages.
         base_url: The public URL the app is served at (for self links); empty to build links
-            from each request.
+            from each request's host when it is allowed (see ``ServingLimits``).
         contact: A URL (``mailto:`` or ``https:``) sources' operators can reach us at; sent in
             the User-Agent of every request.
         language: The default language of feeds (``en``).
@@ -104,6 +104,40 @@ class SchedulerConfig:
 
     threads: int = 4
     lease_seconds: int = 120
+
+
+# --- Serving limits: which Host names a request's links may be made from, how much the render
+# cache keeps. Read from the [publisher] table; see ``_serving_limits``.
+
+#: A Host header's value, or an allowed host: a name or an IPv4 address, or a bracketed IPv6
+#: address, with an optional port.
+HOST_PATTERN = re.compile(r"^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
+DEFAULT_RENDER_CACHE_BYTES = 64 * 1024 * 1024
+DEFAULT_RENDER_CACHE_ENTRIES = 512
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServingLimits:
+    """What clients cannot change: the URLs the app's links are made from, and how much memory
+    ready feeds take.
+
+    Attributes:
+        allowed_hosts: Hosts (``feeds.example.org``, ``127.0.0.1:8000``; lowercase) whose
+            requests get links made from their own Host. A request to any other host gets the
+            canonical links: ``publisher.base_url``, else the first allowed host. With neither
+            set, the loopback names on the port the server listens on are allowed and
+            ``127.0.0.1`` on that port is canonical.
+        render_cache_bytes: The most bytes of rendered feeds (plain and gzipped) kept in each
+            server process; the least recently used are dropped first.
+        render_cache_entries: The most rendered feeds kept in each server process.
+    """
+
+    allowed_hosts: tuple[str, ...] = ()
+    render_cache_bytes: int = DEFAULT_RENDER_CACHE_BYTES
+    render_cache_entries: int = DEFAULT_RENDER_CACHE_ENTRIES
+
+
+# --- end of serving limits
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -231,6 +265,7 @@ class Config:
     topics: tuple[TopicConfig, ...]
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     database_url: str = DEFAULT_DATABASE_URL
+    limits: ServingLimits = field(default_factory=ServingLimits)
 
     def source(self, source_id: str) -> SourceConfig:
         """The source with this id; ``LookupError`` if there is none."""
@@ -546,6 +581,43 @@ def _topics(root: _Reader, source_ids: set[str]) -> tuple[TopicConfig, ...]:
     return tuple(topics)
 
 
+# --- Serving limits, read from the [publisher] table
+
+
+def _serving_limits(publisher: _Reader) -> ServingLimits:
+    hosts = []
+    for index, host in enumerate(publisher.strings("allowed_hosts")):
+        port = host.rpartition(":")[2] if ":" in host.rpartition("]")[2] else ""
+        if not HOST_PATTERN.match(host) or (port and not 1 <= int(port) <= 65535):
+            raise publisher.error(
+                "expected a host with an optional port (feeds.example.org, 127.0.0.1:8000), "
+                f"got {host!r}",
+                f"allowed_hosts[{index}]",
+            )
+        if host.lower() not in hosts:
+            hosts.append(host.lower())
+    return ServingLimits(
+        allowed_hosts=tuple(hosts),
+        render_cache_bytes=_large_number(
+            publisher, "render_cache_bytes", DEFAULT_RENDER_CACHE_BYTES, 1024**2, 64 * 1024**3
+        ),
+        render_cache_entries=_large_number(
+            publisher, "render_cache_entries", DEFAULT_RENDER_CACHE_ENTRIES, 1, 1_000_000
+        ),
+    )
+
+
+def _large_number(reader: _Reader, key: str, default: int, low: int, high: int) -> int:
+    """A whole number whose bounds are written out in full (``1_048_576``), as in TOML."""
+    value = reader.get(key, int, default)
+    if not low <= value <= high:
+        raise reader.error(f"must be between {low:_} and {high:_}, got {value!r}", key)
+    return value
+
+
+# --- end of serving limits
+
+
 def parse_config(
     text: str,
     path: Path,
@@ -575,6 +647,7 @@ def parse_config(
         contact=_check_contact(publisher_reader, contact),
         language=publisher_reader.language("language", "en"),
     )
+    limits = _serving_limits(publisher_reader)
     publisher_reader.finish()
     fetch_reader = root.sub("fetch")
     fetch = FetchConfig(
@@ -607,6 +680,7 @@ def parse_config(
         topics=topics,
         scheduler=scheduler,
         database_url=environ.get(DATABASE_ENV) or DEFAULT_DATABASE_URL,
+        limits=limits,
     )
 
 

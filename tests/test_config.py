@@ -20,6 +20,7 @@ from feeds.config import (
     DEFAULT_DATABASE_URL,
     Config,
     SchedulerConfig,
+    ServingLimits,
     bundled_config_path,
     find_config_path,
     load_config,
@@ -1099,3 +1100,70 @@ def test_find_config_path_reads_the_process_environment_by_default(
     assert find_config_path() == tmp_path / "env.toml"
     monkeypatch.delenv(CONFIG_ENV)
     assert find_config_path() == bundled_config_path()
+
+
+# --- Serving limits: allowed hosts and the render cache's bounds, in [publisher]
+
+
+def test_serving_limits_default_to_no_hosts_and_a_bounded_render_cache(tmp_path: Path) -> None:
+    config = load(tmp_path, PUBLISHER)
+    assert config.limits == ServingLimits(
+        allowed_hosts=(), render_cache_bytes=64 * 1024 * 1024, render_cache_entries=512
+    )
+
+
+def test_allowed_hosts_are_lowercased_once_each_and_the_cache_bounds_read(tmp_path: Path) -> None:
+    config = load(
+        tmp_path,
+        PUBLISHER
+        + 'allowed_hosts = ["Feeds.Example.org", " 127.0.0.1:8000 ", "[::1]:8000", '
+        + '"[2001:DB8::1]", "feeds.example.org"]\n'
+        + "render_cache_bytes = 1_048_576\nrender_cache_entries = 1\n",
+    )
+    assert config.limits == ServingLimits(
+        allowed_hosts=("feeds.example.org", "127.0.0.1:8000", "[::1]:8000", "[2001:db8::1]"),
+        render_cache_bytes=1024 * 1024,
+        render_cache_entries=1,
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        *(
+            (
+                f'allowed_hosts = ["feeds.example.org", "{host}"]',
+                "publisher.allowed_hosts[1]: expected a host with an optional port "
+                f"(feeds.example.org, 127.0.0.1:8000), got '{host}'",
+            )
+            for host in (
+                "https://feeds.example.org",
+                "feeds.example.org/news",
+                "feeds.example.org:0",
+                "feeds.example.org:65536",
+                "feeds.example.org:",
+                "feeds example.org",
+                "[::1",
+                "::1",
+                "user@feeds.example.org",
+            )
+        ),
+        ('allowed_hosts = "feeds.example.org"', "publisher.allowed_hosts: expected list"),
+        ('allowed_hosts = [""]', "publisher.allowed_hosts: expected a list of non-empty strings"),
+        (
+            "render_cache_bytes = 1_048_575",
+            "publisher.render_cache_bytes: must be between 1_048_576 and 68_719_476_736, "
+            "got 1048575",
+        ),
+        (
+            "render_cache_entries = 0",
+            "publisher.render_cache_entries: must be between 1 and 1_000_000, got 0",
+        ),
+        ("render_cache_entries = 1.5", "publisher.render_cache_entries: expected int, got 1.5"),
+    ],
+)
+def test_bad_serving_limits_are_refused_naming_the_key(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load(tmp_path, f"{PUBLISHER}{line}\n")

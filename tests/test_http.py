@@ -23,6 +23,7 @@ from tests.refresh_kit import open_ledger
 CONFIG = """
 [publisher]
 name = "Test feeds"
+allowed_hosts = ["feeds.example.org"]
 
 [[sources]]
 id = "office"
@@ -217,6 +218,40 @@ def test_a_limit_asks_for_more_or_fewer_entries_and_keeps_its_self_link(
 ) -> None:
     response = client.get("/feeds/office.json?limit=3")
     feed = json.loads(response.data)
+    assert len(feed["items"]) == 3
+    assert feed["feed_url"].endswith("/feeds/office.json?limit=3")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "%C2%B2",  # a superscript two: a digit to str.isdigit, not to int
+        "%EF%BC%95",  # a fullwidth five
+        "%D9%A3",  # an Arabic-Indic three
+        pytest.param("9" * 5000, id="5000-digits"),  # more digits than int() reads
+        "0000003",  # seven digits
+        "+3",
+        "%203",
+        "3%0A",
+        "0x3",
+        "1e2",
+    ],
+)
+def test_a_limit_that_is_not_a_few_ascii_digits_is_a_400_naming_it(
+    client: FlaskClient, value: str
+) -> None:
+    response = client.get(f"/feeds/office.rss?limit={value}")
+    assert response.status_code == 400
+    assert response.data == b"Bad Request: limit must be a whole number from 1 to 500\n"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+def test_a_limit_of_a_few_digits_with_leading_zeros_is_read_as_its_number(
+    client: FlaskClient,
+) -> None:
+    feed = json.loads(client.get("/feeds/office.json?limit=000003").data)
     assert len(feed["items"]) == 3
     assert feed["feed_url"].endswith("/feeds/office.json?limit=3")
 

@@ -28,6 +28,7 @@ HOSTILE = '<script>alert("x")</script>'
 CONFIG = f"""
 [publisher]
 name = "Test feeds"
+allowed_hosts = ["feeds.example.org"]
 
 [[sources]]
 id = "office"
@@ -390,6 +391,25 @@ def test_bad_widget_options_are_a_400_page_saying_why(
     assert response.headers["Content-Type"] == "text/html; charset=utf-8"
     assert message in response.data.decode()
     assert b"<script" not in response.data
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["%C2%B2", "%EF%BC%95", pytest.param("9" * 5000, id="5000-digits"), "0000005", "+5", "5.0"],
+)
+def test_a_widget_count_that_is_not_a_few_ascii_digits_is_a_400_page_naming_it(
+    client: FlaskClient, value: str
+) -> None:
+    response = client.get(f"/embed/office?count={value}")
+    assert response.status_code == 400
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    page = parse(response.data)
+    assert page.findtext(".//h1") == "400 Bad Request"
+    assert "count must be a whole number from 1 to 20" in page.text_content()
+    assert "int()" not in page.text_content()
+    assert "digits" not in page.text_content()  # no word of Python's own errors
 
 
 def test_the_embed_script_reads_the_json_feed_and_writes_text_only(client: FlaskClient) -> None:

@@ -59,6 +59,23 @@ def test_every_topic_in_every_format_with_the_same_ids(served: Served, topic: st
     assert ids["rss"] == ids["atom"] == ids["json"]
 
 
+def test_the_bundled_config_links_to_the_loopback_name_asked_for_and_else_to_127_0_0_1(
+    served: Served,
+) -> None:
+    port = served.base.rsplit(":", 1)[1]
+    for host, base in (
+        (f"127.0.0.1:{port}", served.base),
+        (f"localhost:{port}", f"http://localhost:{port}"),
+        ("feeds.example.org", served.base),
+        (f"localhost:{int(port) + 1}", served.base),
+    ):
+        feed = json.loads(served.get("/feeds/newsroom.json", Host=host).body)
+        assert feed["feed_url"] == f"{base}/feeds/newsroom.json", host
+        page = served.get("/topics//newsroom", Host=host)  # a redirect, which urllib follows
+        assert page.status == 200
+        assert f'href="{base}/feeds/newsroom.rss"'.encode() in page.body
+
+
 def test_304_on_both_validators_gzip_cors_and_head(served: Served) -> None:
     first = served.get("/feeds/newsroom.atom")
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
@@ -124,9 +141,15 @@ def test_postgresql_serves_the_same_bytes_as_sqlite(
         ledger.close()
         (tmp_path / kind).mkdir()
         with feedpub_serving(tmp_path / kind, url, scheduler=False) as served:
-            replies = {path: served.get(path, Host="feeds.example.org") for path in paths}
+            replies = {path: served.get(path) for path in paths}
         assert {reply.status for reply in replies.values()} == {200}
-        served_bytes.append({path: reply.body for path, reply in replies.items()})
+        # each server links to itself, on a port of its own
+        served_bytes.append(
+            {
+                path: reply.body.replace(served.base.encode(), b"BASE")
+                for path, reply in replies.items()
+            }
+        )
     on_sqlite, on_postgresql = served_bytes
     assert len(json.loads(on_sqlite["/feeds/all-news.json"])["items"]) >= 40
     assert on_postgresql == on_sqlite

@@ -6,7 +6,9 @@ to ``If-None-Match`` and ``If-Modified-Since``, gzip when asked for, caching hea
 CORS on every answer (304s and errors included). A browser opening an RSS or Atom feed gets
 it as ``application/xml``, so that its stylesheet shows it as a page. Errors are never
 cached; while the database is unavailable, a feed that must be read from it is a 503 at once,
-with ``Retry-After``. Everything else is handed to the wrapped app. Knows no Flask: plain WSGI.
+with ``Retry-After``. Every request to a host that is not allowed is given the canonical host
+first (``feeds.serve.hosts``). Everything else is handed to the wrapped app. Knows no Flask:
+plain WSGI.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from urllib.parse import parse_qs
 
 from feeds.config import MAX_FEED_ENTRIES
 from feeds.errors import LedgerUnavailableError
+from feeds.serve.hosts import BaseUrls
 from feeds.serve.publish import FeedFormat, FeedPublisher, RenderedFeed
+from feeds.serve.query import whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +33,6 @@ StartResponse = Callable[..., Any]
 WSGIApplication = Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]
 
 FEED_PATH = re.compile(r"^/feeds/(?P<topic>[a-z0-9][a-z0-9_-]{0,63})\.(?P<format>rss|atom|json)$")
-_HOST = re.compile(r"^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
 CORS = ("Access-Control-Allow-Origin", "*")
 CORS_EXPOSE = ("Access-Control-Expose-Headers", "ETag, Last-Modified")
 _NO_STORE = ("Cache-Control", "no-store")
@@ -78,24 +81,20 @@ def _not_modified(feed: RenderedFeed, environ: WSGIEnvironment) -> bool:
     return False
 
 
-def base_url(environ: WSGIEnvironment) -> str | None:
-    """The scheme, host and mount point a request came to (``None`` for a hostile Host)."""
-    host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
-    if not _HOST.match(host):
-        return None
-    scheme = environ.get("wsgi.url_scheme", "http")
-    default_port = ":443" if scheme == "https" else ":80"
-    return f"{scheme}://{host.removesuffix(default_port)}{environ.get('SCRIPT_NAME', '')}"
-
-
 class FeedMiddleware:
-    """Answers feed URLs from the publisher; hands every other request to ``app``."""
+    """Answers feed URLs from the publisher; hands every other request to ``app``, with the
+    canonical host if its own is not allowed (``base_urls``, by default the publisher's
+    configuration's)."""
 
-    def __init__(self, app: WSGIApplication, publisher: FeedPublisher) -> None:
+    def __init__(
+        self, app: WSGIApplication, publisher: FeedPublisher, base_urls: BaseUrls | None = None
+    ) -> None:
         self.app = app
         self.publisher = publisher
+        self.base_urls = base_urls or BaseUrls(publisher.config.publisher, publisher.config.limits)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        base = self.base_urls.canonicalize(environ)
         match = FEED_PATH.match(environ.get("PATH_INFO", ""))
         if match is None:
             return self.app(environ, start_response)
@@ -125,14 +124,10 @@ class FeedMiddleware:
         if query:
             values = parse_qs(query).get("limit")
             if values:
-                if not values[0].isdigit() or not 1 <= int(values[0]) <= MAX_FEED_ENTRIES:
-                    return self._error(
-                        start_response,
-                        "400 Bad Request",
-                        f"limit must be a whole number from 1 to {MAX_FEED_ENTRIES}",
-                    )
-                limit = int(values[0])
-        base = base_url(environ)
+                try:
+                    limit = whole_number("limit", values[0], 1, MAX_FEED_ENTRIES)
+                except ValueError as error:
+                    return self._error(start_response, "400 Bad Request", str(error))
         if base is None:
             return self._error(start_response, "400 Bad Request", "bad Host header")
         try:

@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 
 from feeds.serve.overview import MAX_EMBED_COUNT, SourceHealth, TopicOverview, rfc3339
 from feeds.serve.publish import FeedFormat
+from feeds.serve.query import whole_number
 from feeds.serve.render import xml_text
 
 #: How many entries a widget shows unless asked for another count.
@@ -86,13 +87,13 @@ class EmbedOptions:
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> EmbedOptions:
         """Options from a query string's values; ``ValueError`` saying what is wrong."""
-        count_text = query.get("count", str(DEFAULT_EMBED_COUNT))
-        if not count_text.isdigit() or not 1 <= int(count_text) <= MAX_EMBED_COUNT:
-            raise ValueError(f"count must be a whole number from 1 to {MAX_EMBED_COUNT}")
+        count = whole_number(
+            "count", query.get("count", str(DEFAULT_EMBED_COUNT)), 1, MAX_EMBED_COUNT
+        )
         theme_text = query.get("theme", Theme.LIGHT.value)
         if theme_text not in Theme.__members__.values():
             raise ValueError(f"theme must be one of: {', '.join(Theme)}")
-        return cls(count=int(count_text), theme=Theme(theme_text))
+        return cls(count=count, theme=Theme(theme_text))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,7 +3,8 @@
 ``FeedPublisher.feed`` returns a ready representation (bytes, gzipped bytes, validators,
 caching headers). It renders only when the ledger's version has moved since the last render
 (a cheap check, made at most once per ``version_ttl`` seconds); otherwise it answers from
-memory without touching the database.
+memory without touching the database. What it keeps is bounded in count and in bytes; the
+least recently used feeds go first.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from email.utils import format_datetime
 from enum import StrEnum
@@ -26,6 +28,8 @@ from feeds.serve.render import FeedInfo, feed_updated, render_atom, render_json,
 from feeds.serve.topics import select_entries
 
 MIN_MAX_AGE_SECONDS = 60
+#: What a kept feed is counted as beyond its bodies: its key, headers and objects, roughly.
+ENTRY_OVERHEAD_BYTES = 2048
 #: Where the XSL stylesheet that shows RSS and Atom feeds as a page in browsers is served.
 STYLESHEET_PATH = "/feeds/feed.xsl"
 
@@ -71,6 +75,11 @@ class RenderedFeed:
     last_modified: float  # seconds since the epoch, whole
     etags: frozenset[str]  # both representations' tags, for If-None-Match
 
+    @property
+    def size(self) -> int:
+        """The bytes it takes in the render cache, roughly: both bodies and an overhead."""
+        return len(self.plain.body) + len(self.gzipped.body) + ENTRY_OVERHEAD_BYTES
+
 
 def max_age_seconds(interval: dt.timedelta) -> int:
     """How long caches may keep a feed: half its sources' refresh interval, at least a minute."""
@@ -92,7 +101,12 @@ def _representation(
 
 
 class FeedPublisher:
-    """Renders topics' feeds on demand and keeps them until the ledger changes."""
+    """Renders topics' feeds on demand and keeps them until the ledger changes.
+
+    At most ``config.limits.render_cache_entries`` feeds and
+    ``config.limits.render_cache_bytes`` bytes are kept (the least recently used are dropped;
+    a feed larger than the whole bound is served, never kept). ``renders`` counts the renders.
+    """
 
     def __init__(
         self,
@@ -101,18 +115,26 @@ class FeedPublisher:
         *,
         version_ttl: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
-        max_cached: int = 512,
     ) -> None:
         self.config = config
         self.ledger = ledger
         self.topics = {topic.id: topic for topic in config.topics}
         self.version_ttl = version_ttl
         self.clock = clock
-        self.max_cached = max_cached
+        self.max_cached = config.limits.render_cache_entries
+        self.max_cached_bytes = config.limits.render_cache_bytes
+        self.renders = 0
         self._version: int | None = None
         self._checked_at = float("-inf")
         self._cache: OrderedDict[tuple[str, FeedFormat, int, str], RenderedFeed] = OrderedDict()
+        self._cached_bytes = 0
         self._lock = threading.Lock()
+
+    @property
+    def cached(self) -> tuple[int, int]:
+        """How many feeds are kept, and how many bytes they take."""
+        with self._lock:
+            return len(self._cache), self._cached_bytes
 
     def refresh_interval(self, topic: TopicConfig) -> dt.timedelta:
         """The shortest refresh interval of the topic's sources."""
@@ -135,32 +157,47 @@ class FeedPublisher:
             with self._lock:
                 if version != self._version:
                     self._cache.clear()
+                    self._cached_bytes = 0
                 self._version, self._checked_at = version, now
         return self._version
 
     def feed(
         self, topic_id: str, feed_format: FeedFormat, *, base_url: str, limit: int | None = None
     ) -> RenderedFeed:
-        """The topic's feed in a format, as served under ``base_url`` (``https://host``);
-        ``LookupError`` for an unknown topic."""
+        """The topic's feed in a format, as served under ``base_url`` (``https://host``: one
+        of the few a request may be given, see ``feeds.serve.hosts``); ``LookupError`` for an
+        unknown topic."""
         topic = self.topics.get(topic_id)
         if topic is None:
             raise LookupError(f"no topic {topic_id!r}")
         count = min(limit or topic.limit, MAX_FEED_ENTRIES)
-        base = self.config.publisher.base_url or base_url
-        key = (topic_id, feed_format, count if limit else 0, base)
+        key = (topic_id, feed_format, count if limit else 0, base_url)
         self._current_version()
         cached = self._cache.get(key)
         if cached is not None:
+            with suppress(KeyError):  # dropped by another thread meanwhile
+                self._cache.move_to_end(key)
             return cached
         with self._lock:
             cached = self._cache.get(key)
             if cached is None:
-                cached = self._render(topic, feed_format, base, count, explicit_limit=bool(limit))
-                self._cache[key] = cached
-                while len(self._cache) > self.max_cached:
-                    self._cache.popitem(last=False)
+                cached = self._render(
+                    topic, feed_format, base_url, count, explicit_limit=bool(limit)
+                )
+                self.renders += 1
+                self._keep(key, cached)
             return cached
+
+    def _keep(self, key: tuple[str, FeedFormat, int, str], feed: RenderedFeed) -> None:
+        """Keep a feed just rendered, dropping the least recently used beyond the bounds
+        (under the lock)."""
+        if feed.size > self.max_cached_bytes:
+            return
+        self._cache[key] = feed
+        self._cached_bytes += feed.size
+        while len(self._cache) > self.max_cached or self._cached_bytes > self.max_cached_bytes:
+            _key, dropped = self._cache.popitem(last=False)
+            self._cached_bytes -= dropped.size
 
     def _render(
         self,

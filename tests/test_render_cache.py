@@ -1,0 +1,143 @@
+"""The render cache's bounds, through the app: it keeps no more feeds and no more bytes than
+configured, drops the least recently used first, keeps no feed larger than the whole bound,
+and empties when the ledger changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from feeds.config import parse_config
+from feeds.ledger.store import Ledger, Retention
+from feeds.model import UTC, Entry
+from feeds.serve.publish import ENTRY_OVERHEAD_BYTES, FeedPublisher
+from server import create_app
+from tests.refresh_kit import open_ledger
+
+NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+MIB = 1024 * 1024
+FORMATS = ("rss", "atom", "json")
+
+
+def entry(n: int, summary: str = "Summary.") -> Entry:
+    return Entry(
+        id=f"urn:uuid:{n:08d}-0000-5000-8000-000000000000",
+        source_id="office",
+        title=f"News {n}",
+        link=f"https://www.example.org/news/{n}",
+        date=dt.date(2026, 11, 1 + n % 20),
+        published=dt.datetime(2026, 11, 1 + n % 20, tzinfo=UTC) + dt.timedelta(seconds=n),
+        summary=summary,
+    )
+
+
+def store(ledger: Ledger, *entries: Entry) -> None:
+    with ledger.transaction() as transaction:
+        transaction.merge("office", entries, now=NOW, retention=Retention())
+
+
+def build(tmp_path: Path, ledger: Ledger, topics: int, limits: str) -> FlaskClient:
+    text = (
+        f'[publisher]\nname = "Test feeds"\nallowed_hosts = ["feeds.example.org"]\n{limits}\n'
+        '[[sources]]\nid = "office"\ntitle = "Office"\n'
+        'url = "https://www.example.org/news/lang--en/index.htm"\n'
+    )
+    text += "".join(
+        f'[[topics]]\nid = "t{n}"\ntitle = "Topic {n}"\nlimit = 500\n' for n in range(topics)
+    )
+    config = parse_config(text, tmp_path / "feedpub.toml", adapter_kinds={"ilo"}, environ={})
+    publisher = FeedPublisher(config, ledger, version_ttl=0)
+    return create_app(config, ledger=ledger, publisher=publisher).test_client()
+
+
+def publisher_of(client: FlaskClient) -> FeedPublisher:
+    publisher = client.application.extensions["feedpub"]
+    assert isinstance(publisher, FeedPublisher)
+    return publisher
+
+
+@pytest.fixture
+def ledger(database_url: str) -> Iterator[Ledger]:
+    opened = open_ledger(database_url)
+    store(opened, *(entry(n) for n in range(3)))
+    yield opened
+    opened.close()
+
+
+def test_the_cache_stays_within_its_byte_bound_with_many_topics(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    client = build(tmp_path, ledger, 150, f"render_cache_bytes = {MIB}")
+    publisher = publisher_of(client)
+    for n in range(150):
+        for feed_format in FORMATS:
+            assert client.get(f"/feeds/t{n}.{feed_format}").status_code == 200
+            assert publisher.cached[1] <= MIB
+    kept, kept_bytes = publisher.cached
+    assert publisher.renders == 450
+    assert 100 < kept < 450  # each feed takes a few kilobytes
+    assert kept_bytes > MIB - 10 * 1024
+    client.get("/feeds/t149.json")  # the newest is kept
+    assert publisher.renders == 450
+    client.get("/feeds/t0.rss")  # the oldest is not
+    assert publisher.renders == 451
+
+
+def test_the_cache_keeps_no_more_feeds_than_its_count_bound(tmp_path: Path, ledger: Ledger) -> None:
+    client = build(tmp_path, ledger, 10, "render_cache_entries = 4")
+    for n in range(10):
+        client.get(f"/feeds/t{n}.rss")
+    assert publisher_of(client).cached[0] == 4
+
+
+def test_the_least_recently_used_feed_is_dropped_first(tmp_path: Path, ledger: Ledger) -> None:
+    client = build(tmp_path, ledger, 4, "render_cache_entries = 3")
+    publisher = publisher_of(client)
+    for topic in ("t0", "t1", "t2", "t0"):
+        client.get(f"/feeds/{topic}.rss")
+    assert publisher.renders == 3
+    client.get("/feeds/t3.rss")  # drops t1: t0 was used since
+    client.get("/feeds/t0.rss")
+    assert publisher.renders == 4
+    client.get("/feeds/t1.rss")
+    assert publisher.renders == 5
+
+
+def test_a_feed_larger_than_the_whole_bound_is_served_and_never_kept(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    store(ledger, *(entry(n, f"Summary {n}: " + "word " * 600) for n in range(3, 500)))
+    client = build(tmp_path, ledger, 1, f"render_cache_bytes = {MIB}")
+    publisher = publisher_of(client)
+    for _ in range(2):
+        response = client.get("/feeds/t0.rss")
+        assert response.status_code == 200
+        assert len(response.data) > MIB
+    assert publisher.renders == 2
+    assert publisher.cached == (0, 0)
+    client.get("/feeds/t0.rss?limit=3")  # a small one is kept
+    assert publisher.cached[0] == 1
+
+
+def test_a_ledger_change_empties_the_cache_and_its_byte_count(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    client = build(tmp_path, ledger, 3, "")
+    publisher = publisher_of(client)
+    for n in range(3):
+        client.get(f"/feeds/t{n}.atom")
+    assert publisher.cached[0] == 3
+    store(ledger, entry(3))
+    client.get("/feeds/t0.atom")
+    kept, kept_bytes = publisher.cached
+    assert kept == 1
+    assert (
+        kept_bytes
+        == len(client.get("/feeds/t0.atom").data)
+        + len(client.get("/feeds/t0.atom", headers={"Accept-Encoding": "gzip"}).data)
+        + ENTRY_OVERHEAD_BYTES
+    )
