@@ -1,7 +1,8 @@
 """Text hygiene shared by every adapter: decoding documents and cleaning strings.
 
-Turns fetched bytes into text (refusing binary data with a clear error) and removes what
-must never reach a feed: control characters, XML-forbidden code points, odd whitespace.
+Turns fetched bytes into text (refusing binary data with a clear error), removes what must
+never reach a feed (control characters, XML-forbidden code points, bidirectional overrides, odd
+whitespace) and shortens text past a bound at a word.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from feeds.errors import ParseError
 _FORBIDDEN = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
 )
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+#: Invisible characters, and the bidirectional embeddings, overrides and isolates
+#: (U+202A-U+202E, U+2066-U+2069): one left unclosed reverses the text after it where it is
+#: shown (a widget on a partner's page), so none is kept.
+_BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad" + _BIDI_CONTROLS
 _ODD_SPACES = "\t\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
 #: Odd spaces become plain ones and invisible characters go, in one pass.
 _PLAIN = str.maketrans(dict.fromkeys(_ODD_SPACES, " ") | dict.fromkeys(_INVISIBLE))
@@ -32,6 +37,29 @@ def _scrub(text: str) -> str:
 def clean_text(text: str) -> str:
     """Drop forbidden and invisible characters and collapse all whitespace to single spaces."""
     return " ".join(_scrub(text).split())
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+def clean_paragraphs(text: str) -> str:
+    """Like ``clean_text`` within each paragraph; paragraphs (text between blank lines) are
+    kept, separated by one blank line."""
+    if "\n" not in text:
+        return clean_text(text)
+    return "\n\n".join(filter(None, map(clean_text, _PARAGRAPH_BREAK.split(text))))
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` if it has at most ``limit`` characters, else its start cut at a word (or within
+    a word too long to keep whole) and ended by an ellipsis, ``limit`` characters at most."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" \n,;:.-") + "\u2026"
 
 
 def clean_line(line: str) -> str:

@@ -168,6 +168,7 @@ def _result(feed: FeedDocument, context: PageContext) -> ParseResult:
             source_id=context.source_id,
             title=title,
             link=item.link or context.page_url,
+            page_url=context.page_url,
             date=day,
             published=published,
             summary=item.summary,

@@ -278,6 +278,7 @@ def _entries(
                 source_id=context.source_id,
                 title=reading.title,
                 link=reading.link or context.page_url,
+                page_url=context.page_url,
                 date=date,
                 published=published,
                 summary=reading.summary,
