@@ -164,6 +164,22 @@ class StoredEntry:
     updated: dt.datetime
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeftOut:
+    """An entry left out of what is published, and why: a stored row that cannot be an entry
+    (it holds what the model refuses), or an entry a feed could not be rendered with.
+
+    Attributes:
+        source_id: The source of the entry.
+        entry_id: Its id (as stored).
+        reason: What is wrong, in words.
+    """
+
+    source_id: str
+    entry_id: str
+    reason: str
+
+
 class Severity(StrEnum):
     """How much a diagnostic matters to the person configuring a source."""
 

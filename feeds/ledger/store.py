@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,9 @@ from feeds.ledger import schema
 from feeds.ledger.database import DEFAULT_POOL_SIZE, WRITES, open_engine, reachable
 from feeds.ledger.instants import free_instants, lock_instants
 from feeds.ledger.tables import entries_table, hosts_table, sources_table
-from feeds.model import Entry, StoredEntry, require_utc
+from feeds.model import Entry, LeftOut, StoredEntry, require_utc
+
+logger = logging.getLogger(__name__)
 
 #: The fields of ``SourceState`` that ``save_state`` leaves alone: each has its own operation.
 UNSAVED_STATE_FIELDS = frozenset({"source_id", "version", "lease_owner", "lease_expires_at"})
@@ -101,6 +104,13 @@ def content_hash(entry: Entry) -> str:
 
 
 def _stored(row: Any) -> StoredEntry:
+    """The entry a row holds, cleaned and bounded by the model (a row stored by an earlier
+    version, or written by hand, is read as the entry it would be today). ``ValueError`` for
+    a row that cannot be an entry."""
+    try:
+        labels = tuple(row.labels)
+    except TypeError as error:
+        raise ValueError(f"its labels are not a list: {row.labels!r}") from error
     return StoredEntry(
         entry=Entry(
             id=row.id,
@@ -110,7 +120,7 @@ def _stored(row: Any) -> StoredEntry:
             date=row.listing_date,
             published=row.published,
             summary=row.summary,
-            labels=tuple(row.labels),
+            labels=labels,
             credit=row.credit,
             group=row.group_heading,
             image=row.image,
@@ -118,6 +128,17 @@ def _stored(row: Any) -> StoredEntry:
         first_seen=row.first_seen,
         updated=row.updated,
     )
+
+
+def _readable(rows: Iterable[Any], left_out: Callable[[LeftOut], object]) -> Iterator[StoredEntry]:
+    """The entries of the rows; a row that cannot be an entry is left out, logged with its
+    source and id, and told to ``left_out``."""
+    for row in rows:
+        try:
+            yield _stored(row)
+        except ValueError as error:
+            logger.warning("entry %s of source %s left out: %s", row.id, row.source_id, error)
+            left_out(LeftOut(source_id=row.source_id, entry_id=row.id, reason=str(error)))
 
 
 def _insert_if_missing(connection: Connection, table: Table, **values: object) -> Insert:
@@ -385,9 +406,14 @@ class Ledger:
             return {row.id: _state(row) for row in connection.execute(select(sources_table))}
 
     def entries(
-        self, source_ids: Sequence[str] | None = None, *, limit: int | None = None
+        self,
+        source_ids: Sequence[str] | None = None,
+        *,
+        limit: int | None = None,
+        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
     ) -> list[StoredEntry]:
-        """Live entries (of the given sources, or all), newest first."""
+        """Live entries (of the given sources, or all), newest first. A row that cannot be an
+        entry is left out (logged, and told to ``left_out``): one bad row never stops the rest."""
         table = entries_table
         query = select(table).where(table.c.removed_at.is_(None))
         if source_ids is not None:
@@ -396,7 +422,7 @@ class Ledger:
         if limit is not None:
             query = query.limit(limit)
         with self._connection() as connection:
-            return [_stored(row) for row in connection.execute(query)]
+            return list(_readable(connection.execute(query), left_out))
 
     def live_count(self, source_id: str) -> int:
         """How many entries of the source are published."""
