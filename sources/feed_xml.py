@@ -57,10 +57,8 @@ def _readable_reference(match: re.Match[str]) -> str:
     """A character reference as is, or U+FFFD for one to a code point XML cannot hold (a
     control, a surrogate, U+FFFE): feedparser's lenient reader fails on a feed holding one."""
     code = int(match[1], 16) if match[1] else int(match[2])
-    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0x10FFFF:
-        if code not in (0xFFFE, 0xFFFF):
-            return match[0]
-    return "\ufffd"
+    allowed = code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+    return match[0] if allowed or 0x10000 <= code <= 0x10FFFF else "\ufffd"
 
 
 ENTITIES_REFUSED = (
