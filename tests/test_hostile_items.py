@@ -197,7 +197,7 @@ def client_for(config: Config, ledger: Ledger) -> FlaskClient:
 
 def served_feeds(client: FlaskClient, topic: str) -> dict[str, Any]:
     """The topic's feed in each format, read by feedparser (which must find each valid)."""
-    feeds = {}
+    feeds: dict[str, Any] = {}
     for feed_format in ("rss", "atom", "json"):
         response = client.get(f"/feeds/{topic}.{feed_format}", base_url=BASE)
         assert response.status_code == 200, response.data[:500]
