@@ -83,7 +83,8 @@ class Entry:
         cuts: What was cut to its bounds when the entry was made, for its parse result to
             report (``ParseResult`` does); not stored, not compared.
         page_url: Only given when made: the listing page's URL, the entry's link when its
-            own is empty or not a valid http(s) URL.
+            own is empty or not a valid http(s) URL (taken as the caller gives it: a local
+            file's when previewing one).
     """
 
     id: str
@@ -120,7 +121,8 @@ class Entry:
         require_utc(self.published, f"entry {self.id}: published")
         link = web_url(self.link) if isinstance(self.link, str) else None
         if link is None and page_url:
-            link = web_url(page_url)
+            # the caller's own listing page (configured as http(s); a local file in previews)
+            link = web_url(page_url) or (None if _XML_FORBIDDEN.search(page_url) else page_url)
         if link is None:
             raise ValueError(f"entry {self.id}: not an http(s) URL: {self.link!r}")
         labels = tuple(

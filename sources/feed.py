@@ -167,7 +167,7 @@ def _result(feed: FeedDocument, context: PageContext) -> ParseResult:
             id=identity,
             source_id=context.source_id,
             title=title,
-            link=item.link or context.page_url,
+            link=item.link or "",
             page_url=context.page_url,
             date=day,
             published=published,

@@ -353,7 +353,7 @@ def _result(
                 id=identity,
                 source_id=context.source_id,
                 title=item.title,
-                link=item.link or context.page_url,
+                link=item.link or "",
                 page_url=context.page_url,
                 date=item.date,
                 published=published,

@@ -277,7 +277,7 @@ def _entries(
                 id=entry_id(context.identity_key, reading.title, date, discriminator),
                 source_id=context.source_id,
                 title=reading.title,
-                link=reading.link or context.page_url,
+                link=reading.link or "",
                 page_url=context.page_url,
                 date=date,
                 published=published,
