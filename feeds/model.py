@@ -125,10 +125,12 @@ class Entry:
             link = web_url(page_url) or (None if _XML_FORBIDDEN.search(page_url) else page_url)
         if link is None:
             raise ValueError(f"entry {self.id}: not an http(s) URL: {self.link!r}")
-        labels = tuple(
-            text
-            for text in (bounded("label", label, LABEL_LIMIT, clean_text) for label in self.labels)
-            if text
+        labels = tuple(  # each once, in order: cleaning can make two labels one
+            dict.fromkeys(
+                text
+                for text in (bounded("label", lab, LABEL_LIMIT, clean_text) for lab in self.labels)
+                if text
+            )
         )
         if len(labels) > MAX_LABELS:
             cuts.append(Cut("labels", len(labels)))

@@ -34,8 +34,17 @@ def _scrub(text: str) -> str:
     return text.translate(_PLAIN) if _NEEDS_WORK.search(text) else text
 
 
+#: What ``clean_text`` changes, besides spaces: forbidden, invisible and odd characters, and
+#: any whitespace but a space (what ``str.split`` splits at: line breaks, U+0085, U+2028...).
+_UNCLEAN = re.compile(
+    f"[{_FORBIDDEN.pattern[1:-1]}{_INVISIBLE}{_ODD_SPACES}\n\r\x0b\x0c\x1c-\x1f\x85\u2028\u2029]"
+)
+
+
 def clean_text(text: str) -> str:
     """Drop forbidden and invisible characters and collapse all whitespace to single spaces."""
+    if not (_UNCLEAN.search(text) or "  " in text or text[:1] == " " or text[-1:] == " "):
+        return text  # clean already (most text is, and every entry's is cleaned when made)
     return " ".join(_scrub(text).split())
 
 
