@@ -13,9 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -37,10 +36,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from feeds.ledger import schema
 from feeds.ledger.database import DEFAULT_POOL_SIZE, WRITES, open_engine, reachable
 from feeds.ledger.instants import free_instants, lock_instants
+from feeds.ledger.rows import readable_entries
 from feeds.ledger.tables import entries_table, hosts_table, sources_table
 from feeds.model import Entry, LeftOut, StoredEntry, require_utc
-
-logger = logging.getLogger(__name__)
 
 #: The fields of ``SourceState`` that ``save_state`` leaves alone: each has its own operation.
 UNSAVED_STATE_FIELDS = frozenset({"source_id", "version", "lease_owner", "lease_expires_at"})
@@ -101,44 +99,6 @@ def content_hash(entry: Entry) -> str:
     """A digest of what makes an entry "updated" when it changes: title, summary, labels."""
     payload = json.dumps([entry.title, entry.summary, list(entry.labels)], ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
-
-
-def _stored(row: Any) -> StoredEntry:
-    """The entry a row holds, cleaned and bounded by the model (a row stored by an earlier
-    version, or written by hand, is read as the entry it would be today). ``ValueError`` for
-    a row that cannot be an entry."""
-    try:
-        labels = tuple(row.labels)
-    except TypeError as error:
-        raise ValueError(f"its labels are not a list: {row.labels!r}") from error
-    return StoredEntry(
-        entry=Entry(
-            id=row.id,
-            source_id=row.source_id,
-            title=row.title,
-            link=row.link,
-            date=row.listing_date,
-            published=row.published,
-            summary=row.summary,
-            labels=labels,
-            credit=row.credit,
-            group=row.group_heading,
-            image=row.image,
-        ),
-        first_seen=row.first_seen,
-        updated=row.updated,
-    )
-
-
-def _readable(rows: Iterable[Any], left_out: Callable[[LeftOut], object]) -> Iterator[StoredEntry]:
-    """The entries of the rows; a row that cannot be an entry is left out, logged with its
-    source and id, and told to ``left_out``."""
-    for row in rows:
-        try:
-            yield _stored(row)
-        except ValueError as error:
-            logger.warning("entry %s of source %s left out: %s", row.id, row.source_id, error)
-            left_out(LeftOut(source_id=row.source_id, entry_id=row.id, reason=str(error)))
 
 
 def _insert_if_missing(connection: Connection, table: Table, **values: object) -> Insert:
@@ -422,7 +382,7 @@ class Ledger:
         if limit is not None:
             query = query.limit(limit)
         with self._connection() as connection:
-            return list(_readable(connection.execute(query), left_out))
+            return list(readable_entries(connection.execute(query), left_out))
 
     def live_count(self, source_id: str) -> int:
         """How many entries of the source are published."""
