@@ -42,7 +42,8 @@ _UNCLEAN = re.compile(
 
 
 def clean_text(text: str) -> str:
-    """Drop forbidden and invisible characters and collapse all whitespace to single spaces."""
+    """Drop forbidden, invisible and bidirectional formatting characters and collapse all
+    whitespace to single spaces."""
     if not (_UNCLEAN.search(text) or "  " in text or text[:1] == " " or text[-1:] == " "):
         return text  # clean already (most text is, and every entry's is cleaned when made)
     return " ".join(_scrub(text).split())
