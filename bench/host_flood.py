@@ -13,13 +13,14 @@ import datetime as dt
 import os
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from werkzeug.test import Client
 
 from feeds.config import parse_config
 from feeds.ledger.store import Ledger, Retention
-from feeds.model import UTC, Entry, StoredEntry
+from feeds.model import UTC, Entry, LeftOut, StoredEntry
 from server import create_app
 
 HOSTS = int(os.environ.get("BENCH_HOSTS", "300"))
@@ -46,9 +47,15 @@ class CountingLedger(Ledger):
 
     entry_reads = 0
 
-    def entries(self, source_ids: object = None, *, limit: int | None = None) -> list[StoredEntry]:
+    def entries(
+        self,
+        source_ids: Sequence[str] | None = None,
+        *,
+        limit: int | None = None,
+        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
+    ) -> list[StoredEntry]:
         self.entry_reads += 1
-        return super().entries(source_ids, limit=limit)  # type: ignore[arg-type]  # passed on
+        return super().entries(source_ids, limit=limit, left_out=left_out)
 
 
 def resident_megabytes() -> float:

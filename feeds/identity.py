@@ -72,8 +72,12 @@ PLAIN_CHARACTERS = str.maketrans(
     }
 )
 _TRAILING_PUNCTUATION = ".!?:;,\u2026 "
-#: A scheme, a colon and at least one character; none of what RFC 3987 excludes from IRIs.
-_ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]+")
+#: A scheme, a colon and at least one character; none of what RFC 3987 excludes from IRIs
+#: (bidirectional formatting characters included), nor what XML cannot carry.
+_ABSOLUTE_IRI = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*:"
+    '[^\\s<>"{}|\\\\^`\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]+'
+)
 
 
 def normalise_text(text: str) -> str:

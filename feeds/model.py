@@ -1,21 +1,38 @@
 """The data feedpub's core works on: entries, parse diagnostics and parse results.
 
-Plain frozen values with no behaviour beyond validation; adapters produce them, the ledger
-stores them, the renderers read them.
+Frozen values; adapters produce them, the ledger stores them, the renderers read them. An
+``Entry`` cleans and bounds what it holds when it is made, however it is made (an adapter, the
+ledger reading a row, ``dataclasses.replace``): no entry carries text a feed cannot hold.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from feeds.identity import listing_key
+from feeds.links import web_url
+from feeds.text import clean_paragraphs, clean_text, shorten
 
 UTC = dt.UTC
+
+#: The most characters an entry's title keeps: a longer one is cut at a word, with an ellipsis.
+TITLE_LIMIT = 1_000
+#: The most characters an entry's summary keeps (its paragraphs' breaks included).
+SUMMARY_LIMIT = 10_000
+#: The most characters of each label, of the credit line and of the group heading.
+LABEL_LIMIT = 200
+CREDIT_LIMIT = 500
+GROUP_LIMIT = 500
+#: The most labels an entry keeps (the first ones, in page order).
+MAX_LABELS = 20
+#: What XML 1.0 cannot carry at all: an id holding one is refused (ids are never rewritten).
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def require_utc(value: dt.datetime, name: str) -> None:
@@ -24,9 +41,24 @@ def require_utc(value: dt.datetime, name: str) -> None:
         raise ValueError(f"{name} must be an aware UTC datetime, got {value!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """What an entry cut to its bounds: a field (``title``, ``summary``, ``labels``, ...) and
+    how long it was (characters; for ``labels``, how many there were)."""
+
+    field: str
+    length: int
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Entry:
     """One news item as feedpub publishes it.
+
+    Made, it is clean: every text has its forbidden, invisible and bidirectional formatting
+    characters removed and its whitespace collapsed (a summary keeps its paragraphs), and is
+    bounded (``TITLE_LIMIT``, ``SUMMARY_LIMIT``, ``LABEL_LIMIT``, ``CREDIT_LIMIT``,
+    ``GROUP_LIMIT``, ``MAX_LABELS``); its link and image are valid absolute http(s) URLs
+    (``feeds.links.web_url``). ``ValueError`` for an entry without an id, a title or a link.
 
     Attributes:
         id: The entry's identity, an IRI computed once by ``feeds.identity.entry_id`` (a
@@ -39,13 +71,20 @@ class Entry:
         published: When the item was published, an aware UTC datetime: the start of ``date``
             in the source's time zone (plus a page-order offset of a few seconds), or, for an
             undated item, the time it was first seen.
-        summary: The item's summary as plain text; empty when the listing gives none.
+        summary: The item's summary as plain text (paragraphs separated by a blank line);
+            empty when the listing gives none.
         labels: The item's labels ("Press release", "Event", a topic), in page order.
         credit: The image credit line shown with the item ("© A. Photographer / ILO 2023"),
             never used as a title or a date.
         group: The heading the item stood under on the page ("March 2021", "What's new"),
             or ``None``.
-        image: The URL of the item's image, or ``None``.
+        image: The URL of the item's image, or ``None`` (also for one that is not a valid
+            http(s) URL).
+        cuts: What was cut to its bounds when the entry was made, for its parse result to
+            report (``ParseResult`` does); not stored, not compared.
+        page_url: Only given when made: the listing page's URL, the entry's link when its
+            own is empty or not a valid http(s) URL (taken as the caller gives it: a local
+            file's when previewing one).
     """
 
     id: str
@@ -59,13 +98,59 @@ class Entry:
     credit: str | None = None
     group: str | None = None
     image: str | None = None
+    cuts: tuple[Cut, ...] = field(default=(), compare=False, repr=False)
+    page_url: InitVar[str | None] = None
 
-    def __post_init__(self) -> None:
-        if not self.id:
-            raise ValueError("an entry needs an id")
-        if not self.title:
+    def __post_init__(self, page_url: str | None) -> None:
+        if not self.id or _XML_FORBIDDEN.search(self.id):
+            raise ValueError(f"an entry needs an id XML can carry, got {self.id!r}")
+        cuts = list(self.cuts)
+
+        def bounded(name: str, text: str, limit: int, clean: Callable[[str], str]) -> str:
+            if not isinstance(text, str):
+                raise ValueError(f"entry {self.id}: {name} is not text: {text!r}")
+            text = clean(text)
+            if len(text) > limit:
+                cuts.append(Cut(name, len(text)))
+                text = shorten(text, limit)
+            return text
+
+        title = bounded("title", self.title, TITLE_LIMIT, clean_text)
+        if not title:
             raise ValueError(f"entry {self.id}: an entry needs a title")
         require_utc(self.published, f"entry {self.id}: published")
+        link = web_url(self.link) if isinstance(self.link, str) else None
+        if link is None and page_url:
+            # the caller's own listing page (configured as http(s); a local file in previews)
+            link = web_url(page_url) or (None if _XML_FORBIDDEN.search(page_url) else page_url)
+        if link is None:
+            raise ValueError(f"entry {self.id}: not an http(s) URL: {self.link!r}")
+        labels = tuple(  # each once, in order: cleaning can make two labels one
+            dict.fromkeys(
+                text
+                for text in (bounded("label", lab, LABEL_LIMIT, clean_text) for lab in self.labels)
+                if text
+            )
+        )
+        if len(labels) > MAX_LABELS:
+            cuts.append(Cut("labels", len(labels)))
+            labels = labels[:MAX_LABELS]
+        set_field = object.__setattr__  # the dataclass is frozen: set once, here
+        set_field(self, "title", title)
+        set_field(self, "link", link)
+        set_field(
+            self, "summary", bounded("summary", self.summary, SUMMARY_LIMIT, clean_paragraphs)
+        )
+        set_field(self, "labels", labels)
+        if self.credit is not None:
+            set_field(
+                self, "credit", bounded("credit", self.credit, CREDIT_LIMIT, clean_text) or None
+            )
+        if self.group is not None:
+            set_field(self, "group", bounded("group", self.group, GROUP_LIMIT, clean_text) or None)
+        if self.image is not None:
+            set_field(self, "image", web_url(self.image) if isinstance(self.image, str) else None)
+        set_field(self, "cuts", tuple(cuts))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,6 +166,22 @@ class StoredEntry:
     entry: Entry
     first_seen: dt.datetime
     updated: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeftOut:
+    """An entry left out of what is published, and why: a stored row that cannot be an entry
+    (it holds what the model refuses), or an entry a feed could not be rendered with.
+
+    Attributes:
+        source_id: The source of the entry.
+        entry_id: Its id (as stored).
+        reason: What is wrong, in words.
+    """
+
+    source_id: str
+    entry_id: str
+    reason: str
 
 
 class Severity(StrEnum):
@@ -111,13 +212,41 @@ class Diagnostic:
     item: int | None = None
 
 
+_LIMITS = {
+    "title": TITLE_LIMIT,
+    "summary": SUMMARY_LIMIT,
+    "label": LABEL_LIMIT,
+    "credit": CREDIT_LIMIT,
+    "group": GROUP_LIMIT,
+    "labels": MAX_LABELS,
+}
+
+
+def cut_diagnostic(entry: Entry) -> Diagnostic | None:
+    """A ``cut-text`` warning saying what the entry cut to its bounds, if anything."""
+    if not entry.cuts:
+        return None
+    what = ", ".join(
+        f"its {cut.length} labels to {MAX_LABELS}"
+        if cut.field == "labels"
+        else f"its {cut.field} of {cut.length} characters to {_LIMITS[cut.field]}"
+        for cut in entry.cuts
+    )
+    return Diagnostic(
+        code="cut-text",
+        severity=Severity.WARNING,
+        message=f"{shorten(entry.title, 80)!r} ({entry.id}): cut {what}",
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ParseResult:
     """What an adapter found in one document.
 
     Attributes:
         entries: The entries, in page order.
-        diagnostics: What the adapter decided or could not decide.
+        diagnostics: What the adapter decided or could not decide, and what its entries cut
+            to their bounds (``cut-text``, added when the result is made).
         next_page: The URL of the listing's next page, where the page tells it, else ``None``.
         items_on_page: How many items the page showed, if not one per entry.
         instants_from_days: The entries' instants were derived from calendar days and page
@@ -130,6 +259,13 @@ class ParseResult:
     next_page: str | None = None
     items_on_page: int | None = None
     instants_from_days: bool = True
+
+    def __post_init__(self) -> None:
+        # what the entries cut to their bounds is said here, once, whichever adapter made them
+        said = set(self.diagnostics)
+        added = [d for d in map(cut_diagnostic, self.entries) if d is not None and d not in said]
+        if added:
+            object.__setattr__(self, "diagnostics", (*self.diagnostics, *added))
 
     @property
     def item_count(self) -> int:

@@ -1,7 +1,8 @@
 """Text hygiene shared by every adapter: decoding documents and cleaning strings.
 
-Turns fetched bytes into text (refusing binary data with a clear error) and removes what
-must never reach a feed: control characters, XML-forbidden code points, odd whitespace.
+Turns fetched bytes into text (refusing binary data with a clear error), removes what must
+never reach a feed (control characters, XML-forbidden code points, bidirectional overrides, odd
+whitespace) and shortens text past a bound at a word.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from feeds.errors import ParseError
 _FORBIDDEN = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
 )
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+#: Invisible characters, and the bidirectional embeddings, overrides and isolates
+#: (U+202A-U+202E, U+2066-U+2069): one left unclosed reverses the text after it where it is
+#: shown (a widget on a partner's page), so none is kept.
+_BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad" + _BIDI_CONTROLS
 _ODD_SPACES = "\t\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
 #: Odd spaces become plain ones and invisible characters go, in one pass.
 _PLAIN = str.maketrans(dict.fromkeys(_ODD_SPACES, " ") | dict.fromkeys(_INVISIBLE))
@@ -31,9 +36,42 @@ def _scrub(text: str) -> str:
     return text.translate(_PLAIN) if _NEEDS_WORK.search(text) else text
 
 
+#: What ``clean_text`` changes, besides spaces: forbidden, invisible and odd characters, and
+#: any whitespace but a space (what ``str.split`` splits at: line breaks, U+0085, U+2028...).
+_UNCLEAN = re.compile(
+    f"[{_FORBIDDEN.pattern[1:-1]}{_INVISIBLE}{_ODD_SPACES}\n\r\x0b\x0c\x1c-\x1f\x85\u2028\u2029]"
+)
+
+
 def clean_text(text: str) -> str:
-    """Drop forbidden and invisible characters and collapse all whitespace to single spaces."""
+    """Drop forbidden, invisible and bidirectional formatting characters and collapse all
+    whitespace to single spaces."""
+    if not (_UNCLEAN.search(text) or "  " in text or text[:1] == " " or text[-1:] == " "):
+        return text  # clean already (most text is, and every entry's is cleaned when made)
     return " ".join(_scrub(text).split())
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+def clean_paragraphs(text: str) -> str:
+    """Like ``clean_text`` within each paragraph; paragraphs (text between blank lines) are
+    kept, separated by one blank line."""
+    if "\n" not in text:
+        return clean_text(text)
+    return "\n\n".join(filter(None, map(clean_text, _PARAGRAPH_BREAK.split(text))))
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` if it has at most ``limit`` characters, else its start cut at a word (or within
+    a word too long to keep whole) and ended by an ellipsis, ``limit`` characters at most."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" \n,;:.-") + "\u2026"
 
 
 def clean_line(line: str) -> str:
@@ -137,13 +175,19 @@ def read_document(data: bytes, *, source: str, charset: str | None = None) -> De
     return DecodedText(text, encoding, tuple(notes))
 
 
+#: A multi-byte UTF-8 sequence (lead byte and continuation bytes).
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
 def _fallback_encoding(data: bytes) -> str:
-    """For bytes that are not all UTF-8: UTF-8 still if at least three in four of their
-    non-ASCII bytes form UTF-8 sequences (a page with a few broken bytes), else Windows-1252
-    (where each non-ASCII character is one byte, which UTF-8 never accepts alone)."""
-    high = sum(1 for byte in data if byte >= 0x80)
-    broken = data.decode("utf-8", errors="replace").count("\ufffd")
-    return "utf-8" if broken * 4 <= high else "cp1252"
+    """For bytes that are not all UTF-8: UTF-8 still if they hold at least as many UTF-8
+    sequences as stray non-ASCII bytes (a page with a few broken bytes), else Windows-1252,
+    whose text almost never forms a UTF-8 sequence by chance."""
+    sequences = _UTF8_SEQUENCE.findall(data)
+    stray = sum(1 for byte in data if byte >= 0x80) - sum(len(found) for found in sequences)
+    return "utf-8" if sequences and len(sequences) >= stray else "cp1252"
 
 
 def decode_document(data: bytes, *, source: str, charset: str | None = None) -> str:

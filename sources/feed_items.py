@@ -11,12 +11,12 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
 
 from feeds.dates import MAX_YEAR, MIN_YEAR
+from feeds.links import web_url
 from feeds.model import UTC
 from feeds.text import clean_text
 
@@ -129,19 +129,9 @@ def title_from_summary(summary: str) -> str:
 
 
 def web_link(href: str, base: str) -> str | None:
-    """``href`` resolved against ``base``, if that gives an absolute http(s) URL."""
-    href = href.strip()
-    if not href:
-        return None
-    try:
-        url = urljoin(base, href)
-        parts = urlsplit(url)
-        hostname = parts.hostname
-    except ValueError:  # an unbalanced IPv6 bracket, say
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not hostname:
-        return None
-    return url
+    """``href`` resolved against ``base``, if that gives an absolute http(s) URL (cleaned by
+    ``feeds.links.web_url``)."""
+    return web_url(href, base)
 
 
 def distinct_labels(labels: Iterable[str]) -> tuple[str, ...]:

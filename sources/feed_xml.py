@@ -49,6 +49,18 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 #: We hand feedparser text we have already decoded, re-encoded: its own sniffing must not run.
 _AS_UTF8 = {"content-type": "application/xml; charset=utf-8"}
 
+#: A numeric character reference (``&#1;``, ``&#xD800;``).
+_CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10}));")
+
+
+def _readable_reference(match: re.Match[str]) -> str:
+    """A character reference as is, or U+FFFD for one to a code point XML cannot hold (a
+    control, a surrogate, U+FFFE): feedparser's lenient reader fails on a feed holding one."""
+    code = int(match[1], 16) if match[1] else int(match[2])
+    allowed = code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+    return match[0] if allowed or 0x10000 <= code <= 0x10FFFF else "\ufffd"
+
+
 ENTITIES_REFUSED = (
     "entity declarations are not allowed in feeds (billion laughs, external entities)"
 )
@@ -82,7 +94,7 @@ def read_xml_feed(document: str, *, source: str, base_url: str) -> FeedDocument:
 
     Raises ``ParseError`` naming ``source`` when the document is not a feed at all.
     """
-    data = document.encode("utf-8", errors="replace")
+    data = _CHARACTER_REFERENCE.sub(_readable_reference, document).encode("utf-8", "replace")
     try:
         parsed = feedparser.parse(io.BytesIO(data), response_headers=_AS_UTF8)
     # feedparser is a lenient reader of hostile input: any failure of its own means that the

@@ -16,7 +16,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
 
 import lxml.html
 from cssselect import SelectorError
@@ -27,6 +26,7 @@ from lxml.cssselect import CSSSelector
 from feeds.dates import find_listing_date, page_order_instants, read_listing_date
 from feeds.errors import ParseError
 from feeds.identity import entry_id
+from feeds.links import web_url
 from feeds.model import Adapter, Diagnostic, Entry, PageContext, ParseResult, Severity
 from feeds.text import clean_text
 from sources.structured import json_ld_articles
@@ -153,11 +153,7 @@ def read_date(text: str, spec: SelectorSpec) -> dt.date | None:
 
 
 def _resolve(base: str, href: str) -> str | None:
-    href = href.strip()
-    if not href or href.startswith(("javascript:", "data:", "mailto:")):
-        return None
-    url = urljoin(base, href.split()[0])
-    return url if url.startswith(("http://", "https://")) else None
+    return web_url(href, base)
 
 
 def _image(element: lxml.html.HtmlElement, selector: FieldSelector, base: str) -> str | None:
@@ -166,8 +162,8 @@ def _image(element: lxml.html.HtmlElement, selector: FieldSelector, base: str) -
         for name in candidates:
             value = str(found.get(name, "")).strip()
             if value and not value.startswith("data:"):
-                if name == "srcset":
-                    value = value.split(",")[0].strip()
+                if name == "srcset":  # its first candidate's URL, without its descriptor
+                    value = value.split(",")[0].strip().partition(" ")[0]
                 url = _resolve(base, value)
                 if url:
                     return url
@@ -204,7 +200,7 @@ def parse_with_selectors(document: str, context: PageContext, spec: SelectorSpec
     base = context.page_url
     for element in root.iter("base"):
         if element.get("href"):
-            base = urljoin(base, str(element.get("href")))
+            base = web_url(str(element.get("href")), base) or base
             break
     diagnostics: list[Diagnostic] = []
     if spec.json_ld:
@@ -357,7 +353,8 @@ def _result(
                 id=identity,
                 source_id=context.source_id,
                 title=item.title,
-                link=item.link or context.page_url,
+                link=item.link or "",
+                page_url=context.page_url,
                 date=item.date,
                 published=published,
                 summary=item.summary,

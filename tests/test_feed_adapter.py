@@ -418,3 +418,17 @@ def test_the_adapter_takes_no_options_and_is_registered() -> None:
     assert feed.adapter({}) is feed.parse_feed
     with pytest.raises(ValueError, match=r"^item: the feed adapter takes no selectors$"):
         feed.adapter({"item": "li"})
+
+
+def test_a_character_reference_to_a_surrogate_or_a_control_does_not_fail_the_feed() -> None:
+    document = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>'
+        "<item><title>Lone &#xD800; surrogate &#1; &#8217;</title><link>/a&#xd800;b</link></item>"
+        "<item><title>Plain</title><link>/plain</link></item></channel></rss>"
+    )
+    result = feed.parse_feed(document, make_context(page_url="https://www.example.org/feed.xml"))
+    assert [entry.title for entry in result.entries] == [
+        "Lone \ufffd surrogate \ufffd \u2019",
+        "Plain",
+    ]
+    assert result.entries[0].link == "https://www.example.org/a\ufffdb"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import feedparser
@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from feeds.config import Config, parse_config
 from feeds.ledger.store import Ledger, Retention
-from feeds.model import UTC, StoredEntry
+from feeds.model import UTC, LeftOut, StoredEntry
 from feeds.serve.publish import FeedPublisher, max_age_seconds, ttl_minutes
 from server import create_app
 from tests.refresh_kit import open_ledger
@@ -51,9 +51,15 @@ class CountingLedger(Ledger):
     entry_reads = 0
     version_reads = 0
 
-    def entries(self, source_ids: object = None, *, limit: int | None = None) -> list[StoredEntry]:
+    def entries(
+        self,
+        source_ids: Sequence[str] | None = None,
+        *,
+        limit: int | None = None,
+        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
+    ) -> list[StoredEntry]:
         self.entry_reads += 1
-        return super().entries(source_ids, limit=limit)  # type: ignore[arg-type]
+        return super().entries(source_ids, limit=limit, left_out=left_out)
 
     def version(self) -> int:
         self.version_reads += 1

@@ -108,3 +108,54 @@ def test_ids_are_the_same_across_time_zones_and_fetch_times() -> None:
         make_context(timezone="America/Lima", seen_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC)),
     ).entries
     assert [e.id for e in geneva] == [e.id for e in lima]
+
+
+#: Links as pages give them, and the ids their items were published with before links were
+#: cleaned (percent-encoded rather than cut at a space): a link without spaces keeps its id.
+PUBLISHED_LINK_IDS = {
+    "/news/budget-2025": "urn:uuid:71a21fac-d896-52f8-9cc7-871b0463bf13",
+    "https://WWW.Example.org/a?utm_source=x&b=2&a=1#top": (
+        "urn:uuid:f62b860c-e7e4-502b-a658-93affb678312"
+    ),
+    "/fr/actualités/été-2025": "urn:uuid:c9eb23e3-7c59-5d6e-912c-53681f3e4ac9",
+    "/news/a%20b?q=%C3%A9": "urn:uuid:0ffd5fbf-3b69-59d4-a323-3f5b9a5a71a1",
+    "//cdn.example.org/x/y.htm": "urn:uuid:c2a60e3f-0e14-5354-a240-3c83f72a0b43",
+    "../up/item.htm": "urn:uuid:5882d317-c61a-5230-abe1-c5a55a82c13b",
+    "https://bücher.example:8443/Straße": "urn:uuid:768bea52-20e0-5d8b-a400-3629b0bd504d",
+    "https://example.org/search?q=a+b&tag=x%2Fy": "urn:uuid:edd7de70-a5ec-5424-bc44-eebf69e7470f",
+}
+
+
+def test_ids_from_links_without_spaces_are_those_already_published() -> None:
+    from sources import ADAPTERS
+
+    page = "".join(
+        f'<div class="item"><h2><a href="{link}">Item {n}</a></h2></div>'
+        for n, link in enumerate(PUBLISHED_LINK_IDS)
+    )
+    result = ADAPTERS["html"]({"item": "div.item"})(
+        f"<html><body>{page}</body></html>", make_context()
+    )
+    assert [e.id for e in result.entries] == list(PUBLISHED_LINK_IDS.values())
+
+
+def test_items_whose_links_differ_after_a_space_keep_different_ids() -> None:
+    from sources import ADAPTERS
+
+    page = (
+        '<div class="item"><h2><a href="/news/2025 budget">Budget</a></h2></div>'
+        '<div class="item"><h2><a href="/news/2025 plan">Plan</a></h2></div>'
+    )
+    result = ADAPTERS["html"]({"item": "div.item"})(
+        f"<html><body>{page}</body></html>", make_context()
+    )
+    assert [e.title for e in result.entries] == ["Budget", "Plan"]
+    assert result.entries[0].id != result.entries[1].id
+    assert "duplicate-item" not in {d.code for d in result.diagnostics}
+
+
+def test_a_native_id_holding_a_bidi_override_is_not_kept_as_an_iri() -> None:
+    for native in ("tag:example.org,2026:1\u202e", "urn:x:\u2066y"):
+        made = entry_id("example.org/feed", "T", None, native_id=native)
+        assert made.startswith("urn:uuid:")
+    assert entry_id("l", "T", None, native_id="tag:example.org,2026:1") == "tag:example.org,2026:1"

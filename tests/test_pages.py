@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import lxml.html
@@ -19,7 +19,7 @@ from lxml import etree
 
 from feeds.config import Config, parse_config
 from feeds.ledger.store import Ledger, Retention, SourceState
-from feeds.model import UTC, Entry, StoredEntry
+from feeds.model import UTC, Entry, LeftOut, StoredEntry
 from feeds.serve.publish import FeedPublisher
 from server import create_app
 from tests.refresh_kit import open_ledger
@@ -73,6 +73,10 @@ TYPES = {
 }
 
 
+#: The listing page of the office's entries.
+LISTING = "https://www.example.org/news/"
+
+
 def entry(n: int, title: str, day: int, *labels: str, **fields: object) -> Entry:
     values: dict[str, object] = {
         "id": f"urn:uuid:{n:08d}-0000-5000-8000-000000000000",
@@ -98,9 +102,15 @@ class CountingLedger(Ledger):
 
     entry_reads = 0
 
-    def entries(self, source_ids: object = None, *, limit: int | None = None) -> list[StoredEntry]:
+    def entries(
+        self,
+        source_ids: Sequence[str] | None = None,
+        *,
+        limit: int | None = None,
+        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
+    ) -> list[StoredEntry]:
         self.entry_reads += 1
-        return super().entries(source_ids, limit=limit)  # type: ignore[arg-type]
+        return super().entries(source_ids, limit=limit, left_out=left_out)
 
 
 @pytest.fixture
@@ -115,7 +125,7 @@ def ledger(database_url: str) -> Iterator[CountingLedger]:
         opened,
         "office",
         entry(1, f"Alpha {HOSTILE}", 20, "Press release", summary=f"Beware {HOSTILE} & co."),
-        entry(2, "Beta", 19, "News", link="javascript:alert(1)"),
+        entry(2, "Beta", 19, "News", link="javascript:alert(1)", page_url=LISTING),
         entry(3, "Gamma", 18, "Press release"),
         entry(4, "Delta", 17, "News"),
     )
@@ -291,7 +301,8 @@ def test_a_topic_page_shows_its_latest_entries_feeds_and_embed_snippets(
         'Beware <script>alert("x")</script> & co.',
     ]
     assert first.find(".//time").get("datetime") == "2026-11-20"
-    assert entries[1].find(".//h3/a") is None  # a javascript: link is never a link
+    # a javascript: link never reaches a page: the entry links to its listing page instead
+    assert entries[1].find(".//h3/a").get("href") == LISTING
     assert {link.get("href") for link in page.findall(".//link[@rel='alternate']")} == {
         f"{BASE}/feeds/office.rss",
         f"{BASE}/feeds/office.atom",
@@ -463,6 +474,9 @@ def test_status_json_reports_every_source(client: FlaskClient) -> None:
         "suspect": False,
         "suspect_reason": None,
         "next_refresh_at": None,
+        "left_out_of_feeds": 0,
+        "left_out_last_entry": None,
+        "left_out_last_reason": None,
     }
     assert bureau == {
         "id": "bureau",
@@ -479,6 +493,9 @@ def test_status_json_reports_every_source(client: FlaskClient) -> None:
         "suspect": True,
         "suspect_reason": f"no entries on the page {HOSTILE}",
         "next_refresh_at": "2026-11-22T11:00:00Z",  # the state's next attempt
+        "left_out_of_feeds": 0,
+        "left_out_last_entry": None,
+        "left_out_last_reason": None,
     }
 
 
@@ -492,6 +509,7 @@ def test_the_status_page_shows_the_same_in_a_table(client: FlaskClient) -> None:
         "Failures in a row",
         "Suspect",
         "Next refresh",
+        "Left out of feeds",
     ]
     office, bureau = (
         texts(row.findall("th") + row.findall("td")) for row in page.findall(".//tbody/tr")
@@ -504,6 +522,7 @@ def test_the_status_page_shows_the_same_in_a_table(client: FlaskClient) -> None:
         "0",
         "no",
         "not scheduled yet",
+        "none",
     ]
     assert bureau == [
         "Bureau bureau",
@@ -513,6 +532,7 @@ def test_the_status_page_shows_the_same_in_a_table(client: FlaskClient) -> None:
         "3",
         'yes: no entries on the page <script>alert("x")</script>',
         "22 November 2026, 11:00 UTC",
+        "none",
     ]
     assert "1 with problems" in page.text_content()
 
@@ -573,5 +593,5 @@ def test_the_feed_stylesheet_shows_rss_and_atom_as_a_page(client: FlaskClient) -
         assert page.find(".//a[@href='https://feeds.example.org/topics/office']") is not None
         titles = texts(page.findall(".//ol/li/h3"))
         assert titles == ['Alpha <script>alert("x")</script>', "Beta", "Gamma"]
-        assert page.find(".//ol/li[2]/h3/a") is None  # a javascript: link is never a link
+        assert page.find(".//ol/li[2]/h3/a").get("href") == LISTING  # never javascript:
         assert page.find(".//script") is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import feedparser
@@ -15,9 +16,12 @@ from lxml import etree
 from feeds.model import UTC, Entry, StoredEntry
 from feeds.serve.render import (
     FeedInfo,
+    Rendered,
     entry_text,
     feed_updated,
+    language_tag,
     render_atom,
+    render_feed,
     render_json,
     render_rss,
     with_stylesheet,
@@ -230,3 +234,48 @@ def test_golden_files_are_where_the_tests_expect(tmp_path: Path) -> None:
         "newsroom.json",
         "newsroom.rss",
     ]
+
+
+def forced(stored_entry: StoredEntry, **fields: object) -> StoredEntry:
+    """The entry with values the model would never let through (as if a bug had)."""
+    for name, value in fields.items():
+        object.__setattr__(stored_entry.entry, name, value)
+    return stored_entry
+
+
+@pytest.mark.parametrize("feed_format", ["rss", "atom", "json"])
+def test_an_entry_a_feed_cannot_be_rendered_with_is_left_out_and_reported(
+    feed_format: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = forced(stored(4), link="https://example.org/a\x01b", title="Item \ud800four")
+    rendered = render_feed(RENDERERS[feed_format], INFO, [ENTRIES[0], bad, ENTRIES[2]])
+    assert rendered.body == RENDERERS[feed_format](INFO, [ENTRIES[0], ENTRIES[2]])
+    (left_out,) = rendered.left_out
+    assert left_out.source_id == "newsroom"
+    assert left_out.entry_id == bad.entry.id
+    assert left_out.reason.startswith("the feed cannot be rendered with it: ")
+    assert f"entry {bad.entry.id} of source newsroom left out" in caplog.text
+
+
+def test_a_feed_of_clean_entries_is_rendered_whole() -> None:
+    for render in RENDERERS.values():
+        assert render_feed(render, INFO, ENTRIES) == Rendered(render(INFO, ENTRIES))
+
+
+def test_a_feed_that_fails_without_any_entry_raises_its_own_error() -> None:
+    def broken(info: FeedInfo, entries: Sequence[StoredEntry]) -> bytes:
+        raise RuntimeError("the feed itself is broken")
+
+    with pytest.raises(RuntimeError, match="the feed itself is broken"):
+        render_feed(broken, INFO, ENTRIES)
+
+
+@pytest.mark.parametrize("language", ["en\x01", "en us", "<en>", "\ud800", ""])
+def test_a_language_that_is_no_language_tag_is_left_out_of_the_feed(language: str) -> None:
+    info = dataclasses.replace(INFO, language=language)
+    for render in (render_rss, render_atom):
+        parsed = feedparser.parse(render(info, ENTRIES))
+        assert parsed.bozo is False
+        assert "language" not in parsed.feed
+    assert "language" not in json.loads(render_json(info, ENTRIES))
+    assert language_tag("fr-CH") == "fr-CH"

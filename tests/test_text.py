@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from feeds.errors import FeedpubError, ParseError
-from feeds.text import clean_line, clean_text, decode_document
+from feeds.text import clean_line, clean_paragraphs, clean_text, decode_document, shorten
 
 
 def test_clean_text_drops_forbidden_and_invisible_characters() -> None:
@@ -40,3 +40,20 @@ def test_decode_refuses_empty_and_binary_documents_naming_the_source(data: bytes
 def test_decode_honours_an_xml_declaration_s_encoding() -> None:
     feed = "<?xml version='1.0' encoding='ISO-8859-1'?><rss><title>Actualités</title></rss>"
     assert "Actualités" in decode_document(feed.encode("latin-1"), source="s")
+
+
+def test_clean_text_removes_bidirectional_overrides_and_isolates() -> None:
+    controls = "".join(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+    assert clean_text(f"Price\u202e 01$ {controls}end\u2069") == "Price 01$ end"
+
+
+def test_clean_paragraphs_keeps_paragraphs_and_cleans_each() -> None:
+    assert clean_paragraphs("a\x01  b\n \n\n c\u202e\nd") == "a b\n\nc d"
+    assert clean_paragraphs("one line") == "one line"
+
+
+def test_shorten_cuts_at_a_word_with_an_ellipsis_within_the_limit() -> None:
+    assert shorten("short", 10) == "short"
+    assert shorten("alpha beta gamma delta", 15) == "alpha beta\u2026"
+    assert shorten("x" * 50, 10) == "x" * 9 + "\u2026"  # no word to cut at
+    assert len(shorten("word " * 300_000, 1_000)) <= 1_000

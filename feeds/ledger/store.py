@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +33,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from feeds.ledger import schema
 from feeds.ledger.database import DEFAULT_POOL_SIZE, WRITES, open_engine, reachable
 from feeds.ledger.merge import MergeResult, Retention, merge_listing
+from feeds.ledger.rows import readable_entries
 from feeds.ledger.tables import entries_table, entry_aliases_table, hosts_table, sources_table
-from feeds.model import Entry, StoredEntry, require_utc
+from feeds.model import Entry, LeftOut, StoredEntry, require_utc
 
 #: What callers of the ledger use (``MergeResult`` and ``Retention`` live in the merge module).
 __all__ = [
@@ -76,26 +77,6 @@ class SourceState:
     version: int = 0
     lease_owner: str | None = None
     lease_expires_at: dt.datetime | None = None
-
-
-def _stored(row: Any) -> StoredEntry:
-    return StoredEntry(
-        entry=Entry(
-            id=row.id,
-            source_id=row.source_id,
-            title=row.title,
-            link=row.link,
-            date=row.listing_date,
-            published=row.published,
-            summary=row.summary,
-            labels=tuple(row.labels),
-            credit=row.credit,
-            group=row.group_heading,
-            image=row.image,
-        ),
-        first_seen=row.first_seen,
-        updated=row.updated,
-    )
 
 
 def _insert_if_missing(connection: Connection, table: Table, **values: object) -> Insert:
@@ -265,9 +246,14 @@ class Ledger:
             return {row.id: _state(row) for row in connection.execute(select(sources_table))}
 
     def entries(
-        self, source_ids: Sequence[str] | None = None, *, limit: int | None = None
+        self,
+        source_ids: Sequence[str] | None = None,
+        *,
+        limit: int | None = None,
+        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
     ) -> list[StoredEntry]:
-        """Live entries (of the given sources, or all), newest first."""
+        """Live entries (of the given sources, or all), newest first. A row that cannot be an
+        entry is left out (logged, and told to ``left_out``): one bad row never stops the rest."""
         table = entries_table
         query = select(table).where(table.c.removed_at.is_(None))
         if source_ids is not None:
@@ -276,7 +262,7 @@ class Ledger:
         if limit is not None:
             query = query.limit(limit)
         with self._connection() as connection:
-            return [_stored(row) for row in connection.execute(query)]
+            return list(readable_entries(connection.execute(query), left_out))
 
     def live_count(self, source_id: str) -> int:
         """How many entries of the source are published."""

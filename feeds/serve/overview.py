@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from feeds.config import SourceConfig, TopicConfig
 from feeds.ledger.store import SourceState
 from feeds.model import StoredEntry
-from feeds.serve.publish import FeedPublisher
+from feeds.serve.publish import FeedPublisher, LeftOutReport
 from feeds.serve.render import feed_updated
 from feeds.serve.topics import select_entries
 
@@ -54,11 +54,14 @@ class SourceHealth:
         source: The configured source.
         state: What the ledger remembers about refreshing it (empty if never refreshed).
         entry_count: How many of its entries are published.
+        left_out: What was left out of its entries in feeds and pages (since the server
+            started), or ``None`` for nothing.
     """
 
     source: SourceConfig
     state: SourceState
     entry_count: int
+    left_out: LeftOutReport | None = None
 
     @property
     def suspect(self) -> bool:
@@ -80,8 +83,9 @@ class SourceHealth:
 
     @property
     def healthy(self) -> bool:
-        """True when its last refresh (if any) worked and nothing is held back."""
-        return self.state.consecutive_failures == 0 and not self.suspect
+        """True when its last refresh (if any) worked, nothing is held back and none of its
+        entries is left out of feeds."""
+        return self.state.consecutive_failures == 0 and not self.suspect and self.left_out is None
 
     def record(self) -> dict[str, object]:
         """The source's health as JSON-ready data (UTC instants in RFC 3339, ``null`` for
@@ -102,6 +106,9 @@ class SourceHealth:
             "suspect": self.suspect,
             "suspect_reason": self.suspect_reason,
             "next_refresh_at": rfc3339(state.next_attempt_at),
+            "left_out_of_feeds": self.left_out.entries if self.left_out else 0,
+            "left_out_last_entry": self.left_out.last_entry_id if self.left_out else None,
+            "left_out_last_reason": self.left_out.last_reason if self.left_out else None,
         }
 
 
@@ -131,8 +138,11 @@ class Overview:
         return found
 
     def sources(self) -> tuple[SourceHealth, ...]:
-        """Every configured source's health, in the configuration's order (two queries)."""
+        """Every configured source's health, in the configuration's order (two queries, and the
+        entries once per ledger version: rows that cannot be entries are found there)."""
+        self._current()
         ledger = self.publisher.ledger
+        left_out = self.publisher.left_out
         states = ledger.states()
         counts = ledger.source_live_counts()
         return tuple(
@@ -140,6 +150,7 @@ class Overview:
                 source=source,
                 state=states.get(source.id) or SourceState(source_id=source.id),
                 entry_count=counts.get(source.id, 0),
+                left_out=left_out.report(source.id),
             )
             for source in self.config.sources
         )
@@ -155,7 +166,7 @@ class Overview:
             return self._topics[1]
 
     def _select(self) -> dict[str, TopicOverview]:
-        candidates = self.publisher.ledger.entries()
+        candidates = self.publisher.ledger.entries(left_out=self.publisher.left_out.record)
         overviews = {}
         for topic in self.config.topics:
             chosen = select_entries(topic, candidates, len(candidates))

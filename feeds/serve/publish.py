@@ -4,7 +4,8 @@
 caching headers). It renders only when the ledger's version has moved since the last render
 (a cheap check, made at most once per ``version_ttl`` seconds); otherwise it answers from
 memory without touching the database. What it keeps is bounded in count and in bytes; the
-least recently used feeds go first.
+least recently used feeds go first. Entries left out of feeds (a row that cannot be an entry,
+an entry a feed cannot be rendered with) are counted per source, for the status page.
 """
 
 from __future__ import annotations
@@ -18,13 +19,21 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import format_datetime
 from enum import StrEnum
 
 from feeds.config import MAX_FEED_ENTRIES, Config, TopicConfig
 from feeds.ledger.store import Ledger
-from feeds.serve.render import FeedInfo, feed_updated, render_atom, render_json, render_rss
+from feeds.model import LeftOut
+from feeds.serve.render import (
+    FeedInfo,
+    feed_updated,
+    render_atom,
+    render_feed,
+    render_json,
+    render_rss,
+)
 from feeds.serve.topics import select_entries
 
 MIN_MAX_AGE_SECONDS = 60
@@ -81,6 +90,48 @@ class RenderedFeed:
         return len(self.plain.body) + len(self.gzipped.body) + ENTRY_OVERHEAD_BYTES
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeftOutReport:
+    """The entries of one source left out of feeds since the process started.
+
+    Attributes:
+        entries: How many distinct entries were left out.
+        last_entry_id: The last one left out.
+        last_reason: Why.
+    """
+
+    entries: int
+    last_entry_id: str
+    last_reason: str
+
+
+@dataclass
+class LeftOutEntries:
+    """Which entries were left out of feeds, per source (kept in memory, by each process)."""
+
+    _ids: dict[str, set[str]] = field(default_factory=dict)
+    _last: dict[str, LeftOut] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, left_out: LeftOut) -> None:
+        """Count an entry left out (once, however often it is)."""
+        with self._lock:
+            self._ids.setdefault(left_out.source_id, set()).add(left_out.entry_id)
+            self._last[left_out.source_id] = left_out
+
+    def report(self, source_id: str) -> LeftOutReport | None:
+        """What was left out of the source's entries, or ``None`` for nothing."""
+        with self._lock:
+            last = self._last.get(source_id)
+            if last is None:
+                return None
+            return LeftOutReport(
+                entries=len(self._ids[source_id]),
+                last_entry_id=last.entry_id,
+                last_reason=last.reason,
+            )
+
+
 def max_age_seconds(interval: dt.timedelta) -> int:
     """How long caches may keep a feed: half its sources' refresh interval, at least a minute."""
     return max(MIN_MAX_AGE_SECONDS, int(interval.total_seconds()) // 2)
@@ -129,6 +180,8 @@ class FeedPublisher:
         self._cache: OrderedDict[tuple[str, FeedFormat, int, str], RenderedFeed] = OrderedDict()
         self._cached_bytes = 0
         self._lock = threading.Lock()
+        #: The entries left out of feeds (and of the pages), per source.
+        self.left_out = LeftOutEntries()
 
     @property
     def cached(self) -> tuple[int, int]:
@@ -208,7 +261,7 @@ class FeedPublisher:
         *,
         explicit_limit: bool,
     ) -> RenderedFeed:
-        candidates = self.ledger.entries(topic.sources or None)
+        candidates = self.ledger.entries(topic.sources or None, left_out=self.left_out.record)
         entries = select_entries(topic, candidates, count)
         interval = self.refresh_interval(topic)
         query = f"?limit={count}" if explicit_limit else ""
@@ -224,7 +277,10 @@ class FeedPublisher:
             image=topic.image,
             stylesheet_url=f"{base}{STYLESHEET_PATH}",
         )
-        body = _RENDERERS[feed_format](info, entries)
+        rendered = render_feed(_RENDERERS[feed_format], info, entries)
+        for left_out in rendered.left_out:
+            self.left_out.record(left_out)
+        body = rendered.body
         updated = feed_updated(entries)
         digest = hashlib.sha256(body).hexdigest()[:32]
         common = [

@@ -7,16 +7,18 @@ the RSS channel ``<link>`` is the last link added (the alternate link goes last)
 ``lxml.etree`` imported before it; it cannot write processing instructions, so the
 ``<?xml-stylesheet?>`` that lets browsers show RSS and Atom as a page is put in here, after
 the XML declaration. Output is a pure function of its input: the same entries give
-byte-identical feeds, so ETags change only when content does.
+byte-identical feeds, so ETags change only when content does. ``render_feed`` renders a feed
+whatever one entry holds: an entry the feed cannot be rendered with is left out and reported.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
@@ -25,12 +27,18 @@ from feedgen.feed import FeedGenerator
 
 from feeds import __version__
 from feeds.identity import NAMESPACE
-from feeds.model import StoredEntry
+from feeds.model import LeftOut, StoredEntry
+
+logger = logging.getLogger(__name__)
 
 GENERATOR = "feedpub"
 #: The instant of an empty feed: fixed, so that its bytes do not change with the clock.
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: A language tag as BCP 47 spells one (``en``, ``fr-CH``, ``zh-Hant-TW``).
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
+#: How much of a renderer's error a left-out entry's reason keeps.
+_REASON_LENGTH = 300
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +81,11 @@ def xml_text(text: str) -> str:
     return _XML_FORBIDDEN.sub("", text)
 
 
+def language_tag(language: str) -> str:
+    """The feed's language if it is a language tag, else empty (the feed then says none)."""
+    return language if _LANGUAGE_TAG.fullmatch(language) else ""
+
+
 def entry_text(stored: StoredEntry) -> str:
     """What an entry says: its summary, or, for an item without one, a true line made of its
     label, title and date (feed readers and validators want text in every entry)."""
@@ -102,15 +115,18 @@ def _generator(info: FeedInfo, entries: Sequence[StoredEntry]) -> FeedGenerator:
     generator.subtitle(xml_text(info.description or info.title))
     generator.description(xml_text(info.description or info.title))
     generator.author({"name": xml_text(info.publisher)})
-    generator.language(info.language)
+    if language := language_tag(info.language):
+        generator.language(language)
     generator.generator(GENERATOR, version=__version__)
     generator.ttl(info.ttl_minutes)
     if info.image:
-        generator.logo(info.image)
-        generator.image(url=info.image, title=xml_text(info.title), link=info.home_url)
+        generator.logo(xml_text(info.image))
+        generator.image(
+            url=xml_text(info.image), title=xml_text(info.title), link=xml_text(info.home_url)
+        )
     # feedgen takes the RSS channel <link> from the last link added: the alternate one.
-    generator.link(href=info.self_url, rel="self")
-    generator.link(href=info.home_url, rel="alternate")
+    generator.link(href=xml_text(info.self_url), rel="self")
+    generator.link(href=xml_text(info.home_url), rel="alternate")
     generator.updated(feed_updated(entries))  # also lastBuildDate; never now()
     for stored in entries:
         entry = stored.entry
@@ -189,10 +205,55 @@ def render_json(info: FeedInfo, entries: Sequence[StoredEntry]) -> bytes:
         "home_page_url": info.home_url,
         "feed_url": info.self_url,
         "description": info.description,
-        "language": info.language,
+        "language": language_tag(info.language),
         "authors": [{"name": info.publisher}],
         "items": items,
     }
+    if not feed["language"]:
+        del feed["language"]
     if info.image:
         feed["icon"] = info.image
     return (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode()
+
+
+#: A renderer: a feed's bytes from what it says about itself and its entries.
+Renderer = Callable[[FeedInfo, Sequence[StoredEntry]], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A rendered feed, and the entries left out of it because it could not be rendered with
+    them."""
+
+    body: bytes
+    left_out: tuple[LeftOut, ...] = ()
+
+
+def render_feed(render: Renderer, info: FeedInfo, entries: Sequence[StoredEntry]) -> Rendered:
+    """The feed ``render`` makes of the entries; when it fails, each entry is tried alone, and
+    those it fails with are left out (logged with their source and id, and reported). The
+    error of a feed that fails without any entry is raised: no entry is to blame."""
+    try:
+        return Rendered(render(info, entries))
+    except Exception as error:  # any failure: next, find which entry caused it
+        failure = error
+    try:
+        render(info, ())
+    except Exception:
+        raise failure from None
+    kept: list[StoredEntry] = []
+    left_out: list[LeftOut] = []
+    for stored in entries:
+        try:
+            render(info, (stored,))
+        except Exception as error:  # whatever it is, the entry is left out
+            entry = stored.entry
+            reason = f"the feed cannot be rendered with it: {error!r}"[:_REASON_LENGTH]
+            logger.warning(
+                "feed %s: entry %s of source %s left out: %s",
+                info.topic_id, entry.id, entry.source_id, reason,
+            )  # fmt: skip
+            left_out.append(LeftOut(source_id=entry.source_id, entry_id=entry.id, reason=reason))
+        else:
+            kept.append(stored)
+    return Rendered(render(info, kept), tuple(left_out))

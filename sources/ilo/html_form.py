@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
 
+from feeds.links import web_url
 from feeds.text import clean_text
 from sources.ilo.grammar import RawField, RawItem
 
@@ -49,8 +49,6 @@ class _FieldCollector:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
-        parts = urlsplit(base_url)
-        self.origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
         self.fields: list[RawField] = []
         self.parts: list[str] = []
         self.href: str | None = None
@@ -64,14 +62,7 @@ class _FieldCollector:
         self.href = None
 
     def link(self, href: str | None) -> str | None:
-        if not href:
-            return None
-        href = href.strip()
-        if href.startswith("/") and not href.startswith("//") and "/." not in href and self.origin:
-            url = self.origin + href  # the common case, without urljoin's cost
-        else:
-            url = urljoin(self.base_url, href)
-        return url if url.startswith(("http://", "https://")) else None
+        return web_url(href, self.base_url) if href else None
 
     def collect(self, item: lxml.html.HtmlElement) -> list[RawField]:
         """Walk ``item`` in document order (text, children, tails) and return its fields."""
@@ -142,7 +133,7 @@ def cut_html(document: str, page_url: str) -> tuple[list[RawItem], str | None]:
     base_url = page_url
     for base in root.iter("base"):
         if base.get("href"):
-            base_url = urljoin(page_url, str(base.get("href")))
+            base_url = web_url(str(base.get("href")), page_url) or page_url
             break
     items: list[RawItem] = []
     group: str | None = None
