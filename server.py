@@ -36,7 +36,7 @@ from feeds.refresh.scheduler import build_scheduler
 from feeds.serve import pages
 from feeds.serve.http import RETRY_AFTER_SECONDS, FeedMiddleware
 from feeds.serve.http import base_url as request_base_url
-from feeds.serve.overview import Overview, TopicOverview
+from feeds.serve.overview import Overview, TopicOverview, utc_now
 from feeds.serve.publish import STYLESHEET_PATH, FeedPublisher
 from feeds.text import decode_document
 from sources import ilo
@@ -431,17 +431,18 @@ def create_app(
     *,
     ledger: Ledger | None = None,
     publisher: FeedPublisher | None = None,
+    clock: Callable[[], dt.datetime] = utc_now,
 ) -> Flask:
     """The web app: feeds (answered by ``FeedMiddleware`` before routing), the pages for people
     and partners (``feeds.serve.pages``), status and health.
 
-    Parts are injectable for tests; by default the configuration is found as the command
+    Parts (and the status pages' clock) are injectable for tests; by default the configuration is found as the command
     line finds it (``$FEEDPUB_CONFIG``, ``./feedpub.toml``, the bundled sample).
     """
     config = config or load_config(find_config_path(), adapter_kinds=sources.ADAPTERS)
     ledger = ledger or Ledger.open(config.database_url)
     publisher = publisher or FeedPublisher(config, ledger)
-    overview = Overview(publisher)
+    overview = Overview(publisher, clock=clock)
     site = _site_for(config)
     app = Flask(__name__)
     app.extensions["feedpub"] = publisher

@@ -140,7 +140,7 @@ def ledger(database_url: str) -> Iterator[CountingLedger]:
 @pytest.fixture
 def client(config: Config, ledger: CountingLedger) -> FlaskClient:
     publisher = FeedPublisher(config, ledger, version_ttl=0)
-    app = create_app(config, ledger=ledger, publisher=publisher)
+    app = create_app(config, ledger=ledger, publisher=publisher, clock=lambda: NOW)
     app.config.update(SERVER_NAME="feeds.example.org", PREFERRED_URL_SCHEME="https")
     return app.test_client()
 
@@ -443,6 +443,7 @@ def test_status_json_reports_every_source(client: FlaskClient) -> None:
         "suspect": False,
         "suspect_reason": None,
         "next_refresh_at": None,
+        "overdue": False,
     }
     assert bureau == {
         "id": "bureau",
@@ -459,6 +460,7 @@ def test_status_json_reports_every_source(client: FlaskClient) -> None:
         "suspect": True,
         "suspect_reason": f"no entries on the page {HOSTILE}",
         "next_refresh_at": "2026-11-22T11:00:00Z",  # the state's next attempt
+        "overdue": False,
     }
 
 

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from feeds.config import SourceConfig, TopicConfig
 from feeds.ledger.store import SourceState
-from feeds.model import StoredEntry
+from feeds.model import UTC, StoredEntry
 from feeds.serve.publish import FeedPublisher
 from feeds.serve.render import feed_updated
 from feeds.serve.topics import select_entries
 
 #: The most entries an embedded widget shows.
 MAX_EMBED_COUNT = 20
+#: The least lateness that makes a source's refresh overdue (see ``SourceHealth.overdue``).
+OVERDUE_FLOOR = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,11 +57,13 @@ class SourceHealth:
         source: The configured source.
         state: What the ledger remembers about refreshing it (empty if never refreshed).
         entry_count: How many of its entries are published.
+        checked_at: When the health was read (aware UTC).
     """
 
     source: SourceConfig
     state: SourceState
     entry_count: int
+    checked_at: dt.datetime
 
     @property
     def suspect(self) -> bool:
@@ -66,9 +71,20 @@ class SourceHealth:
         return self.state.suspect_reason is not None
 
     @property
+    def overdue(self) -> bool:
+        """True when its next refresh is late by more than a whole refresh interval (and at
+        least ``OVERDUE_FLOOR``): no scheduler is refreshing it. Failures push the due time
+        out by their backoff, so only a stalled or absent scheduler makes a source overdue; a
+        source never scheduled yet is not."""
+        due = self.state.next_attempt_at
+        grace = max(self.source.refresh_interval, OVERDUE_FLOOR)
+        return due is not None and self.checked_at - due > grace
+
+    @property
     def healthy(self) -> bool:
-        """True when its last refresh (if any) worked and nothing is held back."""
-        return self.state.consecutive_failures == 0 and not self.suspect
+        """True when its last refresh (if any) worked, nothing is held back and its next
+        refresh is not overdue."""
+        return self.state.consecutive_failures == 0 and not self.suspect and not self.overdue
 
     def record(self) -> dict[str, object]:
         """The source's health as JSON-ready data (UTC instants in RFC 3339, ``null`` for
@@ -89,6 +105,7 @@ class SourceHealth:
             "suspect": self.suspect,
             "suspect_reason": state.suspect_reason,
             "next_refresh_at": rfc3339(state.next_attempt_at),
+            "overdue": self.overdue,
         }
 
 
@@ -97,11 +114,20 @@ def rfc3339(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-class Overview:
-    """Topic overviews (kept until the ledger changes) and source health (read each time)."""
+def utc_now() -> dt.datetime:
+    """The wall clock, in UTC."""
+    return dt.datetime.now(UTC)
 
-    def __init__(self, publisher: FeedPublisher) -> None:
+
+class Overview:
+    """Topic overviews (kept until the ledger changes) and source health (read each time,
+    at the time ``clock`` tells)."""
+
+    def __init__(
+        self, publisher: FeedPublisher, *, clock: Callable[[], dt.datetime] = utc_now
+    ) -> None:
         self.publisher = publisher
+        self.clock = clock
         self.config = publisher.config
         self._topics: tuple[int, dict[str, TopicOverview]] | None = None
         self._lock = threading.Lock()
@@ -122,11 +148,13 @@ class Overview:
         ledger = self.publisher.ledger
         states = ledger.states()
         counts = ledger.source_live_counts()
+        now = self.clock()
         return tuple(
             SourceHealth(
                 source=source,
                 state=states.get(source.id) or SourceState(source_id=source.id),
                 entry_count=counts.get(source.id, 0),
+                checked_at=now,
             )
             for source in self.config.sources
         )
