@@ -436,8 +436,9 @@ def create_app(
     """The web app: feeds (answered by ``FeedMiddleware`` before routing), the pages for people
     and partners (``feeds.serve.pages``), status and health.
 
-    Parts (and the status pages' clock) are injectable for tests; by default the configuration is found as the command
-    line finds it (``$FEEDPUB_CONFIG``, ``./feedpub.toml``, the bundled sample).
+    Parts (and the status pages' clock) are injectable for tests; by default the
+    configuration is found as the command line finds it (``$FEEDPUB_CONFIG``,
+    ``./feedpub.toml``, the bundled sample).
     """
     config = config or load_config(find_config_path(), adapter_kinds=sources.ADAPTERS)
     ledger = ledger or Ledger.open(config.database_url)
