@@ -8,7 +8,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import lxml.html
 import pytest
 from flask.testing import FlaskClient
 
@@ -18,6 +17,7 @@ from feeds.serve.overview import Overview
 from feeds.serve.publish import FeedPublisher
 from server import create_app
 from tests.refresh_kit import Clock, open_ledger
+from tests.test_pages import parse, texts
 
 CONFIG = """
 [publisher]
@@ -129,7 +129,7 @@ def test_an_overdue_source_makes_the_status_unhealthy(client: FlaskClient, clock
         ("quick", False, True),
         ("never", True, False),
     ]
-    page = lxml.html.fromstring(client.get("/status").data)
+    page = parse(client.get("/status").data)
     assert "1 with problems" in page.text_content()
     quick = page.findall(".//tbody/tr")[1]
-    assert quick.findall("td")[-1].text_content() == "overdue since 22 November 2026, 09:00 UTC"
+    assert texts(quick.findall("td"))[-1] == "overdue since 22 November 2026, 09:00 UTC"
