@@ -62,6 +62,12 @@ def raise_open_files(wanted: int) -> int:
     if soft != resource.RLIM_INFINITY and soft < wanted:
         soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        if soft < wanted:
+            logger.warning(
+                "open files are limited to %s (the hard limit), not the %s wanted: "
+                "a server process holds fewer connections",
+                soft, wanted,
+            )  # fmt: skip
     return soft
 
 
