@@ -482,8 +482,8 @@ def serve(
 ) -> None:  # fmt: skip
     """Serve the feeds (and refresh the sources) until stopped (Ctrl-C).
 
-    A scheduler (``feedpub worker``) or server process that dies is started again; they all
-    end when this process does, however it ends."""
+    A scheduler (feedpub worker) or server process that dies is started again; all of them
+    end when this one does, even when it is killed."""
     from granian import Granian  # noqa: PLC0415  (only the serving command needs it)
     from granian.constants import HTTPModes, Interfaces  # noqa: PLC0415
     from granian.http import HTTP1Settings  # noqa: PLC0415
@@ -494,11 +494,9 @@ def serve(
     os.environ[DATABASE_ENV] = config.database_url
     os.environ[THREADS_ENV] = str(threads)
     os.environ[processes.PARENT_ENV] = str(os.getpid())
-    processes.raise_open_files(max_connections + 256)  # and the database's, the logs' ...
+    processes.raise_open_files(max_connections + 256)  # and database connections, logs ...
     command = [sys.executable, "-m", "server", "worker", "--config", str(config.path.resolve())]
-    refresher = processes.Supervised("feedpub worker", command) if scheduler else None
-    if refresher is not None:
-        refresher.start()
+    refresher = processes.Supervised("feedpub worker", command).start() if scheduler else None
     click.echo(f"feedpub: serving {len(config.topics)} topics on http://{host}:{port}/", err=True)
     try:
         Granian(
@@ -514,7 +512,7 @@ def serve(
             backlog=backlog,
             backpressure=max_connections,
             http1_settings=HTTP1Settings(header_read_timeout=header_timeout * 1000),
-            respawn_failed_workers=True,
+            respawn_failed_workers=True,  # else one dying ends them all (twice in 5 s still does)
         ).serve()
     finally:
         if refresher is not None:

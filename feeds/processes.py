@@ -111,8 +111,10 @@ class Supervised:
         process = self._process
         return process.pid if process is not None and process.poll() is None else None
 
-    def start(self) -> None:
+    def start(self) -> Supervised:
+        """Start the child (and keep it running); returns this."""
         self._thread.start()
+        return self
 
     def _run(self) -> None:
         failures = 0
