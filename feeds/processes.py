@@ -9,7 +9,6 @@ import logging
 import os
 import resource
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -89,7 +88,11 @@ def _ending(code: int) -> str:
 class Supervised:
     """A child process kept running until ``stop``: started again whenever it ends, after
     ``restart_delay``, each time logged. The child runs in its own process group, so a
-    terminal's Ctrl-C reaches only the parent, which stops it."""
+    terminal's Ctrl-C reaches only the parent, which stops it.
+
+    Children are started with ``posix_spawn``, not ``subprocess``: a process another thread
+    forks meanwhile (a server process) would keep the pipe ``subprocess`` waits on open, and
+    the start would never return."""
 
     def __init__(
         self, name: str, command: Sequence[str], *, env: Mapping[str, str] | None = None
@@ -98,7 +101,7 @@ class Supervised:
         self.command = list(command)
         self.env = dict(env) if env is not None else None
         self.restarts = 0
-        self._process: subprocess.Popen[bytes] | None = None
+        self._pid: int | None = None  # while set, the child is not reaped: its id is its own
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         # The thread that starts a child must outlive it: the kernel's parent-death signal
@@ -108,8 +111,7 @@ class Supervised:
     @property
     def pid(self) -> int | None:
         """The running child's process id (``None`` between two runs)."""
-        process = self._process
-        return process.pid if process is not None and process.poll() is None else None
+        return self._pid
 
     def start(self) -> Supervised:
         """Start the child (and keep it running); returns this."""
@@ -123,34 +125,46 @@ class Supervised:
                 if self._stopping.is_set():
                     return
                 started = time.monotonic()
-                process = self._process = subprocess.Popen(  # noqa: S603  (the caller's own command)
-                    self.command, env=self.env, process_group=0
-                )
-            code = process.wait()
+                try:
+                    pid = self._pid = os.posix_spawn(
+                        self.command[0],
+                        self.command,
+                        os.environ if self.env is None else self.env,
+                        setpgroup=0,
+                        setsigdef=(signal.SIGINT, signal.SIGTERM),
+                    )
+                except OSError as error:
+                    pid, ending = None, f"could not start: {error}"
+            if pid is not None:
+                os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # ended, not reaped yet
+                with self._lock:
+                    ending = _ending(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+                    self._pid = None
             if self._stopping.is_set():
                 return
             failures = 1 if time.monotonic() - started >= STEADY_SECONDS else failures + 1
             delay = restart_delay(failures)
             logger.warning(
-                "%s (pid %s) %s; starting it again in %.0f s",
-                self.name, process.pid, _ending(code), delay,
-            )  # fmt: skip
+                "%s (pid %s) %s; starting it again in %.0f s", self.name, pid, ending, delay
+            )
             if self._stopping.wait(delay):
                 return
             self.restarts += 1
+
+    def _signal(self, signal_number: int) -> None:
+        with self._lock:
+            if self._pid is not None:
+                os.kill(self._pid, signal_number)
 
     def stop(self, timeout: float = 30.0) -> None:
         """End the child (SIGTERM; SIGKILL after ``timeout`` seconds) and start it no more."""
         with self._lock:
             self._stopping.set()
-            process = self._process
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                logger.warning("%s (pid %s) did not stop: killing it", self.name, process.pid)
-                process.kill()
-                process.wait()
+        self._signal(signal.SIGTERM)
+        if not self._thread.is_alive():
+            return
+        self._thread.join(timeout)
         if self._thread.is_alive():
+            logger.warning("%s (pid %s) did not stop: killing it", self.name, self._pid)
+            self._signal(signal.SIGKILL)
             self._thread.join()

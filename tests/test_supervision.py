@@ -254,3 +254,16 @@ def test_the_open_file_limit_is_raised_for_the_connections() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=30
     )
     assert said.stdout.split() == ["1000", "1000"]
+
+
+def test_a_child_that_cannot_start_is_tried_again_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    child = processes.Supervised("a missing program", [str(tmp_path / "no-such-program")])
+    with caplog.at_level(logging.WARNING, logger="feeds.processes"):
+        child.start()
+        try:
+            eventually(lambda: child.restarts >= 1, 30, "a second try")
+        finally:
+            child.stop()
+    assert "a missing program (pid None) could not start: [Errno 2]" in caplog.text
