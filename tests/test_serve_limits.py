@@ -20,7 +20,7 @@ from tests.serving import Served, feedpub_serving
 
 IDLE = 2_000  # connections that send nothing
 SLOW = 500  # connections that send half a request's head, then nothing
-HEADER_TIMEOUT = 2  # seconds (``feedpub serve --header-timeout``)
+HEADER_TIMEOUT = 5  # seconds (``feedpub serve --header-timeout``)
 HALF_A_HEAD = b"GET /feeds/all-news.rss HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */"
 
 
