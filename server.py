@@ -8,9 +8,7 @@ import datetime as dt
 import logging
 import os
 import signal
-import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 import sources
-from feeds import __version__
+from feeds import __version__, processes
 from feeds.config import CONFIG_ENV, DATABASE_ENV, Config, find_config_path, load_config
 from feeds.errors import ConfigError, FeedpubError, LedgerUnavailableError
 from feeds.ledger import schema
@@ -36,7 +34,7 @@ from feeds.refresh.scheduler import build_scheduler
 from feeds.serve import pages
 from feeds.serve.hosts import BaseUrls
 from feeds.serve.http import RETRY_AFTER_SECONDS, FeedMiddleware
-from feeds.serve.overview import Overview, TopicOverview
+from feeds.serve.overview import Overview, TopicOverview, utc_now
 from feeds.serve.publish import STYLESHEET_PATH, FeedPublisher
 from feeds.text import read_document
 from sources import ilo
@@ -280,18 +278,13 @@ def refresh(source_ids: tuple[str, ...], config_path: str | None, accept_changes
 @config_option
 def worker(config_path: str | None) -> None:
     """Refresh every source on its schedule until stopped (Ctrl-C)."""
+    processes.end_with_parent()  # started by ``feedpub serve``: ends with it
     config = load(config_path)
     refresher = open_refresher(config)
     scheduler = build_scheduler(config.sources, refresher, threads=config.scheduler.threads)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    scheduler.start()
     click.echo(f"feedpub worker: refreshing {len(config.sources)} sources; Ctrl-C stops", err=True)
     try:
-        while not stop.wait(1.0):
-            pass
-    except KeyboardInterrupt:
-        pass
+        processes.run_until_stopped(scheduler.start)
     finally:
         scheduler.shutdown(wait=True)
         refresher.close()
@@ -435,17 +428,19 @@ def create_app(
     *,
     ledger: Ledger | None = None,
     publisher: FeedPublisher | None = None,
+    clock: Callable[[], dt.datetime] = utc_now,
 ) -> Flask:
     """The web app: feeds (answered by ``FeedMiddleware`` before routing), the pages for people
     and partners (``feeds.serve.pages``), status and health.
 
-    Parts are injectable for tests; by default the configuration is found as the command
-    line finds it (``$FEEDPUB_CONFIG``, ``./feedpub.toml``, the bundled sample).
+    Parts (and the status pages' clock) are injectable for tests; by default the
+    configuration is found as the command line finds it (``$FEEDPUB_CONFIG``,
+    ``./feedpub.toml``, the bundled sample).
     """
     config = config or load_config(find_config_path(), adapter_kinds=sources.ADAPTERS)
     ledger = ledger or Ledger.open(config.database_url)
     publisher = publisher or FeedPublisher(config, ledger)
-    overview = Overview(publisher)
+    overview = Overview(publisher, clock=clock)
     base_urls = BaseUrls(config.publisher, config.limits)
     site = _site_for(config, base_urls)
     app = Flask(__name__)
@@ -463,6 +458,7 @@ def make_app() -> Flask:
     """The app factory the production server calls in each of its worker processes: one
     database connection kept per thread."""
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    processes.end_with_parent(signal.SIGKILL)  # nothing of a server process needs finishing
     config = load_config(find_config_path(), adapter_kinds=sources.ADAPTERS)
     threads = int(os.environ.get(THREADS_ENV, DEFAULT_POOL_SIZE))
     return create_app(config, ledger=Ledger.open(config.database_url, pool_size=threads))
@@ -478,23 +474,36 @@ def make_app() -> Flask:
               help="Threads per server process (each keeps a database connection).")  # fmt: skip
 @click.option("--scheduler/--no-scheduler", default=True, show_default=True,
               help="Also refresh sources on schedule (one scheduler for all workers).")  # fmt: skip
+@click.option("--max-connections", default=4096, show_default=True,
+              type=click.IntRange(16, 1_000_000),
+              help="Connections each server process keeps open at most (more wait to be "
+              "accepted).")  # fmt: skip
+@click.option("--header-timeout", default=10, show_default=True, type=click.IntRange(1, 600),
+              help="Seconds a connection may take to send a request's head, or stay idle "
+              "before one, before it is closed.")  # fmt: skip
+@click.option("--backlog", default=2048, show_default=True, type=click.IntRange(128, 65_535),
+              help="Connections the system queues before a server process takes them.")  # fmt: skip
 def serve(
-    *, config_path: str | None, host: str, port: int, workers: int, threads: int, scheduler: bool
-) -> None:
-    """Serve the feeds (and refresh the sources) until stopped (Ctrl-C)."""
+    *, config_path: str | None, host: str, port: int, workers: int, threads: int, scheduler: bool,
+    max_connections: int, header_timeout: int, backlog: int,
+) -> None:  # fmt: skip
+    """Serve the feeds (and refresh the sources) until stopped (Ctrl-C).
+
+    A scheduler (feedpub worker) or server process that dies is started again; all of them
+    end when this one does, even when it is killed."""
     from granian import Granian  # noqa: PLC0415  (only the serving command needs it)
-    from granian.constants import Interfaces  # noqa: PLC0415
+    from granian.constants import HTTPModes, Interfaces  # noqa: PLC0415
+    from granian.http import HTTP1Settings  # noqa: PLC0415
 
     config = load(config_path)
     open_ledger(config).close()  # the schema is checked (or created) once, before the workers
     os.environ[CONFIG_ENV] = str(config.path.resolve())
     os.environ[DATABASE_ENV] = config.database_url
     os.environ[THREADS_ENV] = str(threads)
-    refresher = None
-    if scheduler:
-        refresher = subprocess.Popen(  # noqa: S603  (our own command, our own arguments)
-            [sys.executable, "-m", "server", "worker", "--config", str(config.path.resolve())]
-        )
+    os.environ[processes.PARENT_ENV] = str(os.getpid())
+    processes.raise_open_files(max_connections + 256)  # and database connections, logs ...
+    command = [sys.executable, "-m", "server", "worker", "--config", str(config.path.resolve())]
+    refresher = processes.Supervised("feedpub worker", command).start() if scheduler else None
     click.echo(f"feedpub: serving {len(config.topics)} topics on http://{host}:{port}/", err=True)
     try:
         Granian(
@@ -506,14 +515,15 @@ def serve(
             workers=workers,
             blocking_threads=threads,
             log_access=False,
+            http=HTTPModes.http1,  # whose header timeout also closes connections that send nothing
+            backlog=backlog,
+            backpressure=max_connections,
+            http1_settings=HTTP1Settings(header_read_timeout=header_timeout * 1000),
+            respawn_failed_workers=True,  # else one dying ends them all (twice in 5 s still does)
         ).serve()
     finally:
         if refresher is not None:
-            refresher.send_signal(signal.SIGTERM)  # also when SIGINT is ignored (a background job)
-            try:
-                refresher.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                refresher.kill()
+            refresher.stop()
     click.echo("feedpub: stopped", err=True)
 
 

@@ -13,7 +13,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
@@ -34,6 +34,7 @@ class Reply:
 @dataclass
 class Served:
     base: str
+    process: subprocess.Popen[bytes] | None = None  # the ``feedpub serve`` answering
 
     def get(self, path: str, method: str = "GET", **headers: str) -> Reply:
         request = urllib.request.Request(  # noqa: S310  (http, loopback)
@@ -67,27 +68,33 @@ def free_port() -> int:
 
 @contextmanager
 def feedpub_serving(
-    folder: Path, database_url: str, *, scheduler: bool = True, command: str | None = None
+    folder: Path,
+    database_url: str,
+    *,
+    scheduler: bool = True,
+    command: str | None = None,
+    arguments: Sequence[str] = (),
 ) -> Iterator[Served]:
     """``feedpub serve`` (two workers) run in ``folder`` on the database at ``database_url``:
     with its scheduler, once it has published the sample feeds; without, once it answers.
     Stopped with Ctrl-C (SIGINT) afterwards, cleanly; what it said is in ``serve.log``.
-    ``command`` is the ``feedpub`` executable (default: the one beside this Python)."""
+    ``command`` is the ``feedpub`` executable (default: the one beside this Python);
+    ``arguments`` are more options of ``feedpub serve``."""
     port = free_port()
     env = {**os.environ, "FEEDPUB_DATABASE_URL": database_url}
     env.pop("FEEDPUB_CONFIG", None)
-    arguments = ["serve", "--port", str(port), "--workers", "2"]
-    arguments += [] if scheduler else ["--no-scheduler"]
+    options = ["serve", "--port", str(port), "--workers", "2", *arguments]
+    options += [] if scheduler else ["--no-scheduler"]
     log = folder / "serve.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [command or feedpub_command(), *arguments],
+            [command or feedpub_command(), *options],
             cwd=folder,  # no ./feedpub.toml there: the bundled configuration is used
             env=env,
             stdout=output,
             stderr=output,
         )
-    server = Served(f"http://127.0.0.1:{port}")
+    server = Served(f"http://127.0.0.1:{port}", process)
     try:
         _wait_until_published(server, process, log, 40 if scheduler else 0)
         time.sleep(1.1)  # past the servers' version check interval

@@ -151,7 +151,7 @@ def ledger(database_url: str) -> Iterator[CountingLedger]:
 @pytest.fixture
 def client(config: Config, ledger: CountingLedger) -> FlaskClient:
     publisher = FeedPublisher(config, ledger, version_ttl=0)
-    app = create_app(config, ledger=ledger, publisher=publisher)
+    app = create_app(config, ledger=ledger, publisher=publisher, clock=lambda: NOW)
     app.config.update(SERVER_NAME="feeds.example.org", PREFERRED_URL_SCHEME="https")
     return app.test_client()
 
@@ -477,6 +477,7 @@ def test_status_json_reports_every_source(client: FlaskClient) -> None:
         "left_out_of_feeds": 0,
         "left_out_last_entry": None,
         "left_out_last_reason": None,
+        "overdue": False,
     }
     assert bureau == {
         "id": "bureau",
@@ -496,6 +497,7 @@ def test_status_json_reports_every_source(client: FlaskClient) -> None:
         "left_out_of_feeds": 0,
         "left_out_last_entry": None,
         "left_out_last_reason": None,
+        "overdue": False,
     }
 
 

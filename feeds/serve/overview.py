@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from feeds.config import SourceConfig, TopicConfig
 from feeds.ledger.store import SourceState
-from feeds.model import StoredEntry
+from feeds.model import UTC, StoredEntry
 from feeds.serve.publish import FeedPublisher, LeftOutReport
 from feeds.serve.render import feed_updated
 from feeds.serve.topics import select_entries
 
 #: The most entries an embedded widget shows.
 MAX_EMBED_COUNT = 20
+#: The least lateness that makes a source's refresh overdue (see ``SourceHealth.overdue``).
+OVERDUE_FLOOR = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,11 +59,13 @@ class SourceHealth:
         entry_count: How many of its entries are published.
         left_out: What was left out of its entries in feeds and pages (since the server
             started), or ``None`` for nothing.
+        checked_at: When the health was read (aware UTC).
     """
 
     source: SourceConfig
     state: SourceState
     entry_count: int
+    checked_at: dt.datetime
     left_out: LeftOutReport | None = None
 
     @property
@@ -82,10 +87,25 @@ class SourceHealth:
         return None if reason is None else self.source.redact(reason)
 
     @property
+    def overdue(self) -> bool:
+        """True when its next refresh is late by more than a whole refresh interval (and at
+        least ``OVERDUE_FLOOR``): no scheduler is refreshing it. Failures push the due time
+        out by their backoff, so only a stalled or absent scheduler makes a source overdue; a
+        source never scheduled yet is not."""
+        due = self.state.next_attempt_at
+        grace = max(self.source.refresh_interval, OVERDUE_FLOOR)
+        return due is not None and self.checked_at - due > grace
+
+    @property
     def healthy(self) -> bool:
-        """True when its last refresh (if any) worked, nothing is held back and none of its
-        entries is left out of feeds."""
-        return self.state.consecutive_failures == 0 and not self.suspect and self.left_out is None
+        """True when its last refresh (if any) worked, nothing is held back, none of its
+        entries is left out of feeds and its next refresh is not overdue."""
+        return (
+            self.state.consecutive_failures == 0
+            and not self.suspect
+            and self.left_out is None
+            and not self.overdue
+        )
 
     def record(self) -> dict[str, object]:
         """The source's health as JSON-ready data (UTC instants in RFC 3339, ``null`` for
@@ -109,6 +129,7 @@ class SourceHealth:
             "left_out_of_feeds": self.left_out.entries if self.left_out else 0,
             "left_out_last_entry": self.left_out.last_entry_id if self.left_out else None,
             "left_out_last_reason": self.left_out.last_reason if self.left_out else None,
+            "overdue": self.overdue,
         }
 
 
@@ -117,11 +138,20 @@ def rfc3339(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-class Overview:
-    """Topic overviews (kept until the ledger changes) and source health (read each time)."""
+def utc_now() -> dt.datetime:
+    """The wall clock, in UTC."""
+    return dt.datetime.now(UTC)
 
-    def __init__(self, publisher: FeedPublisher) -> None:
+
+class Overview:
+    """Topic overviews (kept until the ledger changes) and source health (read each time,
+    at the time ``clock`` tells)."""
+
+    def __init__(
+        self, publisher: FeedPublisher, *, clock: Callable[[], dt.datetime] = utc_now
+    ) -> None:
         self.publisher = publisher
+        self.clock = clock
         self.config = publisher.config
         self._topics: tuple[int, dict[str, TopicOverview]] | None = None
         self._lock = threading.Lock()
@@ -145,11 +175,13 @@ class Overview:
         left_out = self.publisher.left_out
         states = ledger.states()
         counts = ledger.source_live_counts()
+        now = self.clock()
         return tuple(
             SourceHealth(
                 source=source,
                 state=states.get(source.id) or SourceState(source_id=source.id),
                 entry_count=counts.get(source.id, 0),
+                checked_at=now,
                 left_out=left_out.report(source.id),
             )
             for source in self.config.sources
