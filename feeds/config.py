@@ -241,6 +241,8 @@ class TopicConfig:
             (whole words, case- and accent-insensitive); empty for any.
         limit: How many entries the feed holds by default.
         image: A URL of an image for the feed, or empty.
+        language: The feed's language; when empty, the one its sources share, else the
+            publisher's (see ``Config.topic_language``).
     """
 
     id: str
@@ -252,6 +254,7 @@ class TopicConfig:
     keywords: tuple[str, ...] = ()
     limit: int = 50
     image: str = ""
+    language: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -266,6 +269,18 @@ class Config:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     database_url: str = DEFAULT_DATABASE_URL
     limits: ServingLimits = field(default_factory=ServingLimits)
+
+    def topic_sources(self, topic: TopicConfig) -> tuple[SourceConfig, ...]:
+        """The sources a topic draws on (all of them when it names none)."""
+        return tuple(s for s in self.sources if not topic.sources or s.id in topic.sources)
+
+    def topic_language(self, topic: TopicConfig) -> str:
+        """A topic's language: its own, else the one its sources share, else the
+        publisher's."""
+        shared = {source.language for source in self.topic_sources(topic)}
+        if topic.language:
+            return topic.language
+        return shared.pop() if len(shared) == 1 else self.publisher.language
 
     def source(self, source_id: str) -> SourceConfig:
         """The source with this id; ``LookupError`` if there is none."""
@@ -574,6 +589,7 @@ def _topics(root: _Reader, source_ids: set[str]) -> tuple[TopicConfig, ...]:
                 keywords=reader.strings("keywords"),
                 limit=reader.number("limit", int, 50, 1, MAX_FEED_ENTRIES),
                 image=_check_url(reader, "image", image, Path(), files=False) if image else "",
+                language=reader.language("language", "") if "language" in reader.table else "",
             )
         )
         reader.finish()

@@ -48,8 +48,8 @@ def test_every_topic_in_every_format_with_the_same_ids(served: Served, topic: st
             f"{served.base}/feeds/{topic}.{feed_format}"
         ]
         ids[feed_format] = [entry.id for entry in parsed.entries]
-        assert all(entry.get("summary") for entry in parsed.entries)
-        if feed_format == "atom":
+        if feed_format == "atom":  # text in every Atom entry; RSS gives none it has not
+            assert all(entry.get("summary") for entry in parsed.entries)
             updated = [entry.updated for entry in parsed.entries]
             assert len(set(updated)) == len(updated)
     reply = served.get(f"/feeds/{topic}.json")

@@ -48,9 +48,11 @@ FEED_STYLESHEET = _static("feed.xsl").encode()
 
 
 def content_security_policy(*, frame_ancestors: str) -> str:
-    """The pages' policy: nothing loads but the inline stylesheet; no script runs at all."""
+    """The pages' policy: nothing loads but the inline stylesheet and entries' images (from
+    the web, sent no referrer); no script runs at all."""
     return (
-        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; base-uri 'none'; "
+        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src https: http:; "
+        "base-uri 'none'; "
         f"form-action 'none'; frame-ancestors {frame_ancestors}"
     )
 

@@ -265,17 +265,22 @@ class FeedPublisher:
         entries = select_entries(topic, candidates, count)
         interval = self.refresh_interval(topic)
         query = f"?limit={count}" if explicit_limit else ""
+        language = self.config.topic_language(topic)
+        sources = self.config.topic_sources(topic)
         info = FeedInfo(
             topic_id=topic.id,
             title=topic.title,
             description=topic.description,
             self_url=f"{base}/feeds/{topic.id}.{feed_format}{query}",
             home_url=f"{base}/topics/{topic.id}",
-            language=self.config.publisher.language,
+            language=language,
             publisher=self.config.publisher.name,
             ttl_minutes=ttl_minutes(interval),
             image=topic.image,
             stylesheet_url=f"{base}{STYLESHEET_PATH}",
+            # entries in another language than the feed's say theirs
+            entry_languages={s.id: s.language for s in sources if s.language != language},
+            source_zones={s.id: s.timezone for s in sources},
         )
         rendered = render_feed(_RENDERERS[feed_format], info, entries)
         for left_out in rendered.left_out:

@@ -3,26 +3,43 @@
 The only module that imports feedgen, and the place its traps are handled: it prepends
 entries unless told ``order="append"``; it stamps ``now()`` into the feed's and each entry's
 updated time and the RSS ``lastBuildDate`` unless they are set (all are, from the entries);
-the RSS channel ``<link>`` is the last link added (the alternate link goes last); it needs
+the RSS channel ``<link>`` is the last link added (the alternate link goes last in RSS, and
+first in Atom, where readers take the first link as the site's); it needs
 ``lxml.etree`` imported before it; it cannot write processing instructions, so the
 ``<?xml-stylesheet?>`` that lets browsers show RSS and Atom as a page is put in here, after
 the XML declaration. Output is a pure function of its input: the same entries give
 byte-identical feeds, so ETags change only when content does. ``render_feed`` renders a feed
 whatever one entry holds: an entry the feed cannot be rendered with is left out and reported.
+
+Titles and summaries are plain text: RSS readers read ``<description>`` as HTML, so a summary
+goes there escaped as HTML (paragraphs as ``<p>``), while titles stay text, as RSS readers take
+them; Atom marks its text ``type="text"``. Every reader shows the characters the page showed.
+An item without a summary gets none where the format allows it (RSS); where a reader or
+validator wants text (Atom, JSON Feed), it gets its labels and listing day, the least that
+repeats its title. Instants are written in the
+source's own time zone, so the day a listing gave shows in the feed. An item's image goes in
+``media:content`` (RSS, with its credit as ``media:credit``), an enclosure link (Atom) and
+``image`` (JSON). A topic whose entries are in several languages says each entry's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import logging
+import mimetypes
 import re
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
+from zoneinfo import ZoneInfo
 
-import lxml.etree  # noqa: F401  (feedgen uses lxml.etree without importing it)
+import lxml.etree
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 
 from feeds import __version__
@@ -39,6 +56,8 @@ _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\ufff
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 #: How much of a renderer's error a left-out entry's reason keeps.
 _REASON_LENGTH = 300
+MEDIA_NAMESPACE = "http://search.yahoo.com/mrss/"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,6 +76,9 @@ class FeedInfo:
         image: An image URL for the feed, or empty.
         stylesheet_url: The XSL stylesheet browsers show RSS and Atom with (it must be on the
             feed's origin), or empty for none.
+        entry_languages: Each source's language, where the feed's entries are in several
+            (each entry then says its own); empty when they share the feed's.
+        source_zones: Each source's time zone: an entry's instants are written in it.
     """
 
     topic_id: str
@@ -69,6 +91,17 @@ class FeedInfo:
     ttl_minutes: int
     image: str = ""
     stylesheet_url: str = ""
+    entry_languages: Mapping[str, str] = field(default_factory=dict)
+    source_zones: Mapping[str, ZoneInfo] = field(default_factory=dict)
+
+    def local(self, stored: StoredEntry, instant: dt.datetime) -> dt.datetime:
+        """An instant of an entry, in its source's time zone (UTC if unknown)."""
+        zone = self.source_zones.get(stored.entry.source_id)
+        return instant.astimezone(zone) if zone else instant
+
+    def entry_language(self, stored: StoredEntry) -> str:
+        """The entry's language where the feed's entries differ in theirs, else empty."""
+        return language_tag(self.entry_languages.get(stored.entry.source_id, ""))
 
     @property
     def feed_id(self) -> str:
@@ -86,15 +119,32 @@ def language_tag(language: str) -> str:
     return language if _LANGUAGE_TAG.fullmatch(language) else ""
 
 
-def entry_text(stored: StoredEntry) -> str:
-    """What an entry says: its summary, or, for an item without one, a true line made of its
-    label, title and date (feed readers and validators want text in every entry)."""
+def stand_in_text(stored: StoredEntry) -> str:
+    """The text of an item without a summary, where a format wants text: what the listing
+    says of it besides its title (its labels and listing day), else its title."""
     entry = stored.entry
-    if entry.summary:
-        return entry.summary
-    label = f"{entry.labels[0]}: " if entry.labels else ""
-    day = f" ({entry.date.isoformat()})" if entry.date else ""
-    return f"{label}{entry.title}{day}"
+    parts = [*entry.labels, *([entry.date.isoformat()] if entry.date else [])]
+    return " · ".join(parts) or entry.title
+
+
+def entry_text(stored: StoredEntry) -> str:
+    """What an entry says as plain text: its summary, or its stand-in."""
+    return stored.entry.summary or stand_in_text(stored)
+
+
+def summary_html(summary: str) -> str:
+    """A plain-text summary as HTML showing exactly its characters: escaped, and its
+    paragraphs as ``<p>`` where it has several."""
+    paragraphs = [html.escape(p.strip(), quote=False) for p in summary.split("\n\n") if p.strip()]
+    if len(paragraphs) == 1:
+        return paragraphs[0]
+    return "".join(f"<p>{paragraph}</p>" for paragraph in paragraphs)
+
+
+def image_type(url: str) -> str:
+    """An image's media type from its URL's extension, or empty when it does not say."""
+    guessed, _encoding = mimetypes.guess_type(urlsplit(url).path)
+    return guessed if guessed and guessed.startswith("image/") else ""
 
 
 def changed_at(stored: StoredEntry) -> dt.datetime:
@@ -107,9 +157,49 @@ def feed_updated(entries: Sequence[StoredEntry]) -> dt.datetime:
     return max((changed_at(s) for s in entries), default=EPOCH)
 
 
-def _generator(info: FeedInfo, entries: Sequence[StoredEntry]) -> FeedGenerator:
+class _FeedpubFeed(BaseExtension):  # type: ignore[misc]  # feedgen has no type information
+    """The feed side of feedpub's additions: Media RSS's namespace."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"media": MEDIA_NAMESPACE}
+
+
+class _FeedpubEntry(BaseEntryExtension):  # type: ignore[misc]  # feedgen has no type information
+    """An entry's image with its credit, and its language where the feed's entries differ."""
+
+    def __init__(self) -> None:
+        self.image = ""
+        self.credit = ""
+        self.language = ""
+
+    def extend_rss(self, item: Any) -> Any:
+        if self.image:
+            content = lxml.etree.SubElement(item, f"{{{MEDIA_NAMESPACE}}}content")
+            content.set("url", self.image)
+            content.set("medium", "image")
+            if media_type := image_type(self.image):
+                content.set("type", media_type)
+            if self.credit:
+                credit = lxml.etree.SubElement(content, f"{{{MEDIA_NAMESPACE}}}credit")
+                credit.text = self.credit
+        return item
+
+    def extend_atom(self, entry: Any) -> Any:
+        if self.language:
+            entry.set(_XML_LANG, self.language)
+        if self.image:
+            link = lxml.etree.SubElement(entry, "{http://www.w3.org/2005/Atom}link")
+            link.set("rel", "enclosure")
+            link.set("href", self.image)
+            if media_type := image_type(self.image):
+                link.set("type", media_type)
+        return entry
+
+
+def _generator(info: FeedInfo, entries: Sequence[StoredEntry], *, atom: bool) -> FeedGenerator:
     generator = FeedGenerator()
     generator.load_extension("dc", atom=False, rss=True)
+    generator.register_extension("feedpub", _FeedpubFeed, _FeedpubEntry, atom=True, rss=True)
     generator.id(info.feed_id)
     generator.title(xml_text(info.title))
     generator.subtitle(xml_text(info.description or info.title))
@@ -124,9 +214,14 @@ def _generator(info: FeedInfo, entries: Sequence[StoredEntry]) -> FeedGenerator:
         generator.image(
             url=xml_text(info.image), title=xml_text(info.title), link=xml_text(info.home_url)
         )
-    # feedgen takes the RSS channel <link> from the last link added: the alternate one.
-    generator.link(href=xml_text(info.self_url), rel="self")
-    generator.link(href=xml_text(info.home_url), rel="alternate")
+    links = [
+        {"href": xml_text(info.self_url), "rel": "self"},
+        {"href": xml_text(info.home_url), "rel": "alternate"},
+    ]
+    # feedgen takes the RSS channel <link> from the last link added: the alternate one; Atom
+    # readers take the first link as the site's: the alternate one first there
+    for link in reversed(links) if atom else links:
+        generator.link(**link)
     generator.updated(feed_updated(entries))  # also lastBuildDate; never now()
     for stored in entries:
         entry = stored.entry
@@ -135,14 +230,23 @@ def _generator(info: FeedInfo, entries: Sequence[StoredEntry]) -> FeedGenerator:
         item.guid(entry.id, permalink=False)
         item.title(xml_text(entry.title))
         item.link(href=entry.link, rel="alternate")
-        item.published(entry.published)
-        item.updated(max(stored.updated, entry.published))
-        item.summary(xml_text(entry_text(stored)))  # Atom summary, and the RSS description
+        item.published(info.local(stored, entry.published))
+        item.updated(info.local(stored, max(stored.updated, entry.published)))
+        if atom:
+            item.summary(xml_text(entry_text(stored)), type="text")
+        elif entry.summary:
+            item.summary(xml_text(summary_html(entry.summary)))  # the RSS description
         for label in entry.labels:
             item.category(term=xml_text(label))
         if entry.credit:
             item.rights(xml_text(entry.credit))
             item.dc.dc_rights(xml_text(entry.credit))
+        if language := info.entry_language(stored):
+            item.dc.dc_language(language)
+        additions = item.feedpub
+        additions.image = xml_text(entry.image or "")
+        additions.credit = xml_text(entry.credit or "")
+        additions.language = language
     return generator
 
 
@@ -161,13 +265,13 @@ def with_stylesheet(document: bytes, stylesheet_url: str) -> bytes:
 
 def render_rss(info: FeedInfo, entries: Sequence[StoredEntry]) -> bytes:
     """The feed as RSS 2.0 (UTF-8)."""
-    rss: bytes = _generator(info, entries).rss_str(pretty=True)
+    rss: bytes = _generator(info, entries, atom=False).rss_str(pretty=True)
     return with_stylesheet(rss, info.stylesheet_url)
 
 
 def render_atom(info: FeedInfo, entries: Sequence[StoredEntry]) -> bytes:
     """The feed as Atom 1.0 (UTF-8)."""
-    atom: bytes = _generator(info, entries).atom_str(pretty=True)
+    atom: bytes = _generator(info, entries, atom=True).atom_str(pretty=True)
     return with_stylesheet(atom, info.stylesheet_url)
 
 
@@ -175,30 +279,36 @@ def _iso(value: dt.datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
+def _json_item(info: FeedInfo, stored: StoredEntry) -> dict[str, object]:
+    entry = stored.entry
+    item: dict[str, object] = {
+        "id": entry.id,
+        "url": entry.link,
+        "title": entry.title,
+        "content_text": entry_text(stored),
+        "date_published": _iso(info.local(stored, entry.published)),
+        "date_modified": _iso(info.local(stored, max(stored.updated, entry.published))),
+    }
+    if entry.summary:
+        item["summary"] = entry.summary
+    if entry.image:
+        item["image"] = entry.image
+    if entry.labels:
+        item["tags"] = list(entry.labels)
+    if language := info.entry_language(stored):
+        item["language"] = language
+    extension: dict[str, object] = {"source": entry.source_id}
+    if entry.date:
+        extension["listing_date"] = entry.date.isoformat()
+    if entry.credit:
+        extension["credit"] = entry.credit
+    item["_feedpub"] = extension
+    return item
+
+
 def render_json(info: FeedInfo, entries: Sequence[StoredEntry]) -> bytes:
     """The feed as JSON Feed 1.1 (UTF-8); the credit and source are under ``_feedpub``."""
-    items = []
-    for stored in entries:
-        entry = stored.entry
-        item: dict[str, object] = {
-            "id": entry.id,
-            "url": entry.link,
-            "title": entry.title,
-            "content_text": entry_text(stored),
-            "date_published": _iso(entry.published),
-            "date_modified": _iso(max(stored.updated, entry.published)),
-        }
-        if entry.summary:
-            item["summary"] = entry.summary
-        if entry.labels:
-            item["tags"] = list(entry.labels)
-        extension: dict[str, object] = {"source": entry.source_id}
-        if entry.date:
-            extension["listing_date"] = entry.date.isoformat()
-        if entry.credit:
-            extension["credit"] = entry.credit
-        item["_feedpub"] = extension
-        items.append(item)
+    items = [_json_item(info, stored) for stored in entries]
     feed: dict[str, object] = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": info.title,

@@ -55,9 +55,63 @@
         <xsl:with-param name="url" select="link"/>
         <xsl:with-param name="title" select="title"/>
       </xsl:call-template></h3>
-      <p class="meta"><xsl:value-of select="substring(pubDate, 6, 17)"/> UTC<xsl:for-each select="category"> · <xsl:value-of select="."/></xsl:for-each></p>
-      <p><xsl:value-of select="description"/></p>
+      <p class="meta"><xsl:value-of select="substring(pubDate, 6, 11)"/><xsl:for-each select="category"> · <xsl:value-of select="."/></xsl:for-each></p>
+      <p><xsl:call-template name="plain">
+        <xsl:with-param name="html" select="description"/>
+      </xsl:call-template></p>
     </li>
+  </xsl:template>
+
+  <!-- An RSS description is feedpub's plain text escaped as HTML (paragraphs as <p>): shown
+       here as the text it is. Dates are the source's own: the listing's day. -->
+  <xsl:template name="plain">
+    <xsl:param name="html"/>
+    <xsl:call-template name="replace">
+      <xsl:with-param name="text">
+        <xsl:call-template name="replace">
+          <xsl:with-param name="text">
+            <xsl:call-template name="replace">
+              <xsl:with-param name="text">
+                <xsl:call-template name="replace">
+                  <xsl:with-param name="text">
+                    <xsl:call-template name="replace">
+                      <xsl:with-param name="text" select="$html"/>
+                      <xsl:with-param name="from" select="'&lt;/p&gt;'"/>
+                      <xsl:with-param name="to" select="' '"/>
+                    </xsl:call-template>
+                  </xsl:with-param>
+                  <xsl:with-param name="from" select="'&lt;p&gt;'"/>
+                  <xsl:with-param name="to" select="''"/>
+                </xsl:call-template>
+              </xsl:with-param>
+              <xsl:with-param name="from" select="'&amp;lt;'"/>
+              <xsl:with-param name="to" select="'&lt;'"/>
+            </xsl:call-template>
+          </xsl:with-param>
+          <xsl:with-param name="from" select="'&amp;gt;'"/>
+          <xsl:with-param name="to" select="'&gt;'"/>
+        </xsl:call-template>
+      </xsl:with-param>
+      <xsl:with-param name="from" select="'&amp;amp;'"/>
+      <xsl:with-param name="to" select="'&amp;'"/>
+    </xsl:call-template>
+  </xsl:template>
+
+  <xsl:template name="replace">
+    <xsl:param name="text"/>
+    <xsl:param name="from"/>
+    <xsl:param name="to"/>
+    <xsl:choose>
+      <xsl:when test="contains($text, $from)">
+        <xsl:value-of select="concat(substring-before($text, $from), $to)"/>
+        <xsl:call-template name="replace">
+          <xsl:with-param name="text" select="substring-after($text, $from)"/>
+          <xsl:with-param name="from" select="$from"/>
+          <xsl:with-param name="to" select="$to"/>
+        </xsl:call-template>
+      </xsl:when>
+      <xsl:otherwise><xsl:value-of select="$text"/></xsl:otherwise>
+    </xsl:choose>
   </xsl:template>
 
   <xsl:template match="atom:entry">
@@ -66,7 +120,7 @@
         <xsl:with-param name="url" select="atom:link[not(@rel) or @rel='alternate']/@href"/>
         <xsl:with-param name="title" select="atom:title"/>
       </xsl:call-template></h3>
-      <p class="meta"><xsl:value-of select="concat(substring(atom:published, 1, 10), ' ', substring(atom:published, 12, 5))"/> UTC<xsl:for-each select="atom:category"> · <xsl:value-of select="@term"/></xsl:for-each></p>
+      <p class="meta"><xsl:value-of select="substring(atom:published, 1, 10)"/><xsl:for-each select="atom:category"> · <xsl:value-of select="@term"/></xsl:for-each></p>
       <p><xsl:value-of select="atom:summary"/></p>
     </li>
   </xsl:template>

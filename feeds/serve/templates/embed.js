@@ -46,6 +46,20 @@
         entry.appendChild(document.createTextNode(" "));
         entry.appendChild(time);
       }
+      if (/^https?:\/\//i.test(item.image || "")) {
+        var image = document.createElement("img");
+        image.className = "feedpub-image";
+        image.src = item.image;
+        image.alt = "";
+        image.loading = "lazy";
+        image.referrerPolicy = "no-referrer";
+        var credit = item._feedpub && item._feedpub.credit;
+        if (credit) {
+          image.title = credit;
+        }
+        entry.appendChild(document.createElement("br"));
+        entry.appendChild(image);
+      }
       list.appendChild(entry);
     });
     var more = document.createElement("p");
