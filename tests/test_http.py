@@ -254,12 +254,23 @@ def test_a_limit_that_is_not_a_few_ascii_digits_is_a_400_naming_it(
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
 
 
-def test_a_limit_of_a_few_digits_with_leading_zeros_is_read_as_its_number(
+def test_a_limit_with_leading_zeros_redirects_to_the_one_url_of_its_feed(
     client: FlaskClient,
 ) -> None:
-    feed = json.loads(client.get("/feeds/office.json?limit=000003").data)
+    response = client.get("/feeds/office.json?limit=000003")
+    assert response.status_code == 301
+    assert response.headers["Location"].endswith("/feeds/office.json?limit=3")
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    feed = json.loads(client.get("/feeds/office.json?limit=3").data)  # where it leads
     assert len(feed["items"]) == 3
     assert feed["feed_url"].endswith("/feeds/office.json?limit=3")
+
+
+def test_a_limit_given_twice_is_a_400(client: FlaskClient) -> None:
+    response = client.get("/feeds/office.rss?limit=3&limit=4")
+    assert response.status_code == 400
+    assert response.get_data(as_text=True) == "Bad Request: limit may be given once\n"
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_a_hostile_host_header_is_refused(client: FlaskClient) -> None:

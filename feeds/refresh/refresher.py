@@ -93,18 +93,27 @@ class RefreshOutcome:
         return self.status in (Status.FAILED, Status.SUSPECT)
 
 
+def outcome_status(outcome: RefreshOutcome) -> str:
+    """How a refresh ended, in words: an update that changed no entry says so."""
+    if outcome.status == Status.UPDATED and not outcome.merge.changed:
+        return "page changed, no entry changed"
+    return str(outcome.status)
+
+
 def outcomes_table(outcomes: list[RefreshOutcome]) -> str:
     """The summary ``feedpub refresh`` prints: a row per source (status, new, updated, total,
     time)."""
     width = max([len("source"), *(len(o.source_id) for o in outcomes)])
+    status_width = max([len("status"), *(len(outcome_status(o)) for o in outcomes)])
     rows = [
-        f"{'source':<{width}}  {'status':<12} {'new':>5} {'updated':>7} {'total':>6} {'time':>7}"
+        f"{'source':<{width}}  {'status':<{status_width}} "
+        f"{'new':>5} {'updated':>7} {'total':>6} {'time':>7}"
     ]
     for outcome in outcomes:
         merge = outcome.merge
         rows.append(
-            f"{outcome.source_id:<{width}}  {outcome.status:<12} {merge.new:>5} "
-            f"{merge.updated:>7} {merge.total:>6} {outcome.seconds:>6.2f}s"
+            f"{outcome.source_id:<{width}}  {outcome_status(outcome):<{status_width}} "
+            f"{merge.new:>5} {merge.updated:>7} {merge.total:>6} {outcome.seconds:>6.2f}s"
         )
     return "\n".join(rows)
 

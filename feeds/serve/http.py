@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, quote, urlencode
 
 from feeds.config import MAX_FEED_ENTRIES
 from feeds.errors import LedgerUnavailableError
@@ -124,10 +124,14 @@ class FeedMiddleware:
         if query:
             values = parse_qs(query).get("limit")
             if values:
+                if len(values) > 1:
+                    return self._error(start_response, "400 Bad Request", "limit may be given once")
                 try:
                     limit = whole_number("limit", values[0], 1, MAX_FEED_ENTRIES)
                 except ValueError as error:
                     return self._error(start_response, "400 Bad Request", str(error))
+                if values[0] != str(limit) and base is not None:  # ?limit=01: one URL a feed
+                    return self._redirect(start_response, base, environ, query, limit)
         if base is None:
             return self._error(start_response, "400 Bad Request", "bad Host header")
         try:
@@ -159,6 +163,31 @@ class FeedMiddleware:
             headers = [(k, BROWSER_CONTENT_TYPE if k == "Content-Type" else v) for k, v in headers]
         start_response("200 OK", [*headers, CORS, CORS_EXPOSE])
         return [] if method == "HEAD" else [representation.body]
+
+    @staticmethod
+    def _redirect(
+        start_response: StartResponse,
+        base: str,
+        environ: WSGIEnvironment,
+        query: str,
+        limit: int,
+    ) -> list[bytes]:
+        """A permanent redirect to the feed's URL with its limit written plainly."""
+        pairs = [
+            (name, str(limit) if name == "limit" else value)
+            for name, value in parse_qsl(query, keep_blank_values=True)
+        ]
+        location = f"{base}{quote(environ.get('PATH_INFO', ''))}?{urlencode(pairs)}"
+        start_response(
+            "301 Moved Permanently",
+            [
+                ("Location", location),
+                ("Content-Length", "0"),
+                ("Cache-Control", "public, max-age=86400"),
+                CORS,
+            ],
+        )
+        return []
 
     @staticmethod
     def _error(
