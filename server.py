@@ -32,7 +32,7 @@ from feeds.ledger.store import Ledger
 from feeds.model import UTC, PageContext
 from feeds.refresh.fetch import Fetcher, HostGate, fetch_document, user_agent
 from feeds.refresh.refresher import Refresher, outcomes_table
-from feeds.refresh.scheduler import build_scheduler
+from feeds.refresh.scheduler import build_scheduler, stop_scheduler
 from feeds.serve import pages
 from feeds.serve.http import RETRY_AFTER_SECONDS, FeedMiddleware
 from feeds.serve.http import base_url as request_base_url
@@ -224,6 +224,8 @@ def open_refresher(config: Config) -> Refresher:
         agent=user_agent(config.publisher.contact),
         gate=HostGate(spacing=fetch.host_spacing_seconds, shared=ledger.take_turn),
         deadline_seconds=fetch.timeout_seconds,
+        allow_networks=fetch.allow_networks,
+        next_pages_off_site=fetch.next_pages_off_site,
     )
     return Refresher(
         ledger=ledger,
@@ -276,7 +278,10 @@ def refresh(source_ids: tuple[str, ...], config_path: str | None, accept_changes
 @cli.command()
 @config_option
 def worker(config_path: str | None) -> None:
-    """Refresh every source on its schedule until stopped (Ctrl-C)."""
+    """Refresh every source on its schedule until stopped (Ctrl-C or SIGTERM).
+
+    Stopping is prompt: refreshes under way are abandoned (nothing of them stored, their
+    sources given back to other workers), and no queued one starts."""
     config = load(config_path)
     refresher = open_refresher(config)
     scheduler = build_scheduler(config.sources, refresher, threads=config.scheduler.threads)
@@ -290,7 +295,7 @@ def worker(config_path: str | None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        scheduler.shutdown(wait=True)
+        stop_scheduler(scheduler, refresher)
         refresher.close()
     click.echo("feedpub worker: stopped", err=True)
 

@@ -9,6 +9,7 @@ from the environment.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import re
 import tomllib
@@ -68,6 +69,9 @@ class FetchConfig:
         host_spacing_seconds: The least time between two requests to one host, from any
             process sharing the database.
         max_backoff_minutes: The longest wait before retrying a failing source.
+        allow_networks: Non-public networks (CIDR) every source's redirects and next pages
+            may reach, besides public addresses and the network of the source's own address.
+        next_pages_off_site: Follow next-page links to other sites than the source's.
     """
 
     timeout_seconds: float = 30.0
@@ -75,6 +79,9 @@ class FetchConfig:
     max_bytes: int = 5 * 1024 * 1024
     host_spacing_seconds: float = 2.0
     max_backoff_minutes: int = 24 * 60
+    # where redirects and next pages may go: read by _fetch_reach_networks below
+    allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    next_pages_off_site: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -470,6 +477,8 @@ def parse_config(
         max_backoff_minutes=fetch_reader.number(
             "max_backoff_minutes", int, 24 * 60, 1, 30 * 24 * 60
         ),
+        allow_networks=_fetch_reach_networks(fetch_reader),
+        next_pages_off_site=fetch_reader.get("next_pages_off_site", bool, False),
     )
     fetch_reader.finish()
     scheduler_reader = root.sub("scheduler")
@@ -506,3 +515,22 @@ def load_config(
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot be read: {error}") from error
     return parse_config(text, path, adapter_kinds=adapter_kinds, environ=environ)
+
+
+# --- [fetch] where redirects and next pages may go -------------------------------------------
+
+
+def _fetch_reach_networks(
+    reader: _Reader,
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``[fetch] allow_networks``: a list of networks in CIDR form (``10.1.0.0/16``)."""
+    networks = []
+    for value in reader.strings("allow_networks"):
+        try:
+            networks.append(ipaddress.ip_network(value))
+        except ValueError as error:
+            raise reader.error(
+                f"expected networks like '10.1.0.0/16' (host bits zero), got {value!r}",
+                "allow_networks",
+            ) from error
+    return tuple(networks)

@@ -29,6 +29,7 @@ from feeds.identity import listing_key
 from feeds.ledger.store import Ledger, LedgerTransaction, MergeResult, Retention, SourceState
 from feeds.model import UTC, Adapter, AdapterFactory, Diagnostic, Entry, PageContext, ParseResult
 from feeds.refresh.fetch import Document, Fetcher, RetryLaterError
+from feeds.refresh.network import StoppedError
 from feeds.text import decode_document
 
 logger = logging.getLogger(__name__)
@@ -128,6 +129,16 @@ class Refresher:
     #: How long a lease lasts unless renewed (``renew_leases``).
     lease: dt.timedelta = DEFAULT_LEASE
 
+    @property
+    def stopping(self) -> bool:
+        """True once ``stop`` was called."""
+        return self.fetcher.stopping.is_set()
+
+    def stop(self) -> None:
+        """Abandon the refreshes under way (their fetches and waits for a host's turn end with
+        ``StoppedError``, nothing of them stored) and start none from now on."""
+        self.fetcher.stop()
+
     def renew_leases(self) -> int:
         """Extend every lease this process holds by ``lease`` from now (the scheduler does it
         every third of that, so a refresh however long keeps its source while the process
@@ -137,8 +148,9 @@ class Refresher:
     def refresh_if_due(self, source: SourceConfig) -> RefreshOutcome | None:
         """Refresh a source if it is due and no other process is refreshing it: take its lease
         in the database (``Ledger.claim``), refresh, give the lease back. ``None`` when
-        skipped: the source is backing off, or another process holds it."""
-        if not self.ledger.claim(
+        skipped: the source is backing off, another process holds it, or this one is
+        stopping."""
+        if self.stopping or not self.ledger.claim(
             source.id, self.owner, self.clock(), self.lease, tolerance=due_tolerance(source)
         ):
             return None
@@ -182,7 +194,8 @@ class Refresher:
 
     def refresh(self, source: SourceConfig, *, accept_changes: bool = False) -> RefreshOutcome:
         """Refresh one source now. ``accept_changes`` publishes a page the layout guard would
-        hold back (after a real redesign of the listing)."""
+        hold back (after a real redesign of the listing). A refresh abandoned because the
+        process is stopping raises ``StoppedError`` and records nothing."""
         started = time.perf_counter()
         now = self.clock()
         state = self.ledger.state(source.id)
@@ -200,6 +213,9 @@ class Refresher:
             outcome = RefreshOutcome(
                 source_id=source.id, status=Status.SUSPECT, error=suspect.reason
             )
+        except StoppedError:
+            logger.info("source %s: refresh abandoned, stopping", source.id)
+            raise
         except Exception as error:
             message = str(error) if isinstance(error, FeedpubError) else repr(error)
             if isinstance(error, FeedpubError):
@@ -222,12 +238,13 @@ class Refresher:
         self, source: SourceConfig, failures: int, retry_after: float | None
     ) -> dt.timedelta:
         """How long to wait after the n-th consecutive failure: the refresh interval, doubled
-        per failure, with +-25% jitter, capped; never less than the server's ``Retry-After``."""
+        per failure, with +-25% jitter, capped; never less than the server's ``Retry-After``
+        unless that is longer than ``max_backoff``."""
         interval = source.refresh_interval
         delay = min(self.max_backoff, interval * (1 << min(failures - 1, 20)))
         delay *= self.rng.uniform(0.75, 1.25)
         if retry_after is not None:
-            delay = max(delay, dt.timedelta(seconds=retry_after))
+            delay = max(delay, min(self.max_backoff, dt.timedelta(seconds=retry_after)))
         return delay
 
     def _unchanged(self, source: SourceConfig, status: Status) -> RefreshOutcome:
@@ -305,14 +322,17 @@ class Refresher:
                 identity_key=listing_key(source.page_url),
             )
             results.append(adapter(text, context))
-            next_url = results[-1].next_page or _templated_next_page(source, results)
+            # a link the page gives is held to the source's rules; a templated one is the
+            # operator's own
+            given = results[-1].next_page
+            next_url = given or _templated_next_page(source, results)
             if len(documents) >= source.page_limit or not next_url or next_url in seen_urls:
                 return documents, results
             if not results[-1].entries:
                 return documents, results
             seen_urls.add(next_url)
             try:
-                page = self.fetcher.fetch(next_url)
+                page = self.fetcher.fetch(next_url, follows=first if given else None)
             except FetchError as error:
                 logger.warning(
                     "source %s: page %d skipped: %s", source.id, len(documents) + 1, error
