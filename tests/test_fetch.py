@@ -274,7 +274,7 @@ def test_stop_abandons_a_fetch_under_way_and_every_later_one(server: LocalServer
     def fetch() -> None:
         try:
             fetcher.fetch(server.url("/crawl"))
-        except BaseException as error:  # noqa: BLE001  (handed to the test's thread)
+        except BaseException as error:  # handed to the test's thread
             failures.append(error)
 
     thread = threading.Thread(target=fetch)
@@ -300,7 +300,7 @@ def test_stop_ends_a_wait_for_a_hosts_turn() -> None:
         try:
             with gate.hold("example.org"):
                 pass
-        except BaseException as error:  # noqa: BLE001  (handed to the test's thread)
+        except BaseException as error:  # handed to the test's thread
             failures.append(error)
 
     waiting = threading.Thread(target=wait_for_a_turn)

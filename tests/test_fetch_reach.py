@@ -38,9 +38,9 @@ def test_a_redirect_takes_its_hosts_turn_and_errors_name_where_they_happened(
 
     server.routes["/old"] = Route(status=302, headers={"Location": other.url("/gone")})
     other.routes["/gone"] = Route(b"", status=404)
-    with Fetcher(gate=HostGate(spacing=2.0, shared=turns)) as fetcher:
-        with pytest.raises(FetchError) as raised:
-            fetcher.fetch(server.url("/old"))
+    fetcher = Fetcher(gate=HostGate(spacing=2.0, shared=turns))
+    with fetcher, pytest.raises(FetchError) as raised:
+        fetcher.fetch(server.url("/old"))
     assert str(raised.value) == (
         f"{other.url('/gone')} (redirected from {server.url('/old')}): HTTP 404 Not Found"
     )
@@ -117,7 +117,7 @@ def test_redirects_to_other_schemes_are_refused(server: LocalServer) -> None:
         ("93.184.215.14", "public"),
         ("2606:4700::1111", "public"),
         ("127.0.0.2", "loopback"),
-        ("0.0.0.0", "loopback"),
+        ("0.0.0.0", "loopback"),  # noqa: S104  (an address classified, nothing bound)
         ("::1", "loopback"),
         ("::ffff:127.0.0.1", "loopback"),
         ("169.254.169.254", "link-local"),
