@@ -40,8 +40,16 @@ class LocalServer:
     hung_up: list[str] = field(default_factory=list)
     gave_up: threading.Event = field(default_factory=threading.Event)  # set with each of those
 
+    _arrivals: dict[str, threading.Event] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    def arrival(self, path: str) -> threading.Event:
+        """An event set once a request for ``path`` has come."""
+        with self._lock:
+            return self._arrivals.setdefault(path, threading.Event())
 
 
 @contextmanager
@@ -57,6 +65,7 @@ def local_server(host: str = "127.0.0.1") -> Iterator[LocalServer]:
         def do_GET(self) -> None:
             state.requests.append(("GET", self.path, dict(self.headers.items())))
             state.arrived.set()
+            state.arrival(self.path).set()
             route = state.routes.get(self.path, Route(b"not found", 404))
             if route.header_trickle:
                 self.trickle_headers(route)
