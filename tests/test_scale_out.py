@@ -210,11 +210,12 @@ class Fleet:
     def named(self, kind: str) -> dict[str, subprocess.Popen[bytes]]:
         return {name: p for name, p in self.processes.items() if name.startswith(kind)}
 
-    def stop(self, name: str, signal_number: int) -> None:
-        """Stop a process with a signal; it must end well and say nothing unexpected."""
+    def stop(self, name: str, signal_number: int, within: float = 30) -> None:
+        """Stop a process with a signal; it must end well, within ``within`` seconds, and say
+        nothing unexpected."""
         process = self.processes[name]
         process.send_signal(signal_number)
-        assert process.wait(timeout=30) == 0, self.logs()
+        assert process.wait(timeout=within) == 0, self.logs()
         assert "Traceback" not in self.log(name), self.logs()
 
     def log(self, name: str) -> str:
@@ -397,8 +398,8 @@ def test_three_workers_and_two_servers_share_one_postgresql_database(
                 running,
             )
             for name in workers:
-                if name != killed:  # SIGTERM: it finishes its refreshes, gives its leases back
-                    running.stop(name, signal.SIGTERM)
+                if name != killed:  # SIGTERM: it abandons its refreshes, gives its leases back
+                    running.stop(name, signal.SIGTERM, within=10)
             stopped_at = time.monotonic()
 
             assert all(fetch.pid != victim for fetch in site.fetches if fetch.at > killed_at)
