@@ -30,7 +30,8 @@ from feeds.ledger import schema
 from feeds.ledger.database import DEFAULT_POOL_SIZE, open_engine, shown_url
 from feeds.ledger.store import Ledger
 from feeds.model import UTC, PageContext
-from feeds.refresh.fetch import Fetcher, HostGate, fetch_document, user_agent
+from feeds.refresh.fetch import Fetcher, fetch_document, user_agent
+from feeds.refresh.gate import HostGate
 from feeds.refresh.refresher import Refresher, outcomes_table
 from feeds.refresh.scheduler import build_scheduler, stop_scheduler
 from feeds.serve import pages

@@ -16,13 +16,13 @@ from feeds.refresh.fetch import (
     USER_AGENT,
     Document,
     Fetcher,
-    HostGate,
     NotModified,
     RetryLaterError,
     fetch_document,
     parse_retry_after,
     user_agent,
 )
+from feeds.refresh.gate import HostGate
 from feeds.refresh.network import StoppedError
 from tests.http_server import LocalServer, Route, local_server
 

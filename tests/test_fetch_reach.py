@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from feeds.errors import FetchError
-from feeds.refresh.fetch import Document, Fetcher, HostGate, fetch_document
+from feeds.refresh.fetch import Document, Fetcher, fetch_document
+from feeds.refresh.gate import HostGate
 from feeds.refresh.network import IPAddress, IPNetwork, address_kind
 from tests.http_server import LocalServer, Route, local_server
 
