@@ -181,10 +181,14 @@ class Refresher:
                 pool.submit(self.refresh, source, accept_changes=accept_changes)
                 for source in chosen
             ]
-            for future in as_completed(futures):
-                outcome = future.result()
-                outcomes[outcome.source_id] = outcome
-                done(outcome)
+            try:
+                for future in as_completed(futures):
+                    outcome = future.result()
+                    outcomes[outcome.source_id] = outcome
+                    done(outcome)
+            except BaseException:  # Ctrl-C: the other refreshes are abandoned, not awaited
+                self.stop()
+                raise
         return [outcomes[source.id] for source in chosen]
 
     def close(self) -> None:
