@@ -268,6 +268,17 @@ class GuardedBackend(httpcore.NetworkBackend):
         time.sleep(seconds)
 
 
+def _ready(sock: socket.socket, *, write: bool, wait: float) -> bool:
+    """True when ``sock`` can be written (or read) within ``wait`` seconds (``poll`` where
+    there is one: ``select`` knows no descriptor past 1023)."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT if write else select.POLLIN)
+        return bool(poller.poll(wait * 1000))
+    ready = select.select([], [sock], [], wait) if write else select.select([sock], [], [], wait)
+    return bool(ready[0] or ready[1])
+
+
 def _connect(
     sock: socket.socket, sockaddr: Any, attempt: Attempt, timeout: float | None, started: float
 ) -> None:
@@ -278,7 +289,7 @@ def _connect(
     if code != 0:
         while True:
             wait = attempt.slice(timeout, started, httpcore.ConnectTimeout)
-            if select.select([], [sock], [], wait)[1]:
+            if _ready(sock, write=True, wait=wait):
                 break
         code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if code:
@@ -362,7 +373,7 @@ class GuardedStream(httpcore.NetworkStream):
             return self._sock
         if info == "is_readable":  # a kept-alive connection the server closed, or garbled
             try:
-                return bool(select.select([self._sock], [], [], 0)[0])
+                return _ready(self._sock, write=False, wait=0)
             except (OSError, ValueError):
                 return True
         return None
