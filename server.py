@@ -28,9 +28,10 @@ from feeds.ledger import schema
 from feeds.ledger.database import DEFAULT_POOL_SIZE, open_engine, shown_url
 from feeds.ledger.store import Ledger
 from feeds.model import UTC, PageContext
-from feeds.refresh.fetch import Fetcher, HostGate, fetch_document, user_agent
+from feeds.refresh.fetch import Fetcher, fetch_document, user_agent
+from feeds.refresh.gate import HostGate
 from feeds.refresh.refresher import Refresher, outcomes_table
-from feeds.refresh.scheduler import build_scheduler
+from feeds.refresh.scheduler import build_scheduler, stop_scheduler
 from feeds.serve import pages
 from feeds.serve.hosts import BaseUrls
 from feeds.serve.http import RETRY_AFTER_SECONDS, FeedMiddleware
@@ -225,6 +226,8 @@ def open_refresher(config: Config) -> Refresher:
         agent=user_agent(config.publisher.contact),
         gate=HostGate(spacing=fetch.host_spacing_seconds, shared=ledger.take_turn),
         deadline_seconds=fetch.timeout_seconds,
+        allow_networks=fetch.allow_networks,
+        next_pages_off_site=fetch.next_pages_off_site,
     )
     return Refresher(
         ledger=ledger,
@@ -277,7 +280,10 @@ def refresh(source_ids: tuple[str, ...], config_path: str | None, accept_changes
 @cli.command()
 @config_option
 def worker(config_path: str | None) -> None:
-    """Refresh every source on its schedule until stopped (Ctrl-C)."""
+    """Refresh every source on its schedule until stopped (Ctrl-C or SIGTERM).
+
+    Stopping is prompt: refreshes under way are abandoned (nothing of them stored, their
+    sources given back to other workers), and no queued one starts."""
     processes.end_with_parent()  # started by ``feedpub serve``: ends with it
     config = load(config_path)
     refresher = open_refresher(config)
@@ -286,7 +292,7 @@ def worker(config_path: str | None) -> None:
     try:
         processes.run_until_stopped(scheduler.start)
     finally:
-        scheduler.shutdown(wait=True)
+        stop_scheduler(scheduler, refresher)
         refresher.close()
     click.echo("feedpub worker: stopped", err=True)
 

@@ -56,7 +56,8 @@ from feeds.identity import listing_key
 from feeds.ledger.store import Ledger, Retention
 from feeds.ledger.tables import entries_table
 from feeds.model import Entry, PageContext
-from feeds.refresh.fetch import Fetcher, HostGate
+from feeds.refresh.fetch import Fetcher
+from feeds.refresh.gate import HostGate
 from feeds.refresh.refresher import Refresher, Status
 from sources import ADAPTERS, ilo
 from tests.listing_writer import WrittenItem, write_html

@@ -9,6 +9,7 @@ from the environment.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import re
 import tomllib
@@ -81,6 +82,9 @@ class FetchConfig:
         max_backoff_minutes: The longest wait before retrying a failing source.
         secret_query_parameters: Query parameters of source URLs that carry secrets (compared
             ignoring case): kept for fetching, removed wherever the URL is published.
+        allow_networks: Non-public networks (CIDR) every source's redirects and next pages
+            may reach, besides public addresses and the network of the source's own address.
+        next_pages_off_site: Follow next-page links to other sites than the source's.
     """
 
     timeout_seconds: float = 30.0
@@ -89,6 +93,9 @@ class FetchConfig:
     host_spacing_seconds: float = 2.0
     max_backoff_minutes: int = 24 * 60
     secret_query_parameters: tuple[str, ...] = DEFAULT_SECRET_QUERY_PARAMETERS
+    # where redirects and next pages may go: read by _fetch_reach_networks below
+    allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    next_pages_off_site: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -677,6 +684,8 @@ def parse_config(
             "max_backoff_minutes", int, 24 * 60, 1, 30 * 24 * 60
         ),
         secret_query_parameters=_secret_parameters(fetch_reader),
+        allow_networks=_fetch_reach_networks(fetch_reader),
+        next_pages_off_site=fetch_reader.get("next_pages_off_site", bool, False),
     )
     fetch_reader.finish()
     scheduler_reader = root.sub("scheduler")
@@ -725,3 +734,22 @@ def load_config(
             f"column {column} (save the file as UTF-8)"
         ) from error
     return parse_config(text, path, adapter_kinds=adapter_kinds, environ=environ)
+
+
+# --- [fetch] where redirects and next pages may go -------------------------------------------
+
+
+def _fetch_reach_networks(
+    reader: _Reader,
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``[fetch] allow_networks``: a list of networks in CIDR form (``10.1.0.0/16``)."""
+    networks = []
+    for value in reader.strings("allow_networks"):
+        try:
+            networks.append(ipaddress.ip_network(value))
+        except ValueError as error:
+            raise reader.error(
+                f"expected networks like '10.1.0.0/16' (host bits zero), got {value!r}",
+                "allow_networks",
+            ) from error
+    return tuple(networks)

@@ -1,4 +1,5 @@
-"""A real HTTP server on 127.0.0.1 for tests: routes answer with set status, headers and body."""
+"""A real HTTP server on a loopback address for tests: routes answer with set status, headers
+and body."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ class Route:
     delay: float = 0.0  # seconds before answering (for timeout tests)
     etag: str | None = None  # answer 304 to a request naming it in If-None-Match
     trickle: float = 0.0  # seconds between 100-byte pieces of the body (a slow server)
+    #: seconds between single bytes of the headers, ``header_bytes`` of them (a slower one)
+    header_trickle: float = 0.0
+    header_bytes: int = 600
 
 
 @dataclass
@@ -30,14 +34,28 @@ class LocalServer:
     base_url: str
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    #: set when a request comes (cleared by the test to wait for the next)
+    arrived: threading.Event = field(default_factory=threading.Event)
+    #: paths whose client hung up while their headers were still trickling
+    hung_up: list[str] = field(default_factory=list)
+    gave_up: threading.Event = field(default_factory=threading.Event)  # set with each of those
+
+    _arrivals: dict[str, threading.Event] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str) -> str:
         return self.base_url + path
 
+    def arrival(self, path: str) -> threading.Event:
+        """An event set once a request for ``path`` has come."""
+        with self._lock:
+            return self._arrivals.setdefault(path, threading.Event())
+
 
 @contextmanager
-def local_server() -> Iterator[LocalServer]:
-    """Run a server on a free port of 127.0.0.1 for the duration of the block."""
+def local_server(host: str = "127.0.0.1") -> Iterator[LocalServer]:
+    """Run a server on a free port of ``host`` (a loopback address) for the duration of the
+    block."""
     state = LocalServer(base_url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -46,7 +64,12 @@ def local_server() -> Iterator[LocalServer]:
 
         def do_GET(self) -> None:
             state.requests.append(("GET", self.path, dict(self.headers.items())))
+            state.arrived.set()
+            state.arrival(self.path).set()
             route = state.routes.get(self.path, Route(b"not found", 404))
+            if route.header_trickle:
+                self.trickle_headers(route)
+                return
             if route.delay:
                 time.sleep(route.delay)
             if route.etag and self.headers.get("If-None-Match") == route.etag:
@@ -75,24 +98,39 @@ def local_server() -> Iterator[LocalServer]:
                     self.wfile.flush()
                     time.sleep(route.trickle)
 
+        def trickle_headers(self, route: Route) -> None:
+            self.close_connection = True
+            head = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"x" * route.header_bytes
+            try:
+                for byte in head:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(route.header_trickle)
+            except (BrokenPipeError, ConnectionResetError):
+                state.hung_up.append(self.path)
+                state.gave_up.set()
+                return
+            body = route.body
+            self.wfile.write(b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+
         def log_message(self, format: str, *args: object) -> None:
             """Keep test output quiet."""
 
-    with serving(Handler) as base_url:
+    with serving(Handler, host) as base_url:
         state.base_url = base_url
         yield state
 
 
 @contextmanager
-def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """Serve with ``handler`` on a free port of 127.0.0.1 (a thread per request) for the
+def serving(handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve with ``handler`` on a free port of ``host`` (a thread per request) for the
     duration of the block; its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer((host, 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://{host}:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

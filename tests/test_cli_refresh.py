@@ -136,3 +136,42 @@ def test_the_worker_refreshes_on_schedule_and_stops_cleanly(
     assert process.returncode == 0, stderr
     assert b"feedpub worker: stopped" in stderr
     assert b"Traceback" not in stderr
+
+
+def test_the_worker_stops_within_seconds_of_sigterm_abandoning_a_fetch_under_way(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    # the source's headers trickle in for minutes, within every timeout: only stopping ends it
+    server.routes["/crawl"] = Route(b"late", header_trickle=0.05, header_bytes=3000)
+    config = write_config(
+        tmp_path,
+        server,
+        '[publisher]\nname = "Test feeds"\n\n[fetch]\ntimeout_seconds = 600\n\n'
+        '[[sources]]\nid = "crawl"\ntitle = "A crawling source"\nurl = "{base}/crawl"\n',
+    )
+    env = database_env(tmp_path)
+    process = subprocess.Popen(
+        [feedpub_command(), "worker", "--config", str(config)],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert server.arrival("/crawl").wait(timeout=60)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+    assert process.returncode == 0, stderr
+    assert b"feedpub worker: stopped" in stderr
+    assert b"Traceback" not in stderr
+    ledger = Ledger.open(env["FEEDPUB_DATABASE_URL"])
+    state = ledger.state("crawl")
+    ledger.close()
+    # nothing half done: the lease given back, the abandoned fetch neither a failure nor a fetch
+    assert (state.lease_owner, state.last_fetch_at, state.last_error) == (None, None, None)
+    assert server.gave_up.wait(timeout=30)

@@ -16,13 +16,14 @@ from feeds.refresh.fetch import (
     USER_AGENT,
     Document,
     Fetcher,
-    HostGate,
     NotModified,
     RetryLaterError,
     fetch_document,
     parse_retry_after,
     user_agent,
 )
+from feeds.refresh.gate import HostGate
+from feeds.refresh.network import StoppedError
 from tests.http_server import LocalServer, Route, local_server
 
 
@@ -253,3 +254,58 @@ def test_without_its_book_of_turns_a_process_still_spaces_its_own_requests(
             pass
     assert time.sleeps == [2.0]
     assert "a.example: shared turns unavailable" in caplog.text
+
+
+def test_headers_trickling_in_are_cut_off_at_the_deadline(server: LocalServer) -> None:
+    # every byte of the headers comes before the read timeout: only the deadline can end it
+    server.routes["/crawl"] = Route(b"late", header_trickle=0.02, header_bytes=600)
+    fetcher = Fetcher(timeout=httpx.Timeout(5.0), deadline_seconds=0.5)
+    with fetcher, pytest.raises(FetchError, match=r"/crawl: too slow: not read in 0.5 seconds$"):
+        fetcher.fetch(server.url("/crawl"))
+    assert server.gave_up.wait(timeout=30)  # the connection was dropped mid-headers
+    assert server.hung_up == ["/crawl"]
+
+
+def test_stop_abandons_a_fetch_under_way_and_every_later_one(server: LocalServer) -> None:
+    server.routes["/crawl"] = Route(b"late", header_trickle=0.02, header_bytes=600)
+    fetcher = Fetcher(timeout=httpx.Timeout(5.0), deadline_seconds=60)
+    failures: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            fetcher.fetch(server.url("/crawl"))
+        except BaseException as error:  # handed to the test's thread
+            failures.append(error)
+
+    thread = threading.Thread(target=fetch)
+    thread.start()
+    assert server.arrived.wait(timeout=30)
+    fetcher.stop()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert [type(error) for error in failures] == [StoppedError]
+    assert server.gave_up.wait(timeout=30)
+    with pytest.raises(StoppedError):
+        fetcher.fetch(server.url("/crawl"))
+    fetcher.close()
+
+
+def test_stop_ends_a_wait_for_a_hosts_turn() -> None:
+    gate = HostGate(spacing=3600)
+    with gate.hold("example.org"):
+        pass
+    failures: list[BaseException] = []
+
+    def wait_for_a_turn() -> None:
+        try:
+            with gate.hold("example.org"):
+                pass
+        except BaseException as error:  # handed to the test's thread
+            failures.append(error)
+
+    waiting = threading.Thread(target=wait_for_a_turn)
+    waiting.start()
+    gate.stop()
+    waiting.join(timeout=30)
+    assert not waiting.is_alive()
+    assert [type(error) for error in failures] == [StoppedError]

@@ -3,13 +3,18 @@ number, up to the source's page limit, each item once across pages."""
 
 from __future__ import annotations
 
+import ipaddress
+import threading
 from pathlib import Path
 from types import MappingProxyType
 
 from feeds.ledger.store import Ledger
-from feeds.refresh.refresher import Refresher
-from tests.http_server import LocalServer, Route
-from tests.refresh_kit import make_source, titles
+from feeds.refresh.fetch import Fetcher
+from feeds.refresh.network import StoppedError
+from feeds.refresh.refresher import Refresher, Status
+from sources import ADAPTERS
+from tests.http_server import LocalServer, Route, local_server
+from tests.refresh_kit import Clock, make_source, titles
 from tests.test_cli_preview import feedpub
 
 SELECTORS = MappingProxyType({"item": "li", "title": "a", "date": "span"})
@@ -139,3 +144,69 @@ def test_a_paged_feed_keeps_its_own_ids_and_exact_times(
         ("tag:example.org,2026:First-post", "2026-11-20T10:15:00+00:00"),
         ("tag:example.org,2026:Second-post", "2026-11-19T08:30:00+00:00"),
     ]
+
+
+def test_a_next_link_to_another_site_is_not_followed(
+    server: LocalServer, refresher: Refresher, ledger: Ledger
+) -> None:
+    with local_server("127.0.0.2") as other:
+        other.routes["/older"] = listing(("Item two", "19 November 2026"))
+        server.routes["/news"] = listing(
+            ("Item one", "20 November 2026"), next_href=other.url("/older")
+        )
+        source = make_source(server, kind="html", selectors=SELECTORS, public_url="", page_limit=2)
+        assert refresher.refresh(source).status == Status.UPDATED
+        assert other.requests == []
+    assert titles(ledger) == ["Item one"]
+
+
+def test_next_links_to_another_site_are_followed_when_allowed_within_the_sources_reach(
+    server: LocalServer, ledger: Ledger, clock: Clock
+) -> None:
+    with local_server("127.0.0.2") as other, local_server("127.0.0.3") as third:
+        other.routes["/older"] = listing(
+            ("Item two", "19 November 2026"), next_href=third.url("/oldest")
+        )
+        third.routes["/oldest"] = listing(("Item three", "18 November 2026"))
+        server.routes["/news"] = listing(
+            ("Item one", "20 November 2026"), next_href=other.url("/older")
+        )
+        source = make_source(server, kind="html", selectors=SELECTORS, public_url="", page_limit=3)
+        # the source's own network is its address and 127.0.0.2: 127.0.0.3 is out of reach
+        fetcher = Fetcher(
+            next_pages_off_site=True,
+            own_networks=lambda address: (ipaddress.ip_network(address),),
+            allow_networks=(ipaddress.ip_network("127.0.0.2/32"),),
+        )
+        refresher = Refresher(ledger=ledger, fetcher=fetcher, adapters=ADAPTERS, clock=clock)
+        assert refresher.refresh(source).status == Status.UPDATED
+        fetcher.close()
+        assert [path for _, path, _ in other.requests] == ["/older"]
+        assert third.requests == []
+    assert titles(ledger) == ["Item one", "Item two"]
+
+
+def test_stopping_mid_pagination_stores_nothing_and_gives_the_lease_back(
+    server: LocalServer, refresher: Refresher, ledger: Ledger
+) -> None:
+    server.routes["/news"] = listing(("Item one", "20 November 2026"), next_href="/news?page=2")
+    server.routes["/news?page=2"] = Route(b"late", header_trickle=0.02, header_bytes=3000)
+    source = make_source(server, kind="html", selectors=SELECTORS, public_url="", page_limit=2)
+    failures: list[BaseException] = []
+
+    def refresh() -> None:
+        try:
+            refresher.refresh_if_due(source)
+        except BaseException as error:  # handed to the test's thread
+            failures.append(error)
+
+    thread = threading.Thread(target=refresh)
+    thread.start()
+    assert server.arrival("/news?page=2").wait(timeout=30)
+    refresher.stop()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert [type(error) for error in failures] == [StoppedError]
+    state = ledger.state(source.id)
+    assert (state.lease_owner, state.last_fetch_at, state.last_error) == (None, None, None)
+    assert ledger.entries() == []

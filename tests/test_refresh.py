@@ -450,3 +450,13 @@ def test_the_interval_runs_from_when_the_request_was_sent_after_its_turn_at_the_
     assert state.next_attempt_at is not None
     assert clock.now + dt.timedelta(seconds=1) <= state.last_fetch_at  # stored to the second
     assert state.next_attempt_at - state.last_fetch_at == source.refresh_interval
+
+
+def test_a_retry_after_longer_than_the_longest_backoff_waits_the_longest_backoff(
+    server: LocalServer, refresher: Refresher, ledger: Ledger, clock: Clock
+) -> None:
+    source = make_source(server)
+    server.routes["/news"] = Route(b"busy", status=429, headers={"Retry-After": "999999999"})
+    refresher.refresh(source)
+    state = ledger.state(source.id)
+    assert state.next_attempt_at == clock.now + refresher.max_backoff

@@ -21,6 +21,7 @@ from feeds.refresh.scheduler import (
     first_run_time,
     jitter_seconds,
     run_scheduled_refresh,
+    stop_scheduler,
 )
 from sources import ADAPTERS
 from tests.http_server import LocalServer, Route
@@ -221,3 +222,27 @@ def test_a_run_that_finds_its_source_leased_by_another_process_keeps_its_interva
     run_scheduled_refresh(refresher, source, looked_again.append)
     assert looked_again == []  # it is due: the other process is on it, the next run will see
     assert server.requests == []
+
+
+def test_stopping_abandons_the_refresh_under_way_and_queued_runs_do_nothing(
+    server: LocalServer, ledger: Ledger
+) -> None:
+    # three sources due at once on one thread whose headers trickle in: one refreshing, two
+    # queued; stopping must not run the queued ones, nor wait for the one under way
+    sources = tuple(make_source(server, f"/crawl{n}", id=f"source-{n}") for n in range(3))
+    for n in range(3):
+        server.routes[f"/crawl{n}"] = Route(b"late", header_trickle=0.02, header_bytes=3000)
+    refresher = Refresher(
+        ledger=ledger,
+        fetcher=Fetcher(timeout=httpx.Timeout(5.0), deadline_seconds=600),
+        adapters=ADAPTERS,
+    )
+    scheduler = build_scheduler(sources, refresher, threads=1)
+    scheduler.start()
+    assert server.arrived.wait(timeout=30)
+    stop_scheduler(scheduler, refresher)
+    refresher.fetcher.close()
+    assert len(server.requests) == 1
+    for source in sources:
+        state = ledger.state(source.id)
+        assert (state.lease_owner, state.last_fetch_at, state.last_error) == (None, None, None)

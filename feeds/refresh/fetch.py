@@ -1,9 +1,11 @@
 """Fetching documents: the only place feedpub reads from the network or the file system.
 
-A ``Fetcher`` reads ``http(s):`` and ``file:`` URLs politely: connect and read timeouts, a size
-cap, a redirect limit, an identifying User-Agent, conditional GET (ETag, Last-Modified), one
-request at a time per host with a minimum spacing, and ``Retry-After`` reported back. Every
-failure is a ``FetchError`` naming the URL.
+A ``Fetcher`` reads ``http(s):`` and ``file:`` URLs politely and safely: a deadline on the whole
+fetch besides connect and read timeouts, a size cap, redirects followed hop by hop (a limit,
+each hop taking its host's turn, none to a non-public address the source is not on), an
+identifying User-Agent, conditional GET, one request at a time per host with a minimum
+spacing, and ``Retry-After`` reported back. Every failure is a ``FetchError`` naming the URL
+(and the one redirected from); ``stop`` abandons fetches with ``StoppedError``.
 """
 
 from __future__ import annotations
@@ -16,12 +18,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from feeds import __version__
-from feeds.errors import FeedpubError, FetchError
+from feeds.errors import FetchError
+from feeds.refresh.gate import HostGate
+from feeds.refresh.network import (
+    ANYWHERE,
+    AddressRefusedError,
+    Attempt,
+    DeadlineExceededError,
+    GuardedBackend,
+    IPNetwork,
+    OwnNetworks,
+    Reach,
+    enter,
+    leave,
+    own_networks,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +70,10 @@ class Document:
     last_modified: str | None = None
     #: How long the request waited for its host's turn (``HostGate``) before it was sent.
     waited_seconds: float = 0.0
+    #: Where the links this document gives may lead (``Fetcher.fetch(..., follows=)``): the
+    #: addresses its source may reach, and the hosts of its source's site.
+    reach: Reach = field(default_factory=Reach)
+    site: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +85,8 @@ class NotModified:
     last_modified: str | None = None
     #: How long the request waited for its host's turn (``HostGate``) before it was sent.
     waited_seconds: float = 0.0
+    reach: Reach = field(default_factory=Reach)
+    site: tuple[str, ...] = ()
 
 
 class RetryLaterError(FetchError):
@@ -90,68 +113,6 @@ def parse_retry_after(value: str | None, now: dt.datetime) -> float | None:
     return min(max((when - now).total_seconds(), 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
-#: Takes a turn at a host in a book other processes share (``Ledger.take_turn``): given the
-#: host, the time now and the spacing (seconds, since the epoch), returns when the turn comes.
-SharedTurns = Callable[[str, float, float], float]
-
-
-@dataclass
-class HostGate:
-    """At most one request at a time per host, and at least ``spacing`` seconds between the
-    start of one and the start of the next: in this process, or, with ``shared``, among
-    every process sharing its book of turns (if the book cannot be reached, this process's
-    own spacing still holds). The clocks and ``sleep`` are injectable for tests."""
-
-    spacing: float
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    shared: SharedTurns | None = None
-    wall_clock: Callable[[], float] = time.time
-    _locks: dict[str, threading.Lock] = field(default_factory=dict)
-    _last_start: dict[str, float] = field(default_factory=dict)
-    _guard: threading.Lock = field(default_factory=threading.Lock)
-
-    def hold(self, host: str) -> _HostTurn:
-        """A context manager holding ``host``'s turn (waiting for the spacing first)."""
-        with self._guard:
-            lock = self._locks.setdefault(host, threading.Lock())
-        return _HostTurn(self, host, lock)
-
-    def wait_for_shared_turn(self, host: str) -> bool:
-        """Wait for this request's turn in the shared book; False if there is no book (or no
-        spacing) or it cannot be reached."""
-        if self.shared is None or self.spacing <= 0:
-            return False
-        try:
-            turn = self.shared(host, self.wall_clock(), self.spacing)
-        except FeedpubError as error:
-            logger.warning("host %s: shared turns unavailable, spacing this process only: %s",
-                           host, error)  # fmt: skip
-            return False
-        wait = turn - self.wall_clock()
-        if wait > 0:
-            self.sleep(wait)
-        return True
-
-
-class _HostTurn:
-    def __init__(self, gate: HostGate, host: str, lock: threading.Lock) -> None:
-        self.gate, self.host, self.lock = gate, host, lock
-
-    def __enter__(self) -> None:
-        self.lock.acquire()
-        if not self.gate.wait_for_shared_turn(self.host):
-            last = self.gate._last_start.get(self.host)
-            if last is not None:
-                wait = last + self.gate.spacing - self.gate.clock()
-                if wait > 0:
-                    self.gate.sleep(wait)
-        self.gate._last_start[self.host] = self.gate.clock()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.lock.release()
-
-
 def _read_file(url: str, path: Path, max_bytes: int) -> Document:
     try:
         with path.open("rb") as handle:
@@ -167,8 +128,38 @@ def _read_file(url: str, path: Path, max_bytes: int) -> Document:
     return Document(url=path.resolve().as_uri(), content=content)
 
 
+class _Redirect:
+    def __init__(self, location: str) -> None:
+        self.location = location
+
+
+def site_of(host: str) -> str:
+    """A host as ``same_site`` compares it: lower case, without a leading ``www.``."""
+    host = host.lower().rstrip(".")
+    return host.removeprefix("www.")
+
+
+def same_site(host: str, other: str) -> bool:
+    """True when two hosts are one site: the same host, or one a subdomain of the other, once
+    a leading ``www.`` is dropped (``www.example.org``, ``example.org`` and
+    ``news.example.org`` are one site; ``a.example.org`` and ``b.example.org`` are not)."""
+    one, two = site_of(host), site_of(other)
+    if not one or not two:
+        return False
+    return one == two or one.endswith("." + two) or two.endswith("." + one)
+
+
 class Fetcher:
-    """Fetches documents politely; one per process, shared by every refresh (thread-safe)."""
+    """Fetches documents politely; one per process, shared by every refresh (thread-safe).
+
+    Redirects are followed here, hop by hop, each taking its host's turn (``HostGate``); the
+    source's own URL may be at any address, but its redirects, and the next pages its pages
+    link to (``fetch(..., follows=document)``), reach only public addresses, the non-public
+    networks its own address is on (``own_networks``) and ``allow_networks``. Next pages also
+    stay on the source's site (``same_site``) unless ``next_pages_off_site``. The deadline
+    bounds each fetch as a whole (every hop's connect, headers and body, not the waits for
+    turns); ``stop`` abandons every fetch under way with ``StoppedError``.
+    """
 
     def __init__(
         self,
@@ -179,21 +170,35 @@ class Fetcher:
         gate: HostGate | None = None,
         deadline_seconds: float = 120.0,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        own_networks: OwnNetworks = own_networks,
+        allow_networks: tuple[IPNetwork, ...] = (),
+        next_pages_off_site: bool = False,
     ) -> None:
         self.max_bytes = max_bytes
         self.deadline_seconds = deadline_seconds
         self.gate = gate or HostGate(spacing=0.0)
         self.now = now
+        self.own_networks = own_networks
+        self.allow_networks = allow_networks
+        self.next_pages_off_site = next_pages_off_site
+        self.stopping = threading.Event()
         self.client = httpx.Client(
             timeout=timeout,
-            follow_redirects=True,
-            max_redirects=MAX_REDIRECTS,
+            follow_redirects=False,
             headers={"User-Agent": agent, "Accept-Encoding": "gzip, deflate"},
+            transport=_GuardedTransport(),
+            trust_env=False,  # a proxy would hide the address connected to
         )
 
     def close(self) -> None:
         """Close the connection pool."""
         self.client.close()
+
+    def stop(self) -> None:
+        """Abandon every fetch under way, and every one asked for from now on, with
+        ``StoppedError`` (within a fraction of a second)."""
+        self.stopping.set()
+        self.gate.stop()
 
     def __enter__(self) -> Fetcher:
         return self
@@ -202,18 +207,35 @@ class Fetcher:
         self.close()
 
     def fetch(
-        self, location: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        location: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        follows: Document | None = None,
     ) -> Document | NotModified:
         """Fetch one document from an ``http(s):`` or ``file:`` URL, or a local path.
 
         With ``etag`` or ``last_modified`` from an earlier fetch, asks conditionally and may
-        return ``NotModified``.
+        return ``NotModified``. With ``follows``, the URL is a link the document ``follows``
+        gave (its next page): it is held to the rules of that document's source.
         """
         parts = urlsplit(location)
         scheme = parts.scheme.lower()
-        if scheme == "file":
+        if follows is not None:
+            if scheme not in ("http", "https"):
+                raise FetchError(location, "a page's link is not an http(s) URL")
+            if not self.next_pages_off_site and not any(
+                same_site(parts.hostname or "", host) for host in follows.site
+            ):
+                raise FetchError(
+                    location,
+                    f"not on the source's site ({', '.join(follows.site) or 'none'}): "
+                    "next pages stay there unless [fetch] next_pages_off_site is set",
+                )
+        elif scheme == "file":
             return _read_file(location, Path(unquote(parts.path)), self.max_bytes)
-        if scheme not in ("http", "https"):
+        elif scheme not in ("http", "https"):
             if len(scheme) > 1:  # "C:" is a drive, not a scheme
                 raise FetchError(
                     location, f"unsupported URL scheme {scheme!r}: use http(s) or file"
@@ -224,59 +246,113 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        called = time.monotonic()
-        with self.gate.hold((parts.hostname or "").lower()):
-            waited = time.monotonic() - called
-            return replace(self._get(location, headers), waited_seconds=waited)
+        reach = follows.reach if follows is not None else ANYWHERE
+        attempt = Attempt(reach=reach, deadline_seconds=self.deadline_seconds,
+                          stopping=self.stopping)  # fmt: skip
+        url, first_wait = location, 0.0
+        for hop in range(MAX_REDIRECTS + 1):
+            named = url if hop == 0 else f"{url} (redirected from {location})"
+            host = (urlsplit(url).hostname or "").lower()
+            called = time.monotonic()
+            with self.gate.hold(host):
+                waited = time.monotonic() - called
+                first_wait = waited if hop == 0 else first_wait
+                attempt.extend(waited)
+                answer = self._get(url, named, headers, attempt)
+            if hop == 0 and follows is None:
+                attempt.reach = Reach(networks=self.allow_networks + self._own(attempt))
+            if isinstance(answer, _Redirect):
+                url = answer.location
+                continue
+            site = follows.site if follows is not None else (host,)
+            if follows is None and hop > 0 and host not in site:
+                site = (*site, host)
+            return replace(answer, waited_seconds=first_wait, reach=attempt.reach, site=site)
+        raise FetchError(
+            f"{url} (redirected from {location})", f"more than {MAX_REDIRECTS} redirects"
+        )
 
-    def _get(self, location: str, headers: dict[str, str]) -> Document | NotModified:
-        limit = f"larger than the {self.max_bytes:,}-byte limit"
-        started = time.monotonic()
+    def _own(self, attempt: Attempt) -> tuple[IPNetwork, ...]:
+        return self.own_networks(attempt.peer) if attempt.peer is not None else ()
+
+    def _get(
+        self, url: str, named: str, headers: dict[str, str], attempt: Attempt
+    ) -> Document | NotModified | _Redirect:
+        token = enter(attempt)
         try:
-            with self.client.stream("GET", location, headers=headers) as response:
-                if response.status_code == 304:
-                    return NotModified(
-                        url=str(response.url),
-                        etag=response.headers.get("ETag"),
-                        last_modified=response.headers.get("Last-Modified"),
-                    )
-                if response.status_code in (429, 503):
-                    wait = parse_retry_after(response.headers.get("Retry-After"), self.now())
-                    raise RetryLaterError(
-                        location, f"HTTP {response.status_code} {response.reason_phrase}", wait
-                    )
-                if response.status_code >= 400:
-                    raise FetchError(
-                        location, f"HTTP {response.status_code} {response.reason_phrase}"
-                    )
-                declared = response.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > self.max_bytes:
-                    raise FetchError(location, limit)
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise FetchError(location, limit)
-                    if time.monotonic() - started > self.deadline_seconds:
-                        raise FetchError(
-                            location, f"too slow: not read in {self.deadline_seconds:g} seconds"
-                        )
-                    chunks.append(chunk)
-                return Document(
+            return self._send(url, named, headers)
+        except DeadlineExceededError as error:
+            raise FetchError(
+                named, f"too slow: not read in {self.deadline_seconds:g} seconds"
+            ) from error
+        except AddressRefusedError as error:
+            raise FetchError(named, str(error)) from error
+        except httpx.TimeoutException as error:
+            raise FetchError(named, f"timed out ({type(error).__name__})") from error
+        except httpx.HTTPError as error:
+            raise FetchError(named, f"{type(error).__name__}: {error}") from error
+        finally:
+            leave(token)
+
+    def _send(
+        self, url: str, named: str, headers: dict[str, str]
+    ) -> Document | NotModified | _Redirect:
+        limit = f"larger than the {self.max_bytes:,}-byte limit"
+        with self.client.stream("GET", url, headers=headers) as response:
+            if response.status_code == 304:
+                return NotModified(
                     url=str(response.url),
-                    content=b"".join(chunks),
-                    content_type=response.headers.get("Content-Type"),
-                    charset=response.charset_encoding,
                     etag=response.headers.get("ETag"),
                     last_modified=response.headers.get("Last-Modified"),
                 )
-        except httpx.TooManyRedirects as error:
-            raise FetchError(location, f"more than {MAX_REDIRECTS} redirects") from error
-        except httpx.TimeoutException as error:
-            raise FetchError(location, f"timed out ({type(error).__name__})") from error
-        except httpx.HTTPError as error:
-            raise FetchError(location, f"{type(error).__name__}: {error}") from error
+            if response.status_code in (301, 302, 303, 307, 308):
+                target = response.headers.get("Location", "").strip()
+                if not target:
+                    raise FetchError(named, f"HTTP {response.status_code} without a Location")
+                target = urljoin(str(response.url), target)
+                if urlsplit(target).scheme.lower() not in ("http", "https"):
+                    raise FetchError(named, f"redirected to a non-http(s) URL: {target!r}")
+                return _Redirect(target)
+            if response.status_code in (429, 503):
+                wait = parse_retry_after(response.headers.get("Retry-After"), self.now())
+                raise RetryLaterError(
+                    named, f"HTTP {response.status_code} {response.reason_phrase}", wait
+                )
+            if response.status_code >= 400:
+                raise FetchError(named, f"HTTP {response.status_code} {response.reason_phrase}")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                raise FetchError(named, limit)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise FetchError(named, limit)
+                chunks.append(chunk)
+            return Document(
+                url=str(response.url),
+                content=b"".join(chunks),
+                content_type=response.headers.get("Content-Type"),
+                charset=response.charset_encoding,
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
+            )
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    """httpx's own transport over ``GuardedBackend`` (no proxy, no Unix socket)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # the pool httpx would build, on our backend (httpx has no argument for it)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=GuardedBackend(),
+        )
 
 
 def fetch_document(

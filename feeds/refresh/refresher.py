@@ -38,6 +38,7 @@ from feeds.model import (
     Severity,
 )
 from feeds.refresh.fetch import Document, Fetcher, RetryLaterError
+from feeds.refresh.network import StoppedError
 from feeds.text import read_document
 
 logger = logging.getLogger(__name__)
@@ -146,6 +147,16 @@ class Refresher:
     #: How long a lease lasts unless renewed (``renew_leases``).
     lease: dt.timedelta = DEFAULT_LEASE
 
+    @property
+    def stopping(self) -> bool:
+        """True once ``stop`` was called."""
+        return self.fetcher.stopping.is_set()
+
+    def stop(self) -> None:
+        """Abandon the refreshes under way (their fetches and waits for a host's turn end with
+        ``StoppedError``, nothing of them stored) and start none from now on."""
+        self.fetcher.stop()
+
     def renew_leases(self) -> int:
         """Extend every lease this process holds by ``lease`` from now (the scheduler does it
         every third of that, so a refresh however long keeps its source while the process
@@ -155,8 +166,9 @@ class Refresher:
     def refresh_if_due(self, source: SourceConfig) -> RefreshOutcome | None:
         """Refresh a source if it is due and no other process is refreshing it: take its lease
         in the database (``Ledger.claim``), refresh, give the lease back. ``None`` when
-        skipped: the source is backing off, or another process holds it."""
-        if not self.ledger.claim(
+        skipped: the source is backing off, another process holds it, or this one is
+        stopping."""
+        if self.stopping or not self.ledger.claim(
             source.id, self.owner, self.clock(), self.lease, tolerance=due_tolerance(source)
         ):
             return None
@@ -187,10 +199,14 @@ class Refresher:
                 pool.submit(self.refresh, source, accept_changes=accept_changes)
                 for source in chosen
             ]
-            for future in as_completed(futures):
-                outcome = future.result()
-                outcomes[outcome.source_id] = outcome
-                done(outcome)
+            try:
+                for future in as_completed(futures):
+                    outcome = future.result()
+                    outcomes[outcome.source_id] = outcome
+                    done(outcome)
+            except BaseException:  # Ctrl-C: the other refreshes are abandoned, not awaited
+                self.stop()
+                raise
         return [outcomes[source.id] for source in chosen]
 
     def close(self) -> None:
@@ -200,7 +216,8 @@ class Refresher:
 
     def refresh(self, source: SourceConfig, *, accept_changes: bool = False) -> RefreshOutcome:
         """Refresh one source now. ``accept_changes`` publishes a page the layout guard would
-        hold back (after a real redesign of the listing)."""
+        hold back (after a real redesign of the listing). A refresh abandoned because the
+        process is stopping raises ``StoppedError`` and records nothing."""
         started = time.perf_counter()
         now = self.clock()
         state = self.ledger.state(source.id)
@@ -217,6 +234,9 @@ class Refresher:
                 )
             )  # fmt: skip
             outcome = RefreshOutcome(source_id=source.id, status=Status.SUSPECT, error=reason)
+        except StoppedError:
+            logger.info("source %s: refresh abandoned, stopping", source.id)
+            raise
         except Exception as error:
             # recorded and shown on the status page: no credentials of the source's URL
             message = source.redact(str(error) if isinstance(error, FeedpubError) else repr(error))
@@ -240,12 +260,13 @@ class Refresher:
         self, source: SourceConfig, failures: int, retry_after: float | None
     ) -> dt.timedelta:
         """How long to wait after the n-th consecutive failure: the refresh interval, doubled
-        per failure, with +-25% jitter, capped; never less than the server's ``Retry-After``."""
+        per failure, with +-25% jitter, capped; never less than the server's ``Retry-After``
+        unless that is longer than ``max_backoff``."""
         interval = source.refresh_interval
         delay = min(self.max_backoff, interval * (1 << min(failures - 1, 20)))
         delay *= self.rng.uniform(0.75, 1.25)
         if retry_after is not None:
-            delay = max(delay, dt.timedelta(seconds=retry_after))
+            delay = max(delay, min(self.max_backoff, dt.timedelta(seconds=retry_after)))
         return delay
 
     def _unchanged(self, source: SourceConfig, status: Status) -> RefreshOutcome:
@@ -328,14 +349,19 @@ class Refresher:
                 identity_key=listing_key(source.page_url),
             )
             results.append(_with_notes(adapter(decoded.text, context), decoded.notes))
-            next_url = results[-1].next_page or _templated_next_page(source, results)
+            # a link the page gives is held to the source's rules; a templated one is the
+            # operator's own
+            given = results[-1].next_page
+            next_url = given or _templated_next_page(source, results)
             if len(documents) >= source.page_limit or not next_url or next_url in seen_urls:
                 return documents, results
             if not results[-1].entries:
                 return documents, results
             seen_urls.add(next_url)
             try:
-                page = self.fetcher.fetch(source.fetch_form(next_url))
+                page = self.fetcher.fetch(
+                    source.fetch_form(next_url), follows=first if given else None
+                )
             except FetchError as error:
                 logger.warning(
                     "source %s: page %d skipped: %s", source.id, len(documents) + 1, error

@@ -9,7 +9,8 @@ does one whose source another process sharing the database is refreshing (a leas
 database: each due source is refreshed by one process). One more job renews this process's
 leases every third of their length, on a thread of its own so that busy refreshes never delay
 it: a refresh however long keeps its source, and a crashed process's sources are taken over
-once its leases run out.
+once its leases run out. To stop, ``Refresher.stop`` first (refreshes under way are abandoned,
+queued runs do nothing), then the scheduler's ``shutdown``: ``stop_scheduler`` does both.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from feeds.config import SourceConfig
 from feeds.errors import LedgerUnavailableError
 from feeds.ledger.store import SourceState
 from feeds.model import UTC
+from feeds.refresh.network import StoppedError
 from feeds.refresh.refresher import Refresher
 
 logger = logging.getLogger(__name__)
@@ -130,11 +132,17 @@ def run_scheduled_refresh(
     (then the next run tries again). A source not due yet (it backs off, or another process
     refreshed it lately, or this run came early) is looked at again when it is due, with
     ``look_again``, rather than an interval later: a refresh whose request waited for its
-    host's turn makes the next one due that much later than the job's interval."""
+    host's turn makes the next one due that much later than the job's interval. Once the
+    refresher is stopping, a run does nothing (the scheduler's shutdown runs every queued
+    job), and the refresh under way is abandoned, its lease given back."""
+    if refresher.stopping:
+        return
     try:
         outcome = refresher.refresh_if_due(source)
     except LedgerUnavailableError as error:
         logger.warning("source %s: turn skipped: %s", source.id, error)
+        return
+    except StoppedError:
         return
     if outcome is not None:
         logger.info("source %s: %s in %.2fs", source.id, outcome.status, outcome.seconds)
@@ -155,3 +163,11 @@ def _run_job_at(scheduler: BackgroundScheduler, job_id: str, when: dt.datetime) 
     """Move a job's next run (those after follow its interval from there)."""
     with contextlib.suppress(JobLookupError):  # removed meanwhile: the scheduler is stopping
         scheduler.modify_job(job_id, next_run_time=when)
+
+
+def stop_scheduler(scheduler: BackgroundScheduler, refresher: Refresher) -> None:
+    """Stop at once: abandon the refreshes under way (their leases given back, nothing half
+    done stored), let queued runs do nothing, and wait for the scheduler's threads."""
+    refresher.stop()
+    if scheduler.running:
+        scheduler.shutdown(wait=True)
