@@ -45,7 +45,15 @@ INVENTED = [
 URL = re.compile(r"https?://[^\s\"'<>]+")
 #: The hosts of the entries' links, of XML namespaces and of the formats' specifications.
 FOREIGN = frozenset(
-    {"www.example.org", "www.w3.org", "purl.org", "www.rssboard.org", "opml.org", "jsonfeed.org"}
+    {
+        "www.example.org",
+        "www.w3.org",
+        "purl.org",
+        "www.rssboard.org",
+        "opml.org",
+        "jsonfeed.org",
+        "search.yahoo.com",
+    }
 )
 
 
