@@ -14,7 +14,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, Index, MetaData, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, Index, MetaData, create_engine, inspect, text
 
 from feeds.errors import SchemaVersionError
 from feeds.ledger import schema
@@ -75,6 +75,41 @@ def test_opening_waits_for_another_process_holding_a_new_databases_lock(tmp_path
         holder.close()
     assert ledger.version() == 0
     ledger.close()
+
+
+def test_a_process_that_finds_no_schema_while_another_commits_it_waits_and_uses_it(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes opening a new database at once: one creates the schema under the lock;
+    the other, having seen no schema a moment before that commit, must look again under the
+    lock rather than take the committed tables for a schema of no revision."""
+    creator, opener = open_engine(database_url), open_engine(database_url)
+    creating, committed = threading.Event(), threading.Event()
+
+    def create() -> None:
+        with schema.schema_lock(creator) as connection:
+            creating.set()
+            command.upgrade(schema.alembic_config(connection), "head")
+        committed.set()
+
+    real_empty = schema._empty
+
+    def empty_once_committed(connection: Connection) -> bool:
+        committed.wait(timeout=30)  # the other process commits between the two looks
+        return real_empty(connection)
+
+    monkeypatch.setattr(schema, "_empty", empty_once_committed)
+    thread = threading.Thread(target=create)
+    thread.start()
+    creating.wait(timeout=30)
+    try:
+        schema.ensure_current(opener)  # no SchemaVersionError: it waited, then found it
+    finally:
+        thread.join()
+        creator.dispose()
+    with opener.connect() as connection:
+        assert schema.current_revision(connection) == schema.head_revision()
+    opener.dispose()
 
 
 def test_the_migrations_can_be_undone_down_to_an_empty_database(database_url: str) -> None:

@@ -113,11 +113,12 @@ def ensure_current(engine: Engine) -> None:
     head = head_revision()
     with engine.connect() as connection:
         revision = current_revision(connection)
-        empty = revision is None and _empty(connection)
     if revision == head:
         return
-    if empty:
-        with schema_lock(engine) as connection:  # another process may be creating it too
+    if revision is None:
+        # no schema yet, or another process creating it right now: look again under the
+        # lock, which that process holds until its schema is committed
+        with schema_lock(engine) as connection:
             revision = current_revision(connection)
             if revision is None and _empty(connection):
                 command.upgrade(alembic_config(connection), "head")
