@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 import httpx
 from flask import Flask, Response, abort, request
-from sqlalchemy import URL
+from sqlalchemy import URL, Engine
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -206,6 +206,18 @@ def database_errors(database_url: str | URL) -> Iterator[None]:
         raise click.ClickException(str(error)) from error
     except Exception as error:
         raise click.ClickException(f"database {shown_url(database_url)}: {error}") from error
+
+
+@contextmanager
+def schema_engine(config: Config) -> Iterator[Engine]:
+    """One connection to the configured database, for schema commands; exits with what is
+    wrong with the database."""
+    engine = open_engine(config.database_url, pool_size=1)
+    try:
+        with database_errors(engine.url):
+            yield engine
+    finally:
+        engine.dispose()
 
 
 def open_ledger(config: Config, *, pool_size: int = DEFAULT_POOL_SIZE) -> Ledger:
@@ -543,13 +555,8 @@ def db() -> None:
 @config_option
 def db_upgrade(config_path: str | None) -> None:
     """Apply the schema migrations the database has not had, and say which."""
-    config = load(config_path)
-    engine = open_engine(config.database_url, pool_size=1)
-    try:
-        with database_errors(engine.url):
-            done = schema.upgrade(engine)
-    finally:
-        engine.dispose()
+    with schema_engine(load(config_path)) as engine:
+        done = schema.upgrade(engine)
     for line in done.report(shown_url(engine.url)):
         click.echo(line)
 
@@ -558,18 +565,8 @@ def db_upgrade(config_path: str | None) -> None:
 @config_option
 def db_current(config_path: str | None) -> None:
     """Print the revision the database's schema is at (none: no schema yet)."""
-    config = load(config_path)
-    engine = open_engine(config.database_url, pool_size=1)
-    try:
-        with database_errors(engine.url), engine.connect() as connection:
-            revision = schema.current_revision(connection)
-    finally:
-        engine.dispose()
-    head = schema.head_revision()
-    if revision == head:
-        click.echo(f"{revision} (head)")
-    else:
-        click.echo(f"{revision or 'none'} (feedpub needs {head}: {schema.UPGRADE_HINT})")
+    with schema_engine(load(config_path)) as engine, engine.connect() as connection:
+        click.echo(schema.revision_report(schema.current_revision(connection)))
 
 
 def main() -> None:

@@ -133,6 +133,14 @@ def ensure_current(engine: Engine) -> None:
     )
 
 
+def revision_report(revision: str | None) -> str:
+    """What ``feedpub db current`` says of a database at ``revision`` (``None``: no schema)."""
+    head = head_revision()
+    if revision == head:
+        return f"{revision} (head)"
+    return f"{revision or 'none'} (feedpub needs {head}: {UPGRADE_HINT})"
+
+
 def upgrade(engine: Engine) -> SchemaUpgrade:
     """Apply the migrations up to the newest (``feedpub db upgrade``). A database whose
     ledger tables predate migrations is first marked as at ``BASELINE_REVISION``."""
