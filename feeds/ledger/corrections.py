@@ -47,6 +47,9 @@ MAX_INSERTED_SHARE = 0.4
 SIMILAR_TITLE = 0.6
 #: A corrected date moves at most this many days.
 MAX_DATE_SHIFT_DAYS = 2
+#: The most title comparisons made for one day of a listing (arrived x departed items): a
+#: page replaced whole (a redesign) is not searched for corrections.
+MAX_COMPARISONS = 40_000
 _WORD = re.compile(r"\w+")
 
 
@@ -130,31 +133,36 @@ def _days_apart(a: dt.date | None, b: dt.date | None) -> int | None:
     return abs((a - b).days)
 
 
-def _neighbours(order: Sequence[str], item_id: str) -> tuple[str | None, str | None] | None:
-    try:
-        at = order.index(item_id)
-    except ValueError:
-        return None
-    return (order[at - 1] if at > 0 else None, order[at + 1] if at + 1 < len(order) else None)
+def _places(
+    order: Sequence[str], unsettled: Collection[str]
+) -> dict[str, tuple[str | None, str | None]]:
+    """Each item's neighbours on a page among the items listed both times (the settled
+    ones): a story inserted above it, or one dropped below it, does not move it."""
+    places: dict[str, tuple[str | None, str | None]] = {}
+    before: str | None = None
+    for item_id in order:
+        places[item_id] = (before, None)
+        if item_id not in unsettled:
+            before = item_id
+    after: str | None = None
+    for item_id in reversed(order):
+        places[item_id] = (places[item_id][0], after)
+        if item_id not in unsettled:
+            after = item_id
+    return places
 
 
-def _same_place(
-    item_id: str,
-    old_id: str,
-    *,
-    order_now: Sequence[str],
-    order_before: Sequence[str],
-    unsettled_now: Collection[str],
-    unsettled_before: Collection[str],
-) -> bool:
-    """Whether an item stands now between the same neighbours as another stood before,
-    counting only the items listed both times (not those that arrived or departed, and have
-    no counterpart yet): a story inserted above it, or one dropped below it, does not move
-    it. At least one neighbour must be an item (not the page's edge on both sides)."""
-    now = [i for i in order_now if i == item_id or i not in unsettled_now]
-    before = [i for i in order_before if i == old_id or i not in unsettled_before]
-    place_now, place_before = _neighbours(now, item_id), _neighbours(before, old_id)
-    return place_now is not None and place_now == place_before and place_now != (None, None)
+def _by_day(items: Sequence[Listed]) -> dict[dt.date | None, list[int]]:
+    days: dict[dt.date | None, list[int]] = {}
+    for at, item in enumerate(items):
+        days.setdefault(item.date, []).append(at)
+    return days
+
+
+def _near_days(day: dt.date | None, reach: int) -> list[dt.date | None]:
+    if day is None:
+        return [None]
+    return [day + dt.timedelta(days=shift) for shift in range(-reach, reach + 1)]
 
 
 def pair_corrections(
@@ -194,15 +202,15 @@ def pair_corrections(
             pair(item, old)
 
     # 2. same date, near-identical title; where several would do (items sharing a title
-    # and a date), the closest first
+    # and a date), the closest first. Only items of near days are ever compared, and a day
+    # with more pairs than ``MAX_COMPARISONS`` (a page replaced whole) is not searched.
+    old_days = _by_day(departed)
     candidates = [
-        (closeness(old, item), n, m)
+        (closeness(departed[m], item), n, m)
         for n, item in enumerate(new)
-        for m, old in enumerate(departed)
         if item.id not in pairs
-        and old.id not in taken
-        and old.date == item.date
-        and near_identical(old.title, item.title)
+        for m in _comparable(old_days.get(item.date, ()), len(new))
+        if departed[m].id not in taken and near_identical(departed[m].title, item.title)
     ]
     for _score, n, m in sorted(candidates, key=lambda c: (-c[0], c[1], c[2])):
         if new[n].id not in pairs and departed[m].id not in taken:
@@ -214,23 +222,25 @@ def pair_corrections(
         order_now = [pairs.get(item.id, item.id) for item in listed]
         unsettled_now = {i.id for i in new if i.id not in pairs}
         unsettled_before = {o.id for o in departed if o.id not in taken}
+        places_now = _places(order_now, unsettled_now)
+        places_before = _places(previous_order, unsettled_before)
         fitting = [
-            (closeness(old, item), n, m)
+            (closeness(departed[m], item), n, m)
             for n, item in enumerate(new)
-            if item.id in unsettled_now
-            for m, old in enumerate(departed)
-            if old.id in unsettled_before
-            and _weakly_alike(old, item)
-            and _same_place(
-                item.id,
-                old.id,
-                order_now=order_now,
-                order_before=previous_order,
-                unsettled_now=unsettled_now,
-                unsettled_before=unsettled_before,
-            )
+            if item.id in unsettled_now and places_now.get(item.id, (None, None)) != (None, None)
+            for day in _near_days(item.date, MAX_DATE_SHIFT_DAYS)
+            for m in _comparable(old_days.get(day, ()), len(new))
+            if departed[m].id in unsettled_before
+            and places_before.get(departed[m].id) == places_now[item.id]
+            and _weakly_alike(departed[m], item)
         ]
         if not fitting:
             return pairs
         _score, n, m = max(fitting, key=lambda c: (c[0], -c[1], -c[2]))
         pair(new[n], departed[m])
+
+
+def _comparable(candidates: Sequence[int], arrived: int) -> Sequence[int]:
+    """The departed items of a day to compare an arrived one with: none when the day's
+    comparisons would pass ``MAX_COMPARISONS``."""
+    return candidates if len(candidates) * arrived <= MAX_COMPARISONS else ()
