@@ -87,10 +87,13 @@ def feeds_server(server: LocalServer) -> LocalServer:
     server.routes["/feed.atom"] = Route(
         render_atom(INFO, HOSTILE), headers={"Content-Type": "application/atom+xml"}
     )
+    server.routes["/feed.json"] = Route(
+        render_json(INFO, HOSTILE), headers={"Content-Type": "application/feed+json"}
+    )
     return server
 
 
-@pytest.mark.parametrize("path", ["/feed.rss", "/feed.atom"])
+@pytest.mark.parametrize("path", ["/feed.rss", "/feed.atom", "/feed.json"])
 def test_the_reader_library_shows_the_exact_characters(
     feeds_server: LocalServer, tmp_path: Path, path: str
 ) -> None:
