@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from feeds.config import SourceConfig
 from feeds.ledger.store import Ledger
 from feeds.ledger.tables import entries_table, sources_table
-from feeds.model import UTC, Adapter, PageContext, ParseResult
+from feeds.model import UTC, Adapter, LeftOut, PageContext, ParseResult, StoredEntry
 from feeds.refresh.fetch import Fetcher
 from feeds.refresh.refresher import Refresher
 from sources import ADAPTERS
@@ -65,6 +66,28 @@ def make_source(server: LocalServer, path: str = "/news", **overrides: object) -
 def open_ledger(database_url: str) -> Ledger:
     """The ledger on a database (the ``database_url`` fixture's)."""
     return Ledger.open(database_url)
+
+
+class CountingLedger(Ledger):
+    """The real ledger, counting how often entries are read (renders) and versions checked
+    (by the serving tests)."""
+
+    entry_reads = 0
+    version_reads = 0
+
+    def entries(
+        self,
+        source_ids: Sequence[str] | None = None,
+        *,
+        limit: int | None = None,
+        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
+    ) -> list[StoredEntry]:
+        self.entry_reads += 1
+        return super().entries(source_ids, limit=limit, left_out=left_out)
+
+    def version(self) -> int:
+        self.version_reads += 1
+        return super().version()
 
 
 def make_refresher(ledger: Ledger, clock: Clock, adapter: Adapter | None = None) -> Refresher:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import feedparser
@@ -15,10 +15,10 @@ from flask.testing import FlaskClient
 
 from feeds.config import Config, parse_config
 from feeds.ledger.store import Ledger, Retention
-from feeds.model import UTC, LeftOut, StoredEntry
+from feeds.model import UTC
 from feeds.serve.publish import FeedPublisher, max_age_seconds, ttl_minutes
 from server import create_app
-from tests.refresh_kit import open_ledger
+from tests.refresh_kit import CountingLedger, open_ledger
 
 CONFIG = """
 [publisher]
@@ -43,27 +43,6 @@ title = "Press releases"
 labels = ["press release"]
 """
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-
-
-class CountingLedger(Ledger):
-    """The real ledger, counting how often entries are read (renders) and versions checked."""
-
-    entry_reads = 0
-    version_reads = 0
-
-    def entries(
-        self,
-        source_ids: Sequence[str] | None = None,
-        *,
-        limit: int | None = None,
-        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
-    ) -> list[StoredEntry]:
-        self.entry_reads += 1
-        return super().entries(source_ids, limit=limit, left_out=left_out)
-
-    def version(self) -> int:
-        self.version_reads += 1
-        return super().version()
 
 
 def store(ledger: Ledger, *titles: tuple[str, int, str]) -> None:

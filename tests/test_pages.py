@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import lxml.html
@@ -19,10 +19,10 @@ from lxml import etree
 
 from feeds.config import Config, parse_config
 from feeds.ledger.store import Ledger, Retention, SourceState
-from feeds.model import UTC, Entry, LeftOut, StoredEntry
+from feeds.model import UTC, Entry
 from feeds.serve.publish import FeedPublisher
 from server import create_app
-from tests.refresh_kit import open_ledger
+from tests.refresh_kit import CountingLedger, open_ledger
 
 HOSTILE = '<script>alert("x")</script>'
 CONFIG = f"""
@@ -95,22 +95,6 @@ def entry(n: int, title: str, day: int, *labels: str, **fields: object) -> Entry
 def store(ledger: Ledger, source_id: str, *entries: Entry) -> None:
     with ledger.transaction() as transaction:
         transaction.merge(source_id, entries, now=NOW, retention=Retention())
-
-
-class CountingLedger(Ledger):
-    """The real ledger, counting how often all entries are read."""
-
-    entry_reads = 0
-
-    def entries(
-        self,
-        source_ids: Sequence[str] | None = None,
-        *,
-        limit: int | None = None,
-        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
-    ) -> list[StoredEntry]:
-        self.entry_reads += 1
-        return super().entries(source_ids, limit=limit, left_out=left_out)
 
 
 @pytest.fixture
