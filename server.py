@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
-import httpx
 from flask import Flask, Response, abort, request
 from sqlalchemy import URL, Engine
 from werkzeug.exceptions import HTTPException
@@ -28,8 +27,7 @@ from feeds.ledger import schema
 from feeds.ledger.database import DEFAULT_POOL_SIZE, open_engine, shown_url
 from feeds.ledger.store import Ledger
 from feeds.model import UTC, PageContext
-from feeds.refresh.fetch import Fetcher, fetch_document, user_agent
-from feeds.refresh.gate import HostGate
+from feeds.refresh.fetch import Fetcher, fetch_document
 from feeds.refresh.refresher import Refresher, outcomes_table
 from feeds.refresh.scheduler import build_scheduler, stop_scheduler
 from feeds.serve import pages
@@ -230,22 +228,14 @@ def open_refresher(config: Config) -> Refresher:
     """The ledger, a polite fetcher and the adapters, wired for this configuration. The
     spacing between requests to a host holds across every process on the database (the
     ledger keeps the hosts' turns)."""
-    fetch = config.fetch
     ledger = open_ledger(config)
-    fetcher = Fetcher(
-        max_bytes=fetch.max_bytes,
-        timeout=httpx.Timeout(fetch.timeout_seconds, connect=fetch.connect_timeout_seconds),
-        agent=user_agent(config.publisher.contact),
-        gate=HostGate(spacing=fetch.host_spacing_seconds, shared=ledger.take_turn),
-        deadline_seconds=fetch.timeout_seconds,
-        allow_networks=fetch.allow_networks,
-        next_pages_off_site=fetch.next_pages_off_site,
-    )
     return Refresher(
         ledger=ledger,
-        fetcher=fetcher,
+        fetcher=Fetcher.configured(
+            config.fetch, contact=config.publisher.contact, shared=ledger.take_turn
+        ),
         adapters=sources.ADAPTERS,
-        max_backoff=dt.timedelta(minutes=fetch.max_backoff_minutes),
+        max_backoff=dt.timedelta(minutes=config.fetch.max_backoff_minutes),
         lease=dt.timedelta(seconds=config.scheduler.lease_seconds),
     )
 

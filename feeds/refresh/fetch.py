@@ -24,8 +24,9 @@ import httpcore
 import httpx
 
 from feeds import __version__
+from feeds.config import FetchConfig
 from feeds.errors import FetchError
-from feeds.refresh.gate import HostGate
+from feeds.refresh.gate import HostGate, SharedTurns
 from feeds.refresh.network import (
     ANYWHERE,
     AddressRefusedError,
@@ -188,6 +189,22 @@ class Fetcher:
             headers={"User-Agent": agent, "Accept-Encoding": "gzip, deflate"},
             transport=_GuardedTransport(),
             trust_env=False,  # a proxy would hide the address connected to
+        )
+
+    @classmethod
+    def configured(
+        cls, fetch: FetchConfig, *, contact: str, shared: SharedTurns | None = None
+    ) -> Fetcher:
+        """A fetcher as the configuration's ``[fetch]`` table says, naming ``contact`` in its
+        User-Agent; with ``shared``, host spacing holds across every process sharing it."""
+        return cls(
+            max_bytes=fetch.max_bytes,
+            timeout=httpx.Timeout(fetch.timeout_seconds, connect=fetch.connect_timeout_seconds),
+            agent=user_agent(contact),
+            gate=HostGate(spacing=fetch.host_spacing_seconds, shared=shared),
+            deadline_seconds=fetch.timeout_seconds,
+            allow_networks=fetch.allow_networks,
+            next_pages_off_site=fetch.next_pages_off_site,
         )
 
     def close(self) -> None:
