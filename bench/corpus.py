@@ -66,7 +66,9 @@ def load_pages(path: Path = ANNOTATIONS) -> list[Page]:
         except TypeError as e:
             raise ValueError(f"pages[{number}]: {e}") from e
         if page.kind not in ("listing", "article"):
-            raise ValueError(f"pages[{number}] ({page.name}).kind: not listing/article: {page.kind!r}")
+            raise ValueError(
+                f"pages[{number}] ({page.name}).kind: not 'listing' or 'article': {page.kind!r}"
+            )
         pages.append(page)
     return pages
 
@@ -96,7 +98,7 @@ def _from_mirror(page: Page, mirror: Path) -> bytes | None:
 
 def _download(page: Page) -> bytes:
     url = RAW_URL.format(repo=page.repo, commit=page.commit, path=page.path)
-    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (a fixed https URL)
+    with urllib.request.urlopen(url, timeout=30) as response:
         data: bytes = response.read()
     return data
 
