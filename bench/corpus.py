@@ -123,11 +123,18 @@ def assemble(pages: list[Page], cache: Path, mirror: Path | None) -> list[str]:
 
 
 def read_page(page: Page, cache: Path) -> bytes:
-    """A cached page's bytes; ``FileNotFoundError`` saying how to assemble the corpus."""
+    """A cached page's bytes (the body alone for a captured HTTP response); ``FileNotFoundError``
+    saying how to assemble the corpus."""
     target = cache / page.file_name
     if not target.is_file():
         raise FileNotFoundError(f"{target}: not cached; run python -m bench.corpus first")
-    return target.read_bytes()
+    data = target.read_bytes()
+    if page.extra.get("http_response"):  # a captured response: the status line and headers first
+        for separator in (b"\r\n\r\n", b"\n\n"):
+            head, found, body = data.partition(separator)
+            if found and head.startswith(b"HTTP/"):
+                return body
+    return data
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,6 +31,15 @@ _SPACE = re.compile(r"\s+")
 _ISO_DAY = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})")
 _NUMERIC_DAY = re.compile(r"(?<!\d)(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})(?!\d)")
 _EPOCH = re.compile(r"\d{9,11}")
+#: Month names (their first letters) in the corpus's languages, to check dates written in words.
+_MONTHS = (
+    ("jan", "ene", "gen", "янв"), ("feb", "fév", "fev", "фев"), ("mar", "mär", "мар"),
+    ("apr", "abr", "avr", "апр"), ("may", "mai", "mag", "мая", "май"),
+    ("jun", "juin", "giu", "июн"), ("jul", "juil", "lug", "июл"),
+    ("aug", "ago", "août", "авг"), ("sep", "set", "сен"),
+    ("oct", "okt", "ott", "окт"), ("nov", "ноя"), ("dec", "dic", "déc", "dez", "дек"),
+)  # fmt: skip
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,6 +118,23 @@ def true_items(page: Page, document: str) -> list[TrueItem]:
     return items
 
 
+def check_annotations(page: Page, items: list[TrueItem]) -> list[str]:
+    """Where a listing's selectors no longer give what its annotation records, one line each."""
+    problems = []
+    dated = sum(item.date is not None for item in items)
+    if len(items) != page.items:
+        problems.append(f"{page.name}: {len(items)} items, annotated {page.items}")
+    if dated != page.dated:
+        problems.append(f"{page.name}: {dated} dated items, annotated {page.dated}")
+    titles = tuple(item.title for item in items[:3])
+    if titles != page.first_titles:
+        problems.append(f"{page.name}: first titles {titles}, annotated {page.first_titles}")
+    dates = tuple(item.date for item in items[:3])
+    if page.date and dates != page.first_dates:
+        problems.append(f"{page.name}: first dates {dates}, annotated {page.first_dates}")
+    return problems
+
+
 def date_consistent(day: dt.date, raw: str, zone: ZoneInfo, order: str) -> bool | None:
     """Whether ``day`` is the date that ``raw`` gives; ``None`` where ``raw`` names no day."""
     raw = raw.strip()
@@ -131,7 +157,18 @@ def date_consistent(day: dt.date, raw: str, zone: ZoneInfo, order: str) -> bool 
     years = [int(n) for n in numbers if len(n) == 4]
     if not numbers or not years:
         return None  # relative ("2 days ago") or no year: not checkable from the text alone
-    return day.year in years and str(day.day) in [n.lstrip("0") for n in numbers]
+    if day.year not in years or str(day.day) not in [n.lstrip("0") for n in numbers]:
+        return False
+    months = {_month(word) for word in _WORD.findall(raw.casefold())} - {None}
+    return day.month in months if months else None
+
+
+def _month(word: str) -> int | None:
+    """The month a word may name, or ``None`` (lenient: a date checks if any word fits)."""
+    for number, prefixes in enumerate(_MONTHS, start=1):
+        if any(word.startswith(prefix) for prefix in prefixes):
+            return number
+    return None
 
 
 def _instant(raw: str) -> dt.datetime | None:
@@ -165,8 +202,9 @@ def _match(items: list[TrueItem], entries: tuple[Entry, ...]) -> list[Entry | No
     return chosen
 
 
-def score(page: Page, document: str) -> Score:
-    """Run the suggestion on one page and compare what it reads with the annotations."""
+def score(page: Page, document: str, *, detail: bool = False) -> Score:
+    """Run the suggestion on one page and compare what it reads with the annotations; with
+    ``detail``, print each true item beside the entry matched to it."""
     context = PageContext(
         source_id=page.name, page_url=page.url, timezone=ZoneInfo(page.timezone), seen_at=SEEN_AT
     )
@@ -181,11 +219,16 @@ def score(page: Page, document: str) -> Score:
             extra=len(entries), said_not_listing=said_not, suggested=suggested,
         )  # fmt: skip
     items = true_items(page, document)
+    for problem in check_annotations(page, items):
+        print(f"annotation: {problem}", file=sys.stderr)
     matches = _match(items, entries) if not said_not else [None] * len(items)
     order = str(page.extra.get("date_order", "dmy"))
     zone = ZoneInfo(page.timezone)
     titles = links = dates = everything = wrong = 0
     for item, entry in zip(items, matches, strict=True):
+        if detail:
+            print(f"  true  {item.title[:70]!r} {item.link} {item.date!r}")
+            print(f"  entry {_describe(entry)}")
         if entry is None:
             continue
         title_ok = _norm_title(entry.title) == _norm_title(item.title) or (
@@ -214,6 +257,12 @@ def score(page: Page, document: str) -> Score:
         extra=0 if said_not else len(entries) - matched,
         said_not_listing=said_not, suggested=suggested,
     )  # fmt: skip
+
+
+def _describe(entry: Entry | None) -> str:
+    if entry is None:
+        return "-"
+    return f"{entry.title[:70]!r} {entry.link} {entry.date}"
 
 
 def _share(part: int, whole: int) -> str:
@@ -264,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cache", help="where bench.corpus put the pages")
     parser.add_argument("--page", action="append", default=[], help="only this page (repeatable)")
+    parser.add_argument("--detail", action="store_true", help="print each item beside its entry")
     args = parser.parse_args(argv)
     cache = cache_dir(args.cache)
     scores = []
@@ -272,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         document = decode_document(read_page(page, cache), source=page.name, charset=page.charset)
         try:
-            scores.append(score(page, document))
+            if args.detail:
+                print(page.name)
+            scores.append(score(page, document, detail=args.detail))
         except Exception as e:  # a crash on one page is reported, not fatal
             print(f"{page.name}: suggest_source failed: {e!r}", file=sys.stderr)
     print(report(scores))
