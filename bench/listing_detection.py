@@ -180,10 +180,25 @@ def _instant(raw: str) -> dt.datetime | None:
 
 
 def _says_not_listing(suggestion: Suggestion) -> bool:
+    """The suggestion offers no listing: no kind, no entries, or a note saying so."""
     flag = getattr(suggestion, "is_listing", None)
     if flag is not None:
         return not flag
+    if any("not a listing" in note.casefold() for note in suggestion.notes):
+        return True
     return not suggestion.kind or suggestion.result is None or not suggestion.result.entries
+
+
+def _page_based(suggestion: Suggestion) -> tuple[Suggestion, bool]:
+    """The suggestion to score, and whether the page's own feed was suggested first: a feed
+    cannot be read offline, so its first alternative that read entries from the page is scored."""
+    if suggestion.kind != "feed" or (suggestion.result is not None and suggestion.result.entries):
+        return suggestion, False
+    for alternative in getattr(suggestion, "alternatives", None) or ():
+        result = getattr(alternative, "result", None)
+        if isinstance(alternative, Suggestion) and result is not None and result.entries:
+            return alternative, True
+    return suggestion, True
 
 
 def _match(items: list[TrueItem], entries: tuple[Entry, ...]) -> list[Entry | None]:
@@ -208,10 +223,12 @@ def score(page: Page, document: str, *, detail: bool = False) -> Score:
     context = PageContext(
         source_id=page.name, page_url=page.url, timezone=ZoneInfo(page.timezone), seen_at=SEEN_AT
     )
-    suggestion = suggest_source(document, context)
+    suggestion, feed_first = _page_based(suggest_source(document, context))
     entries = suggestion.result.entries if suggestion.result is not None else ()
     said_not = _says_not_listing(suggestion)
     suggested = suggestion.selectors.get("item", "") or suggestion.kind or "-"
+    if feed_first:
+        suggested = f"(feed first) {suggested}"
     if page.kind == "article":
         return Score(
             name=page.name, kind=page.kind, true_items=0, found=len(entries), matched=0,
