@@ -289,7 +289,7 @@ def _share(part: int, whole: int) -> str:
 def report(scores: list[Score]) -> str:
     """The table of pages and the totals beside the targets."""
     lines = [
-        f"{'page':30} {'kind':7} {'true':>4} {'found':>5} {'match':>5} {'title':>6} "
+        f"{'page':36} {'kind':7} {'true':>4} {'found':>5} {'match':>5} {'title':>6} "
         f"{'link':>6} {'date':>6} {'wrong':>5} {'extra':>5}  verdict  suggested item",
     ]
     for s in scores:
@@ -298,7 +298,7 @@ def report(scores: list[Score]) -> str:
         else:
             verdict = "usable" if s.usable else "-"
         lines.append(
-            f"{s.name[:30]:30} {s.kind:7} {s.true_items:4} {s.found:5} {s.matched:5} "
+            f"{s.name[:36]:36} {s.kind:7} {s.true_items:4} {s.found:5} {s.matched:5} "
             f"{_share(s.titles_right, s.true_items):>6} {_share(s.links_right, s.true_items):>6} "
             f"{_share(s.dates_right, s.true_items):>6} {s.wrong_dates:5} {s.extra:5}  "
             f"{verdict:7}  {s.suggested[:60]}"
