@@ -38,6 +38,7 @@ _SUMMARY_KEYS = ("description", "summary", "excerpt", "teaser", "dek", "subtitle
 _IMAGE_KEYS = ("image", "imageUrl", "image_url", "thumbnail", "thumbnailUrl", "picture")
 _LABEL_KEYS = ("tags", "categories", "category", "section", "keywords")
 _TAG = re.compile(r"<[^>]{0,1000}>")  # markup inside a JSON text, as in rendered excerpts
+_SPACE_BEFORE_STOP = re.compile(r"\s+([.,;:!?])")
 _EPOCH_MILLISECONDS = 100_000_000_000  # larger epoch numbers count milliseconds
 
 
@@ -103,6 +104,7 @@ def read_microdata(root: lxml.html.HtmlElement) -> StructuredReading:
             anchors = anchors or [a for a in item.iter("a") if a.get("href")]
             url = str(anchors[0].get("href")).strip() if anchors else ""
         title = text_of(first("headline", "name"))
+        keywords = found.get("keywords", []) + found.get("articleSection", [])
         if title:
             articles.append(
                 StructuredArticle(
@@ -110,7 +112,7 @@ def read_microdata(root: lxml.html.HtmlElement) -> StructuredReading:
                     url=url,
                     date=text_of(first("datePublished", "dateCreated", "startDate")),
                     summary=text_of(first("description", "abstract")),
-                    labels=labels_of(found.get("keywords", []) + found.get("articleSection", [])),
+                    labels=labels_of(", ".join(text_of(v) for v in keywords)),
                     image=first_url(first("image", "thumbnailUrl")),
                 )
             )
@@ -186,7 +188,7 @@ def _state_text(value: object) -> str:
         value = value.get("rendered") or value.get("text") or value.get("value") or ""
     if not isinstance(value, str):
         return ""
-    return clean_text(html.unescape(_TAG.sub(" ", value)))
+    return _SPACE_BEFORE_STOP.sub(r"\1", clean_text(html.unescape(_TAG.sub(" ", value))))
 
 
 def _state_date(value: object) -> str:
