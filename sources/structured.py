@@ -30,6 +30,8 @@ from sources.structured_markup import read_app_state, read_h_entries, read_micro
 MODES = ("json-ld", "microdata", "h-entry", "app-state")
 #: A structured reading is taken when it gives at least this many items with titles and links.
 MIN_ITEMS = 3
+_LIST_TYPES = frozenset(("ItemList", "OfferCatalog", "HowToSection"))
+_NOT_LISTINGS = frozenset(("BreadcrumbList", "SiteNavigationElement"))  # a page's place, not items
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 
 
@@ -63,6 +65,25 @@ def _schema_article(thing: dict[str, Any], *, url: str = "", title: str = "") ->
     )
 
 
+def _list_items(elements: object, taken: set[int]) -> list[StructuredArticle]:
+    """The entries of an ``ItemList``: ``ListItem`` with ``url``/``name`` or an ``item`` (a
+    URL or a thing); articles listed bare are read where they stand."""
+    found = []
+    for element in elements if isinstance(elements, list) else [elements]:
+        if not isinstance(element, dict) or "ListItem" not in _types(element):
+            continue
+        item = element.get("item")
+        if isinstance(item, dict):
+            taken.add(id(item))
+            name, link = text_of(element.get("name")), first_url(element.get("url"))
+            article = _schema_article(item, url=link, title=name)
+        else:
+            article = _schema_article(element, url=first_url(item))
+        if article.title:
+            found.append(article)
+    return found
+
+
 def _is_json_ld(script: lxml.html.HtmlElement) -> bool:
     return str(script.get("type", "")).strip().lower() == "application/ld+json"
 
@@ -72,25 +93,15 @@ def read_json_ld(root: lxml.html.HtmlElement) -> StructuredReading:
     ``@graph``, arrays, ``mainEntity``), and the entries of an ``ItemList``."""
     documents, diagnostics = json_scripts(root, _is_json_ld, "JSON-LD")
     articles: list[StructuredArticle] = []
-    taken: set[int] = set()
+    taken: set[int] = set()  # the articles of list items, read with their list item
     for document in documents:
         for thing, _depth in walk_json(document):
             if not isinstance(thing, dict) or id(thing) in taken:
                 continue
             types = _types(thing)
-            if "ListItem" in types:
-                item = thing.get("item")
-                if isinstance(item, dict):
-                    taken.add(id(item))
-                    name, link = text_of(thing.get("name")), first_url(thing.get("url"))
-                    article = _schema_article(item, url=link, title=name)
-                else:
-                    article = _schema_article(thing, url=first_url(item))
-            elif types & ARTICLE_TYPES:
-                article = _schema_article(thing)
-            else:
-                continue
-            if article.title:
+            if types & _LIST_TYPES and not types & _NOT_LISTINGS:
+                articles.extend(_list_items(thing.get("itemListElement"), taken))
+            elif types & ARTICLE_TYPES and (article := _schema_article(thing)).title:
                 articles.append(article)
     return StructuredReading(articles=tuple(articles), diagnostics=tuple(diagnostics))
 

@@ -39,6 +39,8 @@ _IMAGE_KEYS = ("image", "imageUrl", "image_url", "thumbnail", "thumbnailUrl", "p
 _LABEL_KEYS = ("tags", "categories", "category", "section", "keywords")
 _TAG = re.compile(r"<[^>]{0,1000}>")  # markup inside a JSON text, as in rendered excerpts
 _SPACE_BEFORE_STOP = re.compile(r"\s+([.,;:!?])")
+#: A longer h-entry name is the text of the whole entry (implied by mf2 parsing), not a title.
+MAX_TITLE_CHARACTERS = 300
 _EPOCH_MILLISECONDS = 100_000_000_000  # larger epoch numbers count milliseconds
 
 
@@ -156,7 +158,7 @@ def read_h_entries(root: lxml.html.HtmlElement) -> StructuredReading:
     for entry in _mf_items(parsed.get("items", [])):
         properties = entry.get("properties", {})
         title = _mf_text(_mf_first(properties, "name"))
-        if not title:
+        if not title or len(title) > MAX_TITLE_CHARACTERS:  # none, or the entry's whole text
             continue
         image = _mf_first(properties, "featured") or _mf_first(properties, "photo")
         articles.append(
@@ -221,7 +223,7 @@ def _state_article(thing: dict[str, Any]) -> StructuredArticle | None:
 def read_app_state(root: lxml.html.HtmlElement) -> StructuredReading:
     """The list of articles in the page's JSON app state (``<script type="application/json">``,
     ``__NEXT_DATA__`` among them): of its arrays of objects with a title-like and a URL-like key,
-    the one with the most such objects, dated ones counting double."""
+    most of them dated (menus and author lists are not), the one with the most such objects."""
     documents, diagnostics = json_scripts(root, _is_app_state, "app state")
     best: tuple[float, list[StructuredArticle]] = (0, [])
     for document in documents:
@@ -233,7 +235,8 @@ def read_app_state(root: lxml.html.HtmlElement) -> StructuredReading:
                 for a in (_state_article(v) for v in value if isinstance(v, dict))
                 if a is not None
             ]
-            score = sum(2 if a.date else 1 for a in articles)
-            if len(articles) * 2 >= len(value) and score > best[0]:
+            dated = sum(1 for a in articles if a.date)
+            score = len(articles) + dated
+            if len(articles) * 2 >= len(value) and dated * 2 >= len(articles) and score > best[0]:
                 best = (score, articles)
     return StructuredReading(articles=tuple(best[1]), diagnostics=tuple(diagnostics))

@@ -128,3 +128,25 @@ def test_a_page_advertising_its_feed_is_suggested_as_that_feed() -> None:
     assert "the page also advertises https://brenninglibrary.example/comments/feed/" in (
         suggestion.notes
     )
+
+
+def test_breadcrumbs_menus_and_whole_entry_texts_are_not_read_as_items() -> None:
+    crumbs = ", ".join(
+        f'{{"@type": "ListItem", "position": {n}, "name": "{name}", "item": "/{name.lower()}"}}'
+        for n, name in enumerate(("Home", "News", "Harbour"), start=1)
+    )
+    menu = ", ".join(f'{{"title": "{n}", "url": "/{n.lower()}"}}' for n in ("Home", "Docs", "Blog"))
+    text = "A long paragraph of an entry with no title of its own. " * 8
+    entries = "".join(
+        f'<div class="h-entry"><a class="u-url" href="/e/{n}">{text}</a></div>' for n in range(3)
+    )
+    document = (
+        '<html><head><script type="application/ld+json">'
+        f'{{"@type": "BreadcrumbList", "itemListElement": [{crumbs}]}}</script>'
+        f'<script type="application/json" id="__NEXT_DATA__">{{"menu": [{menu}]}}</script>'
+        f"</head><body>{entries}</body></html>"
+    )
+    adapter = ADAPTERS["html"]
+    for mode in ("json-ld", "app-state", "h-entry"):
+        assert adapter({"structured": mode})(document, make_context()).entries == (), mode
+    assert suggest_source(document, make_context()).selectors.get("structured") is None
