@@ -6,7 +6,8 @@ A source declares a selector for its items and, within each item, for the title,
 ``img@data-src``). Links and images are resolved against the page, lazy
 images (``data-src``, ``data-lazy-src``, ``srcset``) are found, whitespace is normalised. A
 selector that matches nothing on the page is reported by name. Ids come from the item's own
-link, else from its title and date.
+link, else from its title and date. ``structured = "json-ld" | "microdata" | "h-entry" |
+"app-state"`` reads the items the page declares instead (``sources.structured``).
 """
 
 from __future__ import annotations
