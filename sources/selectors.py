@@ -6,7 +6,8 @@ A source declares a selector for its items and, within each item, for the title,
 ``img@data-src``). Links and images are resolved against the page, lazy
 images (``data-src``, ``data-lazy-src``, ``srcset``) are found, whitespace is normalised. A
 selector that matches nothing on the page is reported by name. Ids come from the item's own
-link, else from its title and date.
+link, else from its title and date. ``structured = "json-ld" | "microdata" | "h-entry" |
+"app-state"`` reads the items the page declares instead (``sources.structured``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from feeds.identity import entry_id
 from feeds.links import web_url
 from feeds.model import Adapter, Diagnostic, Entry, PageContext, ParseResult, Severity
 from feeds.text import clean_text
-from sources.structured import json_ld_articles
+from sources.structured import MODES, read_structured
+from sources.structured_items import structured_day
 
 #: The fields a source may select within an item, besides ``item`` itself.
 FIELDS = ("title", "link", "date", "summary", "label", "image")
@@ -37,7 +39,6 @@ SETTINGS = ("date_format", "date_order", "structured")
 _DEFAULT_TITLE = "h1, h2, h3, h4, h5, h6"
 _LAZY_IMAGE_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original", "src", "srcset")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,7 @@ class SelectorSpec:
     fields: Mapping[str, FieldSelector]
     date_format: str | None = None
     day_first: bool = True
-    json_ld: bool = False
+    structured: str | None = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> SelectorSpec:
@@ -98,10 +99,9 @@ class SelectorSpec:
                 known = ", ".join(("item", *FIELDS, *SETTINGS))
                 raise ValueError(f"{key}: unknown selector (known: {known})")
         structured = options.get("structured")
-        if structured not in (None, "json-ld"):
-            raise ValueError(
-                f"structured: the only structured data read is 'json-ld', got {structured!r}"
-            )
+        if structured is not None and structured not in MODES:
+            known = ", ".join(repr(mode) for mode in MODES)
+            raise ValueError(f"structured: expected one of {known}, got {structured!r}")
         if "item" not in options and structured is None:
             raise ValueError("item: is required (the CSS selector of one listing item)")
         fields = {key: FieldSelector.parse(key, options[key]) for key in FIELDS if key in options}
@@ -117,7 +117,7 @@ class SelectorSpec:
             fields=fields,
             date_format=date_format,
             day_first=order == "day-first",
-            json_ld=structured == "json-ld",
+            structured=structured,
         )
 
 
@@ -203,8 +203,8 @@ def parse_with_selectors(document: str, context: PageContext, spec: SelectorSpec
             base = web_url(str(element.get("href")), base) or base
             break
     diagnostics: list[Diagnostic] = []
-    if spec.json_ld:
-        found = json_ld_items(root, base, spec)
+    if spec.structured is not None:
+        found = structured_items(root, base, spec, context, diagnostics)
         return _result(found, context, diagnostics, item_count=len(found), root=root, base=base)
     if spec.item is None:  # not reached: validated with the options
         raise ParseError(context.page_url, "selectors.item is required")
@@ -299,11 +299,19 @@ def parse_with_selectors(document: str, context: PageContext, spec: SelectorSpec
     return _result(items, context, diagnostics, item_count=len(elements), root=root, base=base)
 
 
-def json_ld_items(root: lxml.html.HtmlElement, base: str, spec: SelectorSpec) -> list[_Item]:
-    """The page's schema.org articles from its JSON-LD, in page order."""
+def structured_items(
+    root: lxml.html.HtmlElement,
+    base: str,
+    spec: SelectorSpec,
+    context: PageContext,
+    diagnostics: list[Diagnostic],
+) -> list[_Item]:
+    """The items the page declares in the source's structured mode, in page order."""
+    reading = read_structured(root, spec.structured or "json-ld")
+    diagnostics.extend(reading.diagnostics)
     items = []
-    for position, article in enumerate(json_ld_articles(root), start=1):
-        date_text = article.date[:10] if _ISO_START.match(article.date) else article.date
+    for position, article in enumerate(reading.articles, start=1):
+        date_text = structured_day(article.date, context.timezone) if article.date else ""
         items.append(
             _Item(
                 title=article.title,

@@ -1,52 +1,50 @@
-"""Structured data in HTML pages: schema.org articles declared in JSON-LD.
+"""Structured data in HTML pages: the items a page declares (its advertised feeds, schema.org
+JSON-LD and microdata, microformats2 ``h-entry``, JSON app state), read before any guessing.
 
-Used by the selector adapter (``structured = "json-ld"``) and by auto-detection.
+Used by the selector adapter (``structured = "json-ld" | ...``) and by auto-detection.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin
 
 import lxml.html
 
-from feeds.text import clean_text
+from feeds.model import PageContext
+from sources.structured_items import (
+    ARTICLE_TYPES,
+    StructuredArticle,
+    StructuredReading,
+    first_url,
+    json_scripts,
+    labels_of,
+    text_of,
+    walk_json,
+)
+from sources.structured_markup import read_app_state, read_h_entries, read_microdata
 
-#: schema.org types read as listing items.
-ARTICLE_TYPES = frozenset(
-    ("Article", "NewsArticle", "BlogPosting", "Report", "ScholarlyArticle", "PressRelease",
-     "AnalysisNewsArticle", "ReportageNewsArticle", "Event")
-)  # fmt: skip
+#: The ``structured`` modes of the selector adapter, in the order auto-detection tries them.
+MODES = ("json-ld", "microdata", "h-entry", "app-state")
+#: A structured reading is taken when it gives at least this many items with titles and links.
+MIN_ITEMS = 3
+_LIST_TYPES = frozenset(("ItemList", "OfferCatalog", "HowToSection"))
+_NOT_LISTINGS = frozenset(("BreadcrumbList", "SiteNavigationElement"))  # a page's place, not items
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 
 
-@dataclass(frozen=True, slots=True)
-class StructuredArticle:
-    """An article as JSON-LD declares it: texts as given, URLs not yet resolved."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StructuredFinding:
+    """What the page declares, as a source: its own feed (``kind = "feed"``, ``url``), or the
+    selector adapter in one structured mode (``selectors = {"structured": mode}``)."""
 
-    title: str
-    url: str
-    date: str
-    summary: str
-    labels: tuple[str, ...]
-    image: str
-
-
-def _objects(value: object) -> list[dict[str, Any]]:
-    """Every JSON object in a JSON-LD document, nested ones included, in document order."""
-    found: list[dict[str, Any]] = []
-
-    def visit(current: object) -> None:
-        if isinstance(current, dict):
-            found.append(current)
-            for child in current.values():
-                visit(child)
-        elif isinstance(current, list):
-            for child in current:
-                visit(child)
-
-    visit(value)
-    return found
+    kind: str
+    url: str = ""
+    selectors: dict[str, str]
+    notes: tuple[str, ...]
+    count: int = 0
 
 
 def _types(thing: dict[str, Any]) -> set[str]:
@@ -54,51 +52,121 @@ def _types(thing: dict[str, Any]) -> set[str]:
     return {str(k).rsplit("/", 1)[-1] for k in (kind if isinstance(kind, list) else [kind])}
 
 
-def _text(value: object) -> str:
-    if isinstance(value, list):
-        return ", ".join(text for text in (_text(v) for v in value) if text)
-    if isinstance(value, dict):
-        return _text(value.get("name") or value.get("url") or value.get("@id") or "")
-    return clean_text(str(value)) if value is not None else ""
+def _schema_article(thing: dict[str, Any], *, url: str = "", title: str = "") -> StructuredArticle:
+    return StructuredArticle(
+        title=text_of(thing.get("headline") or thing.get("name")) or title,
+        url=first_url(thing.get("url") or thing.get("@id") or thing.get("mainEntityOfPage")) or url,
+        date=text_of(
+            thing.get("datePublished") or thing.get("dateCreated") or thing.get("startDate")
+        ),
+        summary=text_of(thing.get("description") or thing.get("abstract")),
+        labels=labels_of(thing.get("keywords") or thing.get("articleSection")),
+        image=first_url(thing.get("image") or thing.get("thumbnailUrl")),
+    )
 
 
-def _labels(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        labels = [part.strip() for part in value.split(",")]
-    elif isinstance(value, list):
-        labels = [_text(part) for part in value]
-    else:
-        labels = []
-    return tuple(dict.fromkeys(label for label in labels if label))
+def _list_items(elements: object, taken: set[int]) -> list[StructuredArticle]:
+    """The entries of an ``ItemList``: ``ListItem`` with ``url``/``name`` or an ``item`` (a
+    URL or a thing); articles listed bare are read where they stand."""
+    found = []
+    for element in elements if isinstance(elements, list) else [elements]:
+        if not isinstance(element, dict) or "ListItem" not in _types(element):
+            continue
+        item = element.get("item")
+        if isinstance(item, dict):
+            taken.add(id(item))
+            name, link = text_of(element.get("name")), first_url(element.get("url"))
+            article = _schema_article(item, url=link, title=name)
+        else:
+            article = _schema_article(element, url=first_url(item))
+        if article.title:
+            found.append(article)
+    return found
+
+
+def _is_json_ld(script: lxml.html.HtmlElement) -> bool:
+    return str(script.get("type", "")).strip().lower() == "application/ld+json"
+
+
+def read_json_ld(root: lxml.html.HtmlElement) -> StructuredReading:
+    """The schema.org articles of the page's JSON-LD: articles anywhere in its blocks (in
+    ``@graph``, arrays, ``mainEntity``), and the entries of an ``ItemList``."""
+    documents, diagnostics = json_scripts(root, _is_json_ld, "JSON-LD")
+    articles: list[StructuredArticle] = []
+    taken: set[int] = set()  # the articles of list items, read with their list item
+    for document in documents:
+        for thing, _depth in walk_json(document):
+            if not isinstance(thing, dict) or id(thing) in taken:
+                continue
+            types = _types(thing)
+            if types & _LIST_TYPES and not types & _NOT_LISTINGS:
+                articles.extend(_list_items(thing.get("itemListElement"), taken))
+            elif types & ARTICLE_TYPES and (article := _schema_article(thing)).title:
+                articles.append(article)
+    return StructuredReading(articles=tuple(articles), diagnostics=tuple(diagnostics))
 
 
 def json_ld_articles(root: lxml.html.HtmlElement) -> list[StructuredArticle]:
     """The schema.org articles a page declares in ``<script type="application/ld+json">``."""
-    articles = []
-    for script in root.iter("script"):
-        if str(script.get("type", "")).strip().lower() != "application/ld+json":
-            continue
-        try:
-            document = json.loads(script.text or "")
-        except ValueError:
-            continue
-        for thing in _objects(document):
-            title = _text(thing.get("headline") or thing.get("name"))
-            if not (_types(thing) & ARTICLE_TYPES) or not title:
-                continue
-            image = thing.get("image")
-            articles.append(
-                StructuredArticle(
-                    title=title,
-                    url=_text(thing.get("url") or thing.get("@id") or ""),
-                    date=_text(
-                        thing.get("datePublished")
-                        or thing.get("dateCreated")
-                        or thing.get("startDate")
-                    ),
-                    summary=_text(thing.get("description")),
-                    labels=_labels(thing.get("keywords") or thing.get("articleSection")),
-                    image=_text(image).split(",")[0].strip() if image else "",
-                )
+    return list(read_json_ld(root).articles)
+
+
+def read_structured(root: lxml.html.HtmlElement, mode: str) -> StructuredReading:
+    """The articles the page declares in one of the ``MODES``."""
+    readers: dict[str, Callable[[lxml.html.HtmlElement], StructuredReading]] = {
+        "json-ld": read_json_ld,
+        "microdata": read_microdata,
+        "h-entry": read_h_entries,
+        "app-state": read_app_state,
+    }
+    return readers[mode](root)
+
+
+def advertised_feeds(root: lxml.html.HtmlElement, page_url: str) -> list[str]:
+    """The absolute URLs of the feeds the page advertises with ``<link rel="alternate">``,
+    comment feeds last."""
+    feeds = [
+        (
+            "comment" in str(link.get("title", "")).lower() or "/comments/" in href,
+            urljoin(page_url, href),
+        )
+        for link in root.iter("link")
+        if "alternate" in str(link.get("rel", "")).lower().split()
+        and str(link.get("type", "")).strip().lower() in FEED_TYPES
+        and (href := str(link.get("href", "")).strip())
+    ]
+    return list(dict.fromkeys(url for _, url in sorted(feeds, key=lambda pair: pair[0])))
+
+
+def structured_suggestion(
+    root: lxml.html.HtmlElement, context: PageContext
+) -> StructuredFinding | None:
+    """What the page declares about its items, tried in order: its own advertised feed, then
+    JSON-LD, microdata, ``h-entry`` and JSON app state, each taken when it gives at least
+    ``MIN_ITEMS`` items with titles and links; ``None`` when the page declares none."""
+    feeds = advertised_feeds(root, context.page_url)
+    if feeds:
+        others = [f"the page also advertises {url}" for url in feeds[1:]]
+        note = f'the page advertises its own feed: {feeds[0]} (read it with kind = "feed")'
+        return StructuredFinding(kind="feed", url=feeds[0], selectors={}, notes=(note, *others))
+    skipped: list[str] = []
+    for mode in MODES:
+        reading = read_structured(root, mode)
+        skipped.extend(d.message for d in reading.diagnostics)
+        if reading.linked >= MIN_ITEMS:
+            note = f"found {reading.linked} items declared in the page's {_MODE_NAMES[mode]}"
+            return StructuredFinding(
+                kind="html",
+                selectors={"structured": mode},
+                notes=(note, *skipped),
+                count=reading.linked,
             )
-    return articles
+    return None
+
+
+_MODE_NAMES = {
+    "json-ld": "schema.org JSON-LD",
+    "microdata": "schema.org microdata",
+    "h-entry": "microformats (h-entry, hAtom)",
+    "app-state": "embedded app state (JSON)",
+}

@@ -24,7 +24,7 @@ from feeds.model import PageContext, ParseResult
 from feeds.text import clean_text
 from sources import ilo
 from sources.selectors import SelectorSpec, parse_with_selectors
-from sources.structured import json_ld_articles
+from sources.structured import StructuredFinding, structured_suggestion
 
 _FURNITURE = frozenset(("nav", "header", "footer", "aside", "script", "style", "noscript", "form"))
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
@@ -46,6 +46,7 @@ class Suggestion:
     result: ParseResult | None = None
     page_title: str = ""
     feed_links: list[str] = field(default_factory=list)
+    url: str = ""  # the URL to read, where it is not the page's own (its advertised feed)
 
 
 def _classes(element: lxml.html.HtmlElement) -> list[str]:
@@ -274,10 +275,13 @@ def suggest_source(document: str, context: PageContext) -> Suggestion:
             kind="ilo", result=result, page_title=page_title, feed_links=feeds, notes=[note]
         )
     candidates: list[tuple[str, dict[str, str]]] = []
-    if len(json_ld_articles(root)) >= MIN_ITEMS:
-        candidates.append(("schema.org articles in JSON-LD", {"structured": "json-ld"}))
-    if (micro := _microdata(root)) is not None:
-        candidates.append(("schema.org microdata items", micro))
+    declared = structured_suggestion(root, context)
+    if declared is not None and declared.kind == "html":
+        result = parse_with_selectors(
+            document, context, SelectorSpec.from_options(declared.selectors)
+        )
+        return Suggestion(kind="html", selectors=declared.selectors, notes=list(declared.notes),
+                          result=result, page_title=page_title, feed_links=feeds)  # fmt: skip
     if (structure := _structure(root)) is not None:
         selectors, count = structure
         candidates.append((f"{count} repeated items", selectors))
@@ -305,10 +309,22 @@ def suggest_source(document: str, context: PageContext) -> Suggestion:
             )
         ):
             best = suggestion
+    if declared is not None and declared.kind == "feed":
+        return _declared_feed(declared, best, page_title)
     if best is None:
         return Suggestion(kind="", page_title=page_title, feed_links=feeds,
                           notes=["no repeated item with a linked title was found"])  # fmt: skip
     return best
+
+
+def _declared_feed(found: StructuredFinding, page: Suggestion | None, title: str) -> Suggestion:
+    """The page's own feed as the suggestion, its reading as HTML kept as a note."""
+    notes = list(found.notes)
+    if page is not None and page.result is not None:
+        read = ", ".join(f"{key} = {_toml_string(value)}" for key, value in page.selectors.items())
+        notes.append(f"or read the page itself with kind = \"html\" and {read} "
+                     f"({len(page.result.entries)} entries; {'; '.join(page.notes)})")  # fmt: skip
+    return Suggestion(kind="feed", url=found.url, notes=notes, page_title=title)
 
 
 def _toml_string(value: str) -> str:
@@ -337,7 +353,7 @@ def suggestion_toml(suggestion: Suggestion, url: str, timezone: str) -> str:
         "[[sources]]",
         f"id = {_toml_string(slug[:60] or 'source')}",
         f"title = {_toml_string(suggestion.page_title or host)}",
-        f"url = {_toml_string(url)}",
+        f"url = {_toml_string(suggestion.url or url)}",
         f"kind = {_toml_string(suggestion.kind)}",
         f"timezone = {_toml_string(timezone)}  # the zone its dates are read in: check it",
     ]

@@ -109,7 +109,11 @@ def test_a_selector_that_matches_nothing_is_reported_by_name() -> None:
         ({"item": "li", "date": "time@1bad"}, "date: '1bad' is not an attribute name"),
         ({"item": "li", "date_format": "dd/mm"}, "date_format: expected a strptime format"),
         ({"item": "li", "date_order": "year-first"}, "date_order: expected"),
-        ({"structured": "microdata"}, "structured: the only structured data read is 'json-ld'"),
+        (
+            {"structured": "rdfa"},
+            "structured: expected one of 'json-ld', 'microdata', 'h-entry', 'app-state', "
+            "got 'rdfa'",
+        ),
         ({"item": 3}, "item: expected a CSS selector"),
     ],
 )

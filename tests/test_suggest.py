@@ -93,12 +93,15 @@ def test_an_ilo_listing_is_recognised() -> None:
     assert entries
 
 
-def test_the_page_s_own_feed_is_mentioned() -> None:
+def test_the_page_s_own_feed_is_suggested() -> None:
     document = (DATA / "html" / "cards.html").read_text("utf-8")
     suggestion = suggest_source(
         document, make_context(page_url="https://www.portellis.example/news/")
     )
-    assert suggestion.feed_links == ["https://www.portellis.example/news/feed.xml"]
+    assert (suggestion.kind, suggestion.url) == (
+        "feed",
+        "https://www.portellis.example/news/feed.xml",
+    )
 
 
 def test_preview_suggest_prints_a_config_that_the_config_loader_accepts(
