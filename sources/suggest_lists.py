@@ -338,7 +338,7 @@ def field_selectors(members: tuple[lxml.html.HtmlElement, ...]) -> dict[str, str
         for i in items
         if (a := title_anchor(i)) is not None
         and (h := heading(i)) is not None
-        and h in a.iterancestors()
+        and a in h.iterancestors()
     ]
     if outside and (link := common_child_selector(items, title_anchor)) is not None:
         selectors["link"] = link + "@href"
