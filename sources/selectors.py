@@ -146,7 +146,7 @@ def read_date(text: str, spec: SelectorSpec) -> dt.date | None:
     if reading.looks_like_date:
         return reading.date
     try:
-        parsed = date_parser.parse(text, dayfirst=spec.day_first, fuzzy=False)
+        parsed = date_parser.parse(text, dayfirst=spec.day_first and not _ISO_START.match(text))
     except (ValueError, OverflowError):
         return None
     return parsed.date() if parsed.year >= 1900 else None

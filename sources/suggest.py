@@ -36,7 +36,7 @@ from sources.suggest_lists import (
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _OFFSET = re.compile(r"T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})$")
 #: An article's body: this many characters of long paragraphs outside every candidate list.
-ARTICLE_BODY_CHARACTERS = 1500
+ARTICLE_BODY_CHARACTERS = 1200
 #: Candidates kept (and printed) beside the suggestion.
 KEPT_CANDIDATES = 3
 _NOT_AN_ID = frozenset(("en", "uk", "www", "news", "home", "index", "source", "de", "fr", "es"))
@@ -83,7 +83,7 @@ def site_id(root: lxml.html.HtmlElement, page_url: str) -> str:
             if slug and slug not in _NOT_AN_ID:
                 return slug
     labels = [part for part in (urlsplit(page_url).hostname or "").lower().split(".") if part]
-    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL:
+    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL:  # example.co.uk
         labels = labels[:-1]
     main = labels[-2] if len(labels) >= 2 else (labels[0] if labels else "")
     slug = _slug(main)
@@ -122,11 +122,11 @@ def _article_reason(
     root: lxml.html.HtmlElement, found: list[Candidate], og_type: str
 ) -> str | None:
     """Why the page is a single article rather than a listing, or ``None``."""
-    in_lists = {id(e) for c in found[:KEPT_CANDIDATES] for m in c.members for e in m.iter()}
+    in_lists = {e for c in found[:KEPT_CANDIDATES] for m in c.members for e in m.iter()}
     body = sum(
         len(text)
         for p in root.iter("p")
-        if id(p) not in in_lists
+        if p not in in_lists
         and furniture(p) is None
         and len(text := clean_text(p.text_content())) >= 80
     )
@@ -206,7 +206,8 @@ def _structure_alternatives(
             )
         )
     alternatives.sort(key=lambda a: a.score, reverse=True)
-    return alternatives
+    unique = {a.selectors["item"]: a for a in reversed(alternatives)}
+    return sorted(unique.values(), key=lambda a: a.score, reverse=True)
 
 
 def _rank(result: ParseResult | None) -> tuple[bool, int, int]:
@@ -223,9 +224,10 @@ def suggest_source(document: str, context: PageContext) -> Suggestion:
     except (etree.ParserError, ValueError):
         return Suggestion(kind="", notes=["the page could not be read as HTML"])
     zone, zone_reason = guess_timezone(root)
-    page = {
-        "page_title": clean_text(root.findtext(".//title") or ""),
-        "feed_links": [
+    page = Suggestion(
+        kind="",
+        page_title=clean_text(root.findtext(".//title") or ""),
+        feed_links=[
             urljoin(context.page_url, str(link.get("href")))
             for link in root.iter("link")
             if str(link.get("rel", "")).lower() == "alternate"
@@ -233,15 +235,15 @@ def suggest_source(document: str, context: PageContext) -> Suggestion:
             in ("application/rss+xml", "application/atom+xml", "application/feed+json")
             and link.get("href")
         ],
-        "source_id": site_id(root, context.page_url),
-        "timezone": zone,
-        "timezone_reason": zone_reason,
-    }
+        source_id=site_id(root, context.page_url),
+        timezone=zone,
+        timezone_reason=zone_reason,
+    )
     if root.cssselect("ol.item-list > li, ul.item-list > li"):
         result = ilo.parse(document, context)
         if len(result.entries) >= MIN_ITEMS:
             note = "an ILO listing page: the ilo adapter reads it without selectors"
-            return Suggestion(kind="ilo", result=result, notes=[note], **page)  # type: ignore[arg-type]  # the page's fields, typed above
+            return replace(page, kind="ilo", result=result, notes=[note])
     og_type = next(
         (
             str(m.get("content", "")).strip().lower()
@@ -262,7 +264,7 @@ def suggest_source(document: str, context: PageContext) -> Suggestion:
             f"{a.label} (item = {a.selectors['item']!r}, {_entries_summary(a.result)})"
             for a in related[:1]
         ]
-        return Suggestion(kind="", notes=notes, alternatives=related, **page)  # type: ignore[arg-type]  # the page's fields, typed above
+        return replace(page, notes=notes, alternatives=related)
     tried: list[tuple[str, dict[str, str], ParseResult, tuple[str, ...]]] = []
     if len(json_ld_articles(root)) >= MIN_ITEMS:
         selectors = {"structured": "json-ld"}
@@ -276,16 +278,16 @@ def suggest_source(document: str, context: PageContext) -> Suggestion:
         tried.append((top.label, top.selectors, top.result, top.reasons))
     best = max(tried, key=lambda t: _rank(t[2]), default=None)
     if best is None:
-        return Suggestion(kind="", notes=["no repeated item with a linked title was found"], **page)  # type: ignore[arg-type]  # the page's fields, typed above
+        return replace(page, notes=["no repeated item with a linked title was found"])
     how, selectors, result, reasons = best
     notes = [f"found {how}"] + ([f"why: {'; '.join(reasons)}"] if reasons else [])
-    return Suggestion(
+    return replace(
+        page,
         kind="html",
         selectors=selectors,
         result=result,
         notes=notes,
         alternatives=tuple(a for a in alternatives if a.selectors != selectors),
-        **page,  # type: ignore[arg-type]  # the page's fields, typed above
     )
 
 

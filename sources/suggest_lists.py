@@ -36,7 +36,7 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z_-]{0,40}$")
 _STATE_CLASS = re.compile(
     r"^(is-|has-|js-)|^(active|current|selected|odd|even|first|last|hidden|visible|open|closed"
     r"|sticky|new|clearfix|group|fade|show|in|col|row)$"
-    r"|^(type|status|format|category|tag|post|page|author|comments)-",
+    r"|^(type|status|format|category|tag)-",
     re.IGNORECASE,
 )
 _PLACEHOLDER_IMAGE = re.compile(r"spacer|placeholder|avatar|logo|icon|blank|pixel|gravatar", re.I)
@@ -89,9 +89,17 @@ def leaves(item: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
             yield element
 
 
+_NUMERIC_DATE = re.compile(
+    r"^(\d{1,2}[./-]\d{1,2}[./-](\d{4}|\d{2})|\d{4}[./-]\d{1,2}[./-]\d{1,2})\b"
+)
+
+
 def is_date_text(text: str) -> bool:
+    """Whether a whole (short) text is a date: a listing date or a numeric one."""
     text = clean_text(text)
-    return 6 <= len(text) <= 40 and read_listing_date(text).date is not None
+    return 6 <= len(text) <= 40 and (
+        read_listing_date(text).date is not None or _NUMERIC_DATE.match(text) is not None
+    )
 
 
 def _is_good_anchor(anchor: lxml.html.HtmlElement) -> bool:
@@ -253,14 +261,14 @@ def _groups(parent: lxml.html.HtmlElement) -> Iterator[list[lxml.html.HtmlElemen
 def candidates(root: lxml.html.HtmlElement, page_url: str) -> list[Candidate]:
     """Every candidate list on the page, the likeliest first, each with a selector that
     matches exactly its members."""
-    found: dict[frozenset[int], Candidate] = {}
+    found: dict[frozenset[lxml.html.HtmlElement], Candidate] = {}
     for parent in root.iter():
         if not isinstance(parent.tag, str) or parent.tag in _SKIPPED:
             continue
         for members in _groups(parent):
             if sum(1 for m in members if title_anchor(m) is not None) < MIN_ITEMS:
                 continue
-            key = frozenset(id(m) for m in members)
+            key = frozenset(members)
             if key not in found:
                 found[key] = score_members(members, page_url)
     return sorted(found.values(), key=lambda c: c.score, reverse=True)
