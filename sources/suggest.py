@@ -37,6 +37,9 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _OFFSET = re.compile(r"T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})$")
 #: An article's body: this many characters of long paragraphs outside every candidate list.
 ARTICLE_BODY_CHARACTERS = 1200
+#: An article's other lists offered as its related links from this score (menus and share
+#: buttons score below it).
+RELATED_SCORE = 1.0
 #: Candidates kept (and printed) beside the suggestion.
 KEPT_CANDIDATES = 3
 _NOT_AN_ID = frozenset(("en", "uk", "www", "news", "home", "index", "source", "de", "fr", "es"))
@@ -258,6 +261,7 @@ def suggest_source(document: str, context: PageContext) -> Suggestion:
         related = tuple(
             replace(a, label=f"not the page's list, only related links: {a.label}")
             for a in alternatives
+            if a.score >= RELATED_SCORE
         )
         notes = [f"not a listing: a single article ({reason})"]
         notes += [

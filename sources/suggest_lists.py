@@ -205,7 +205,7 @@ def score_members(members: list[lxml.html.HtmlElement], page_url: str) -> Candid
         if anchor is not None:
             target = urlsplit(urljoin(page_url, str(anchor.get("href"))))
             same_site = target.hostname == page.hostname or not page.hostname
-            if same_site and target.scheme in ("http", "https", ""):
+            if same_site and target.scheme in ("http", "https", page.scheme):
                 links.append(target._replace(fragment="").geturl())
                 if target.path.rstrip("/") != page.path.rstrip("/") and _depth(target.path) >= max(
                     1, min(_depth(page.path), 2)
