@@ -255,7 +255,7 @@ def test_suggest_prints_the_alternatives_and_why_each_scored() -> None:
     )
     assert printed.returncode == 0, printed.stderr
     assert "# why: 4 items; own same-site links (4/4)" in printed.stdout
-    assert "# alternative 2: 6 repeated items" in printed.stdout
+    assert "# alternative 2: 8 repeated items" in printed.stdout
     assert '#   item = "div.widget li"' in printed.stdout
     assert (
         'timezone = "Europe/Zurich"  # a guess: the page\'s dates carry no UTC offset'
@@ -277,7 +277,7 @@ def test_suggest_prints_the_alternatives_and_why_each_scored() -> None:
         "div.widget li",
         "ul.blogroll li",
     ]
-    assert as_json["alternatives"][0]["reasons"][0] == "6 items"
+    assert as_json["alternatives"][0]["reasons"][0] == "8 items"
 
 
 @pytest.mark.parametrize(
