@@ -295,3 +295,26 @@ def test_the_id_comes_from_the_site_s_name_never_from_a_language_or_section(
     meta = f'<meta property="og:site_name" content="{site_name}">' if site_name else ""
     root = lxml.html.document_fromstring(f"<html><head>{meta}</head><body></body></html>")
     assert site_id(root, url) == expected
+
+
+def test_a_page_that_only_looks_like_an_ilo_listing_gets_selectors_for_its_items() -> None:
+    items = "".join(
+        f'<li><div class="product"><a href="/products/chair-{n}"><img src="/img/chair-{n}.jpg">'
+        f'</a><p class="name"><a href="/products/chair-{n}">Garden chair model number {n}</a>'
+        f'</p><time datetime="2026-03-0{n}">new</time></div></li>'
+        for n in range(1, 5)
+    )
+    document = f'<html><body><main><ol class="item-list">{items}</ol></main></body></html>'
+    suggestion = suggest_source(document, make_context(page_url="https://shop.example/new/"))
+    assert suggestion.kind == "html"
+    assert suggestion.selectors == {
+        "item": "li",
+        "title": "p.name > a",
+        "date": "time@datetime",
+        "image": "img",
+    }
+    assert suggestion.result is not None
+    assert [(e.link, e.date) for e in suggestion.result.entries][:2] == [
+        ("https://shop.example/products/chair-1", D(2026, 3, 1)),
+        ("https://shop.example/products/chair-2", D(2026, 3, 2)),
+    ]
