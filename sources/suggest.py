@@ -194,6 +194,8 @@ def _structure_alternatives(
         selector = item_selector(root, candidate.members)
         matched = [e for e in root.cssselect(selector) if isinstance(e, lxml.html.HtmlElement)]
         scored = candidate
+        if not matched:  # not reached: a selector built from the members matches them
+            continue
         if set(matched) != set(candidate.members):
             scored = score_members(matched, context.page_url)
             extra = f"its selector matches {len(matched)} elements, not {len(candidate.members)}"

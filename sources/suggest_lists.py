@@ -199,38 +199,44 @@ def score_members(members: list[lxml.html.HtmlElement], page_url: str) -> Candid
     """How much ``members`` look like the items of a news list, with the reasons."""
     page = urlsplit(page_url)
     count = len(members)
-    links, deeper, titled, headed, dated, summarised = [], 0, 0, 0, 0, 0
+    links: list[str] = []
+    same_site: list[str] = []
+    deeper, titled, headed, dated, summarised = 0, 0, 0, 0, 0
     for member in members:
         anchor = title_anchor(member)
         if anchor is not None:
             target = urlsplit(urljoin(page_url, str(anchor.get("href"))))
-            same_site = target.hostname == page.hostname or not page.hostname
-            if same_site and target.scheme in ("http", "https", page.scheme):
+            if target.scheme in ("http", "https", page.scheme):
                 links.append(target._replace(fragment="").geturl())
-                if target.path.rstrip("/") != page.path.rstrip("/") and _depth(target.path) >= max(
-                    1, min(_depth(page.path), 2)
-                ):
-                    deeper += 1
+                if target.hostname == page.hostname:
+                    same_site.append(links[-1])
+                    deeper += target.path.rstrip("/") != page.path.rstrip("/") and _depth(
+                        target.path
+                    ) >= max(1, min(_depth(page.path), 2))
         title = _title_text(member)
         titled += len(title) >= MIN_TITLE_CHARACTERS and len(title.split()) >= 3
         headed += heading(member) is not None
         dated += time_element(member) is not None or date_element(member) is not None
         summarised += summary_element(member) is not None
-    distinct = len(set(links))
     share = {
-        "own same-site links": distinct / count,
+        "own links": len(set(links)) / count,
+        "same-site links": len(set(same_site)) / count,
         "links to deeper pages": deeper / count,
         "titles of three words or more": titled / count,
         "titles in headings": headed / count,
         "dates": dated / count,
         "summaries": summarised / count,
     }
-    weights = {"own same-site links": 2.0, "links to deeper pages": 1.0, "dates": 1.5}
+    weights = {"same-site links": 2.0, "dates": 1.5}
     quality = sum(weights.get(name, 1.0) * value for name, value in share.items())
     reasons = [f"{count} items"] + [
         f"{name} ({round(value * count)}/{count})" for name, value in share.items() if value
     ]
-    factor = share["own same-site links"] * (0.3 + 0.7 * share["titles of three words or more"])
+    factor = (
+        share["own links"]
+        * (0.3 + 0.7 * share["titles of three words or more"])
+        * (0.4 + 0.6 * share["same-site links"])
+    )
     if (why := furniture(members[0])) is not None:
         factor *= 0.05
         reasons.append(f"penalised: {why}")

@@ -254,7 +254,7 @@ def test_suggest_prints_the_alternatives_and_why_each_scored() -> None:
         "https://harbourblog.example/",
     )
     assert printed.returncode == 0, printed.stderr
-    assert "# why: 4 items; own same-site links (4/4)" in printed.stdout
+    assert "# why: 4 items; own links (4/4); same-site links (4/4)" in printed.stdout
     assert "# alternative 2: 8 repeated items" in printed.stdout
     assert '#   item = "div.widget li"' in printed.stdout
     assert (
