@@ -1,11 +1,6 @@
-"""Auto-detection: finding the items of an unknown listing page and suggesting a source.
-
-``suggest_source`` looks at an HTML page the way a person would when writing selectors: an ILO
-listing is recognised as such; schema.org articles in JSON-LD or microdata are used where the
-page declares them; otherwise it looks for the repeated element (many siblings of one shape,
-each with a linked title, ideally a date) and, within it, for the title, link, date, summary,
-label and image. The result is a ready-to-paste ``[[sources]]`` table, checked by parsing the
-page with it.
+"""Auto-detection: the source configuration suggested for an unknown page (ILO, structured
+data, or the best candidate list of ``sources.suggest_lists`` with the next ones as
+alternatives), or why the page is not a listing, as a ready-to-paste ``[[sources]]`` table.
 """
 
 from __future__ import annotations
@@ -316,6 +311,7 @@ def suggestion_toml(suggestion: Suggestion, url: str, timezone: str) -> str:
     if suggestion.result is not None:
         lines.append(f"# read with these settings: {_entries_summary(suggestion.result)}")
         lines += _samples(suggestion.result)
+        lines += [f"# [{d.severity}] {d.code}: {d.message}" for d in suggestion.result.diagnostics]
     lines += [
         f'# the page also offers a feed: {feed} (kind = "feed" reads it)'
         for feed in suggestion.feed_links
