@@ -65,7 +65,8 @@ def result_json(result: ParseResult) -> str:
 
 
 def suggestion_json(suggestion: Suggestion) -> str:
-    """The suggestion's kind, selectors, notes, the page's own feeds and what it reads."""
+    """The suggestion's kind, selectors, notes, the page's own feeds, id and time zone, what it
+    reads, and the other candidates with why each scored and their first entries."""
     result = suggestion.result
     return _json(
         {
@@ -73,7 +74,20 @@ def suggestion_json(suggestion: Suggestion) -> str:
             "selectors": suggestion.selectors,
             "notes": suggestion.notes,
             "feeds": suggestion.feed_links,
+            "id": suggestion.source_id,
+            "timezone": suggestion.timezone,
+            "timezone_reason": suggestion.timezone_reason,
             "entries": [entry_record(e) for e in result.entries] if result else [],
+            "alternatives": [
+                {
+                    "label": alternative.label,
+                    "score": alternative.score,
+                    "reasons": list(alternative.reasons),
+                    "selectors": alternative.selectors,
+                    "entries": [entry_record(e) for e in alternative.result.entries[:3]],
+                }
+                for alternative in suggestion.alternatives
+            ],
         }
     )
 

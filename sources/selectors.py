@@ -39,6 +39,8 @@ SETTINGS = ("date_format", "date_order", "structured")
 _DEFAULT_TITLE = "h1, h2, h3, h4, h5, h6"
 _LAZY_IMAGE_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original", "src", "srcset")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+#: ISO and year-first dates are never day-first.
+_ISO_START = re.compile(r"^\s*\d{4}[-/]\d{1,2}[-/]\d{1,2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +148,7 @@ def read_date(text: str, spec: SelectorSpec) -> dt.date | None:
     if reading.looks_like_date:
         return reading.date
     try:
-        parsed = date_parser.parse(text, dayfirst=spec.day_first, fuzzy=False)
+        parsed = date_parser.parse(text, dayfirst=spec.day_first and not _ISO_START.match(text))
     except (ValueError, OverflowError):
         return None
     return parsed.date() if parsed.year >= 1900 else None

@@ -4,12 +4,14 @@ configuration, once used, giving the expected entries."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tomllib
 
+import lxml.html
 import pytest
 
 from sources import ADAPTERS
-from sources.suggest import suggest_source, suggestion_toml
+from sources.suggest import Suggestion, site_id, suggest_source, suggestion_toml
 from tests.conftest import DATA, make_context
 from tests.test_cli_preview import feedpub
 
@@ -124,3 +126,198 @@ def test_preview_suggest_prints_a_config_that_the_config_loader_accepts(
     nothing = feedpub("preview", str(DATA / "html" / "nothing-matches.html"), "--suggest")
     assert nothing.returncode == 1
     assert "no repeated item with a linked title was found" in nothing.stderr
+
+
+def _golden(name: str, url: str) -> tuple[Suggestion, list[tuple[str, dt.date | None, str]]]:
+    """The suggestion for a page, and the entries its printed configuration reads; the item
+    selector matches exactly the items it reads."""
+    document = (DATA / "suggest" / name).read_text("utf-8")
+    context = make_context(page_url=url)
+    suggestion = suggest_source(document, context)
+    source = tomllib.loads(suggestion_toml(suggestion, url, "Europe/Zurich"))["sources"][0]
+    result = ADAPTERS[source["kind"]](source["selectors"])(document, context)
+    root = lxml.html.document_fromstring(document)
+    assert len(root.cssselect(source["selectors"]["item"])) == len(result.entries)
+    for alternative in suggestion.alternatives:
+        matched = root.cssselect(alternative.selectors["item"])
+        assert len(matched) == int(alternative.label.split()[0])
+    return suggestion, [(e.title, e.date, e.link) for e in result.entries]
+
+
+def test_a_wordpress_list_is_one_list_despite_per_post_classes() -> None:
+    suggestion, entries = _golden("wordpress.html", "https://harbourworkers.example/")
+    assert suggestion.selectors == {
+        "item": "article.post.entry",
+        "title": "h2.entry-title",
+        "date": "time.entry-date.published@datetime",
+        "summary": "div.entry-summary",
+        "image": "img.attachment-post-thumbnail.size-post-thumbnail",
+    }
+    base = "https://harbourworkers.example/2026/11/"
+    assert entries == [
+        ("Harbour cranes back in service after repairs", D(2026, 11, 12), base + "harbour-cranes/"),
+        (
+            "Dredging of the west channel starts on Monday",
+            D(2026, 11, 10),
+            base + "dredging-west-channel/",
+        ),
+        (
+            "Winter ferry timetable published for the islands",
+            D(2026, 11, 2),
+            base + "winter-ferry-timetable/",
+        ),
+        ("Two new pilot boats join the harbour fleet", D(2026, 10, 27), base + "new-pilot-boats/"),
+    ]
+    assert suggestion.result is not None
+    assert [e.image for e in suggestion.result.entries][:1] == [
+        "https://harbourworkers.example/wp-content/uploads/2026/11/harbour-cranes.jpg"
+    ]
+    assert suggestion.source_id == "harbour-workers-news"
+    assert suggestion.timezone == "Etc/GMT-1"
+    assert "+01:00" in suggestion.timezone_reason
+    assert [a.selectors["item"] for a in suggestion.alternatives] == [
+        "section.widget.widget_recent_entries li",
+        "li.menu-item.menu-item-type-post_type",
+    ]
+    assert "penalised: inside an element named 'widget'" in suggestion.alternatives[0].reasons
+
+
+def test_a_card_wrapped_in_one_link_takes_its_heading_s_link_and_title() -> None:
+    suggestion, entries = _golden("card-link.html", "https://stories.example/port/")
+    assert suggestion.selectors == {
+        "item": "div.card",
+        "title": "h3.card__title",
+        "date": "span.card__date",
+        "summary": "span.card__teaser",
+        "label": "span.card__kicker",
+    }
+    assert entries == [
+        ("Harbour cranes back in service", D(2026, 11, 14), "https://stories.example/stories/harbour-cranes"),
+        ("Dredging of the west channel starts", D(2026, 11, 10), "https://stories.example/stories/west-channel"),
+        ("Winter ferry timetable published", D(2026, 11, 2), "https://stories.example/stories/winter-ferry"),
+    ]  # fmt: skip
+
+
+def test_a_footer_with_more_links_than_the_news_list_is_only_an_alternative() -> None:
+    suggestion, entries = _golden("footer-links.html", "https://union.example/news/")
+    assert suggestion.selectors == {
+        "item": "div.news-entry",
+        "title": "h3",
+        "date": "span.news-entry__date",
+    }
+    assert entries == [
+        ("Agreement reached on night-shift pay", D(2026, 11, 21), "https://union.example/news/2026/night-shift-pay"),
+        ("Safety walk on the container terminal", D(2026, 11, 14), "https://union.example/news/2026/safety-walk"),
+        ("Members' meeting on the pension fund", D(2026, 11, 2), "https://union.example/news/2026/pension-meeting"),
+    ]  # fmt: skip
+    (footer,) = suggestion.alternatives
+    assert footer.selectors["item"] == "#footer > div > ul > li"
+    assert len(footer.result.entries) == 21
+    assert "penalised: inside an element named 'footer'" in footer.reasons
+
+
+def test_a_sidebar_and_a_blogroll_beside_the_list_do_not_win() -> None:
+    suggestion, entries = _golden("sidebar.html", "https://harbourblog.example/")
+    assert suggestion.selectors == {"item": "ul.posts li", "title": "a", "date": "span.post-date"}
+    assert entries == [
+        ("Harbour cranes back in service", D(2026, 11, 14), "https://harbourblog.example/posts/cranes"),
+        ("Dredging of the west channel starts", D(2026, 11, 10), "https://harbourblog.example/posts/channel"),
+        ("Winter ferry timetable published", D(2026, 11, 2), "https://harbourblog.example/posts/ferry"),
+        ("Two new pilot boats join the fleet", D(2026, 10, 27), "https://harbourblog.example/posts/boats"),
+    ]  # fmt: skip
+    assert [a.selectors["item"] for a in suggestion.alternatives] == [
+        "div.widget li",
+        "ul.blogroll li",
+    ]
+
+
+def test_a_single_article_is_not_a_listing_and_its_related_links_are_only_offered() -> None:
+    document = (DATA / "suggest" / "article.html").read_text("utf-8")
+    url = "https://portnews.example/news/2026/harbour-cranes"
+    suggestion = suggest_source(document, make_context(page_url=url))
+    assert suggestion.kind == ""
+    assert suggestion.selectors == {}
+    assert suggestion.notes[0].startswith("not a listing: a single article (og:type is article")
+    (related,) = suggestion.alternatives
+    assert related.label.startswith("not the page's list, only related links")
+    assert related.selectors["item"] == "section.more-stories li"
+    assert len(related.result.entries) == 4
+    printed = feedpub("preview", str(DATA / "suggest" / "article.html"), "--suggest")
+    assert printed.returncode == 1
+    assert "not a listing: a single article" in printed.stderr
+    assert "only related links" in printed.stderr
+
+
+def test_suggest_prints_the_alternatives_and_why_each_scored() -> None:
+    printed = feedpub(
+        "preview",
+        str(DATA / "suggest" / "sidebar.html"),
+        "--suggest",
+        "--source-url",
+        "https://harbourblog.example/",
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert "# why: 4 items; own links (4/4); same-site links (4/4)" in printed.stdout
+    assert "# alternative 2: 8 repeated items" in printed.stdout
+    assert '#   item = "div.widget li"' in printed.stdout
+    assert (
+        'timezone = "Europe/Zurich"  # a guess: the page\'s dates carry no UTC offset'
+        in printed.stdout
+    )
+    assert 'id = "harbourblog"' in printed.stdout
+    as_json = json.loads(
+        feedpub(
+            "preview",
+            str(DATA / "suggest" / "sidebar.html"),
+            "--suggest",
+            "--format",
+            "json",
+            "--source-url",
+            "https://harbourblog.example/",
+        ).stdout
+    )
+    assert [a["selectors"]["item"] for a in as_json["alternatives"]] == [
+        "div.widget li",
+        "ul.blogroll li",
+    ]
+    assert as_json["alternatives"][0]["reasons"][0] == "8 items"
+
+
+@pytest.mark.parametrize(
+    ("url", "site_name", "expected"),
+    [
+        ("https://en.westport.co.uk/news/", None, "westport"),
+        ("https://news.harbour.example/news/", None, "harbour"),
+        ("https://www.uk.example/", "Port News", "port-news"),
+        ("https://example/", "en", "example"),
+    ],
+)
+def test_the_id_comes_from_the_site_s_name_never_from_a_language_or_section(
+    url: str, site_name: str | None, expected: str
+) -> None:
+    meta = f'<meta property="og:site_name" content="{site_name}">' if site_name else ""
+    root = lxml.html.document_fromstring(f"<html><head>{meta}</head><body></body></html>")
+    assert site_id(root, url) == expected
+
+
+def test_a_page_that_only_looks_like_an_ilo_listing_gets_selectors_for_its_items() -> None:
+    items = "".join(
+        f'<li><div class="product"><a href="/products/chair-{n}"><img src="/img/chair-{n}.jpg">'
+        f'</a><p class="name"><a href="/products/chair-{n}">Garden chair model number {n}</a>'
+        f'</p><time datetime="2026-03-0{n}">new</time></div></li>'
+        for n in range(1, 5)
+    )
+    document = f'<html><body><main><ol class="item-list">{items}</ol></main></body></html>'
+    suggestion = suggest_source(document, make_context(page_url="https://shop.example/new/"))
+    assert suggestion.kind == "html"
+    assert suggestion.selectors == {
+        "item": "li",
+        "title": "p.name > a",
+        "date": "time@datetime",
+        "image": "img",
+    }
+    assert suggestion.result is not None
+    assert [(e.link, e.date) for e in suggestion.result.entries][:2] == [
+        ("https://shop.example/products/chair-1", D(2026, 3, 1)),
+        ("https://shop.example/products/chair-2", D(2026, 3, 2)),
+    ]
