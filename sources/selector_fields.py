@@ -6,6 +6,7 @@ guessing (year-first forms as written, numeric ones in the page's language's ord
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -229,10 +230,10 @@ def dedicated_date(
                 found = FieldDate(date=find_listing_date(text))  # "Posted 3 May 2026 by ..."
             if found.date is not None:
                 return found, node
-    standalone = [(element_text(node), node) for node in item.iter() if node is not item]
-    standalone += [(text, item) for text in (item.text, *(c.tail for c in item)) if text]
-    for text, node in standalone:
-        if len(text) <= _SHORT and isinstance(node, lxml.html.HtmlElement):
+    own_text = ((text, item) for text in (item.text, *(c.tail for c in item)) if text)
+    nodes = (n for n in item.iter() if n is not item and isinstance(n, lxml.html.HtmlElement))
+    for text, node in itertools.chain(((element_text(n), n) for n in nodes), own_text):
+        if len(text) <= _SHORT:
             found = read_field_date(text.strip(_AROUND_A_DATE), month_first=month_first)
             if found.date is not None:
                 return found, node

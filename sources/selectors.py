@@ -1,12 +1,13 @@
 """The selector adapter (``kind = "html"``): any HTML listing, read with CSS selectors.
 
-A source declares a selector for its items and, within each item, for the title, link, date
-(without one, a date written anywhere in the item is taken), summary, labels and image;
-``selector@attribute`` reads an attribute instead of the text (``time@datetime``,
-``img@data-src``). Links and images are resolved against the page, lazy
-images (``data-src``, ``data-lazy-src``, ``srcset``) are found, whitespace is normalised. A
-selector that matches nothing on the page is reported by name. Ids come from the item's own
-link, else from its title and date.
+A source declares a selector for its items and, within each item, for the title, link, date,
+summary, labels and image; ``selector@attribute`` reads an attribute (``time@datetime``), and
+``+ tr .age@title`` reads a field from the item's next sibling (a forum's row under the title
+row). The link is the title's own anchor unless a link selector finds another one only.
+Without a date selector the date comes from elements made for one (``time``, a date class, a
+table cell), never from prose. Year-first dates are read as written; numeric ones in the
+page's language's order (``date_order`` overrides). Ids come from the item's own link, else
+from its title and date.
 """
 
 from __future__ import annotations
