@@ -163,6 +163,8 @@ def test_a_declared_date_order_overrides_the_page_language() -> None:
         ("2019-10-11T08:15:28Z", False, dt.date(2019, 10, 11), False),
         ("2019-10-11T23:15:28-05:00", True, dt.date(2019, 10, 11), False),
         ("2026/03/04", True, dt.date(2026, 3, 4), False),
+        ("2026-11-03T10:00:00.000+02", False, dt.date(2026, 11, 3), False),
+        ("2026-11-03 Sequoia", False, None, False),
         ("02.12.2022", False, dt.date(2022, 12, 2), True),
         ("12/02/2022", True, dt.date(2022, 12, 2), True),
         ("28/10/2026", True, dt.date(2026, 10, 28), False),
