@@ -241,10 +241,12 @@ class NumericReading:
         date: The calendar day taken, or ``None`` when the field is no such date.
         ambiguous: Both readings (day first, month first) were valid days and differ; the
             declared order chose.
+        other_order: Only the other order gives a valid day (``11/28/2022`` read day first).
     """
 
     date: dt.date | None
     ambiguous: bool = False
+    other_order: bool = False
 
 
 def read_year_first_date(text: str) -> dt.date | None:
@@ -279,5 +281,5 @@ def read_numeric_date(text: str, *, month_first: bool = False) -> NumericReading
     month_first_day = _make_date(year, _month_or_none(first), second).date
     preferred, other = (month_first_day, day_first) if month_first else (day_first, month_first_day)
     if preferred is None:
-        return NumericReading(date=other)
+        return NumericReading(date=other, other_order=other is not None)
     return NumericReading(date=preferred, ambiguous=other is not None and other != preferred)

@@ -168,6 +168,7 @@ class FieldDate:
 
     date: dt.date | None
     ambiguous: bool = False
+    other_order: bool = False
 
 
 def read_field_date(
@@ -192,7 +193,9 @@ def read_field_date(
         return FieldDate(date=reading.date)
     numeric: NumericReading = read_numeric_date(text, month_first=month_first)
     if numeric.date is not None:
-        return FieldDate(date=numeric.date, ambiguous=numeric.ambiguous)
+        return FieldDate(
+            date=numeric.date, ambiguous=numeric.ambiguous, other_order=numeric.other_order
+        )
     if re.match(r"^\d{4}\D", text) or re.fullmatch(r"[\d\s./-]+", text):
         return FieldDate(date=None)  # a year-first or numeric form that names no real day
     try:
@@ -249,6 +252,8 @@ class DateNotes:
         self.ambiguous: list[tuple[int, str, dt.date]] = []
         self.prose: list[tuple[int, str]] = []
         self.undated: list[int] = []
+        self.other_order: list[tuple[int, str]] = []
+        self.settled = False
 
     def read(self, text: str, position: int) -> dt.date | None:
         found = read_field_date(text, date_format=self.date_format, month_first=self.month_first)
@@ -261,9 +266,14 @@ class DateNotes:
                     item=position,
                 )
             )
-        elif found.ambiguous:
-            self.ambiguous.append((position, text, found.date))
+        self._note(found, position, text)
         return found.date
+
+    def _note(self, found: FieldDate, position: int, text: str) -> None:
+        if found.ambiguous and found.date is not None:
+            self.ambiguous.append((position, text, found.date))
+        elif found.other_order:
+            self.other_order.append((position, text))
 
     def dedicated(self, item: lxml.html.HtmlElement, position: int) -> dt.date | None:
         found, node = dedicated_date(item, month_first=self.month_first)
@@ -272,9 +282,22 @@ class DateNotes:
             written = _PROSE_DATE.search(element_text(item))
             if written and find_listing_date(written.group()):
                 self.prose.append((position, written.group()))
-        elif found.ambiguous and node is not None:
-            self.ambiguous.append((position, element_text(node), found.date))
+        elif node is not None:
+            self._note(found, position, element_text(node))
         return found.date
+
+    def settle(self) -> dict[int, dt.date]:
+        """The days of ambiguous dates re-read in the other order, when the page's own dates
+        show it (``11/28/2022`` on a page whose language writes the day first) and the
+        source declares no order; by item position."""
+        if self.declared or not self.other_order or not self.ambiguous:
+            return {}
+        self.month_first, self.settled = not self.month_first, True
+        fixed: dict[int, dt.date] = {}
+        for index, (position, text, day) in enumerate(self.ambiguous):
+            fixed[position] = read_field_date(text, month_first=self.month_first).date or day
+            self.ambiguous[index] = (position, text, fixed[position])
+        return fixed
 
     def diagnostics(self) -> list[Diagnostic]:
         notes = list(self.invalid)
@@ -282,6 +305,9 @@ class DateNotes:
             position, text, day = self.ambiguous[0]
             month_first = self.month_first
             why = "selectors.date_order" if self.declared else "page's language"
+            if self.settled:
+                shown, where = self.other_order[0][1], self.other_order[0][0]
+                why = f"page's own dates ({shown!r}, item {where}, reads only so), not its language"
             notes.append(
                 Diagnostic(
                     code="ambiguous-date",
@@ -290,6 +316,18 @@ class DateNotes:
                     f"month first, such as {text!r} (item {position}): read "
                     f"{'month' if month_first else 'day'} first as {day.isoformat()}, by the "
                     f"{why} (set selectors.date_order = 'dmy' or 'mdy' to choose)",
+                    item=position,
+                )
+            )
+        if self.declared and self.other_order:
+            position, text = self.other_order[0]
+            notes.append(
+                Diagnostic(
+                    code="date-order-mismatch",
+                    severity=Severity.WARNING,
+                    message=f"{len(self.other_order)} numeric date(s) such as {text!r} (item "
+                    f"{position}) are no day in the order selectors.date_order declares: read "
+                    "the other way",
                     item=position,
                 )
             )

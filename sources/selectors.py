@@ -290,6 +290,9 @@ def parse_with_selectors(document: str, context: PageContext, spec: SelectorSpec
                 position=position,
             )
         )
+    settled = dates.settle()  # the page's own dates may show the other order
+    for item in items:
+        item.date = settled.get(item.position, item.date)
     diagnostics += dates.diagnostics()
     for key in sorted(unmatched):
         if elements:

@@ -157,29 +157,44 @@ def test_a_declared_date_order_overrides_the_page_language() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "month_first", "day", "ambiguous"),
+    ("text", "month_first", "day", "ambiguous", "other_order"),
     [
-        ("2018-11-12 15:58:00", False, dt.date(2018, 11, 12), False),
-        ("2019-10-11T08:15:28Z", False, dt.date(2019, 10, 11), False),
-        ("2019-10-11T23:15:28-05:00", True, dt.date(2019, 10, 11), False),
-        ("2026/03/04", True, dt.date(2026, 3, 4), False),
-        ("2026-11-03T10:00:00.000+02", False, dt.date(2026, 11, 3), False),
-        ("2026-11-03 Sequoia", False, None, False),
-        ("02.12.2022", False, dt.date(2022, 12, 2), True),
-        ("12/02/2022", True, dt.date(2022, 12, 2), True),
-        ("28/10/2026", True, dt.date(2026, 10, 28), False),
-        ("05/05/2026", True, dt.date(2026, 5, 5), False),
-        ("Tue, 12 Nov 2018 15:58:00 GMT", True, dt.date(2018, 11, 12), False),
-        ("2026-13-40", False, None, False),
-        ("31/31/2026", False, None, False),
+        ("2018-11-12 15:58:00", False, dt.date(2018, 11, 12), False, False),
+        ("2019-10-11T08:15:28Z", False, dt.date(2019, 10, 11), False, False),
+        ("2019-10-11T23:15:28-05:00", True, dt.date(2019, 10, 11), False, False),
+        ("2026/03/04", True, dt.date(2026, 3, 4), False, False),
+        ("2026-11-03T10:00:00.000+02", False, dt.date(2026, 11, 3), False, False),
+        ("2026-11-03 Sequoia", False, None, False, False),
+        ("02.12.2022", False, dt.date(2022, 12, 2), True, False),
+        ("12/02/2022", True, dt.date(2022, 12, 2), True, False),
+        ("28/10/2026", True, dt.date(2026, 10, 28), False, True),
+        ("05/05/2026", True, dt.date(2026, 5, 5), False, False),
+        ("Tue, 12 Nov 2018 15:58:00 GMT", True, dt.date(2018, 11, 12), False, False),
+        ("2026-13-40", False, None, False, False),
+        ("31/31/2026", False, None, False, False),
     ],
 )
 def test_field_dates_read_year_first_as_written_and_numeric_in_the_given_order(
-    text: str, month_first: bool, day: dt.date | None, ambiguous: bool
+    text: str, month_first: bool, day: dt.date | None, ambiguous: bool, other_order: bool
 ) -> None:
     assert read_field_date(text, month_first=month_first) == FieldDate(
-        date=day, ambiguous=ambiguous
+        date=day, ambiguous=ambiguous, other_order=other_order
     )
+
+
+def test_the_pages_own_dates_override_its_language_when_they_read_only_one_way() -> None:
+    settings = tomllib.loads((DATA / "html" / "numeric-dates-en-us.toml").read_text("utf-8"))
+    document = (DATA / "html" / "numeric-dates-en-us.html").read_text("utf-8")
+    context = make_context(page_url=settings["page_url"], timezone=settings["timezone"])
+    british = document.replace('lang="en-US"', 'lang="en-GB"')
+    result = ADAPTERS["html"](settings["selectors"])(british, context)
+    assert [e.date for e in result.entries] == [
+        dt.date(2022, 12, 2),
+        dt.date(2022, 11, 28),
+        dt.date(2022, 11, 7),
+    ]
+    (note,) = [d.message for d in result.diagnostics if d.code == "ambiguous-date"]
+    assert "read month first as 2022-12-02, by the page's own dates ('11/28/2022'" in note
 
 
 def test_table_cells_are_read_apart_and_a_bare_date_cell_dates_the_row() -> None:
