@@ -102,7 +102,7 @@ class FieldSelector:
     item's next sibling element, if it matches the element selector after the ``+``."""
 
     source: str
-    css: CSSSelector | None
+    css: etree.XPath | None  # a CSSSelector, or a child step after a sibling: '+ tr > td'
     attribute: str | None
     sibling: etree.XPath | None = None
 
@@ -132,7 +132,11 @@ class FieldSelector:
                     f"{key}: not a CSS selector for the sibling: {own!r} ({error})"
                 ) from error
         try:
-            css = CSSSelector(selector) if selector else None
+            if sibling is not None and selector.startswith(">"):
+                child = HTMLTranslator().css_to_xpath(selector[1:].strip(), prefix="child::")
+                css: etree.XPath | None = etree.XPath(child)
+            else:
+                css = CSSSelector(selector) if selector else None
         except SelectorError as error:
             raise ValueError(f"{key}: not a CSS selector: {selector!r} ({error})") from error
         return cls(source=value.strip(), css=css, attribute=attribute or None, sibling=sibling)

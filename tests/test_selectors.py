@@ -225,3 +225,33 @@ def test_the_link_is_the_titles_own_anchor_not_an_empty_vote_link_or_a_badge() -
 def test_a_sibling_field_reads_the_next_row_only() -> None:
     result, _ = _parse("forum-sibling-rows")
     assert [e.date for e in result.entries] == [dt.date(2026, 11, 12), dt.date(2026, 11, 3), None]
+    page = (DATA / "html" / "forum-sibling-rows.html").read_text("utf-8")
+    context = make_context(page_url="https://kettleby.example/board/", timezone="UTC")
+    for date in ("+ tr > td.sub .age@title", "+ tr.meta .age@title", "+ .meta > td > span@title"):
+        options = {"item": "tr.thread", "title": "td.subject a", "date": date}
+        dates = [e.date for e in ADAPTERS["html"](options)(page, context).entries]
+        assert dates == [dt.date(2026, 11, 12), dt.date(2026, 11, 3), None], date
+    elsewhere = {"item": "tr.thread", "title": "td.subject a", "date": "+ tr.spacer .age@title"}
+    assert not any(e.date for e in ADAPTERS["html"](elsewhere)(page, context).entries)
+
+
+def test_the_config_names_a_bad_sibling_field_with_its_key_path(tmp_path: Path) -> None:
+    from feeds.config import parse_config
+    from feeds.errors import ConfigError
+
+    text = (
+        '[publisher]\nname = "x"\n[[sources]]\nid = "a"\ntitle = "A"\n'
+        'url = "https://a.example/"\nkind = "html"\n[sources.selectors]\nitem = "tr"\n'
+        'date = "+ tr[ > td@title"\n'
+    )
+    with pytest.raises(
+        ConfigError, match=r"sources\[0\]\.selectors: date: not a CSS selector for the sibling"
+    ):
+        parse_config(text, tmp_path / "feedpub.toml", adapter_kinds=ADAPTERS, environ={})
+    accepted = parse_config(
+        text.replace("+ tr[ > td@title", "+ tr > td.age@title"),
+        tmp_path / "feedpub.toml",
+        adapter_kinds=ADAPTERS,
+        environ={},
+    )
+    assert accepted.source("a").selectors["date"] == "+ tr > td.age@title"
