@@ -87,6 +87,14 @@ config_option = click.option(
 )
 
 
+def _selector_options(command: Callable[..., None]) -> Callable[..., None]:
+    for key in reversed(preview_output.SELECTOR_OPTIONS):
+        command = click.option(f"--{key}", metavar="SEL", help=f"--kind html: {key} selector")(
+            command
+        )
+    return command
+
+
 @cli.command()
 @click.argument("location", metavar="[PATH_OR_URL]", required=False)
 @click.option(
@@ -114,6 +122,7 @@ config_option = click.option(
     "--suggest", is_flag=True,
     help="Find the page's items and print a source configuration to paste.",
 )  # fmt: skip
+@_selector_options
 def preview(  # noqa: PLR0917  (click passes every option)
     location: str | None,
     output_format: str,
@@ -124,14 +133,15 @@ def preview(  # noqa: PLR0917  (click passes every option)
     source_id: str | None,
     config_path: str | None,
     suggest: bool,
+    **fields: str | None,
 ) -> None:
     """Parse one listing page (a path, a URL, or - for standard input) and show its entries.
 
     The tool to run when adding a source: it prints every entry with its id and dates, and
     what the parser decided (diagnostics). With --source, the page (by default the source's
     own URL) is read as that configured source reads it; with --suggest, the page's items are
-    found without help and a source configuration is printed. Exits non-zero when the page is
-    not a listing.
+    found without help and a source configuration is printed; --kind html with --item, --title...
+    tries selectors without a configuration file. Exits non-zero when the page is not a listing.
     """
     source = None
     if source_id:
@@ -145,6 +155,7 @@ def preview(  # noqa: PLR0917  (click passes every option)
     name = "standard input" if location == _STDIN else location
     zone = zone or (source.timezone if source else ZoneInfo(DEFAULT_TIMEZONE))
     try:
+        selectors = preview_output.command_line_selectors(fields, kind, source_id)
         content, page_url, charset = _read_input(
             location, source_url or (source.public_url if source else None)
         )
@@ -169,8 +180,8 @@ def preview(  # noqa: PLR0917  (click passes every option)
             return
         if source is not None:
             result = sources.ADAPTERS[source.kind](source.selectors)(text, context)
-        elif kind and kind != "ilo":
-            result = sources.ADAPTERS[kind]({})(text, context)
+        elif (kind and kind != "ilo") or selectors:
+            result = sources.ADAPTERS[kind or "html"](selectors)(text, context)
         else:
             result = ilo.parse(text, context, form)
     except (FeedpubError, ValueError) as error:
@@ -183,8 +194,8 @@ def preview(  # noqa: PLR0917  (click passes every option)
     else:
         click.echo(preview_output.result_text(name, result, context))
     if not result.is_listing:
-        reason = next(d.message for d in result.diagnostics if d.code == "not-a-listing")
-        raise click.ClickException(f"{name}: {reason}")
+        read_as_ilo = source is None and kind in (None, "ilo") and not selectors
+        raise click.ClickException(preview_output.not_a_listing(name, result, read_as_ilo))
 
 
 def load(config_path: str | None) -> Config:

@@ -152,7 +152,7 @@ def read_listing_date(text: str) -> DateReading:
 _DATE_IN_TEXT = re.compile(
     rf"\b{_DAY}\s+{_DE}{_MONTH}\s*,?\s+{_DE}{_YEAR}\b"
     rf"|\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b"
-    r"|\b\d{4}-\d{2}-\d{2}\b",
+    r"|\b\d{4}-\d{2}-\d{2}(?!\d)",
     re.IGNORECASE,
 )
 
@@ -218,3 +218,68 @@ def page_order_instants(
             remaining[day] -= 1
             instants.append(listing_instant(day, zone, remaining[day]))
     return instants
+
+
+#: ``2018-11-12``, ``2018/11/12``, ``2018.11.12``, then nothing or a time of day in any form
+#: (``2018-11-12 15:58:00``, ``2019-10-11T08:15:28Z``, ``2019-10-11T08:15:00.000+0200``).
+_YEAR_FIRST = re.compile(r"^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?:$|[T\s]+\d{1,2}[:h.]?\d{2}\b)")
+#: ``02.12.2022``, ``12/02/2022``, ``2-12-2022``, with an optional time of day.
+_NUMERIC = re.compile(
+    r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})"
+    r"(?:[,\s]+\d{1,2}[:.h]\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?)?$",
+    re.IGNORECASE,
+)
+#: Languages whose numeric dates put the month first; every other writes the day first.
+MONTH_FIRST_LANGUAGES = frozenset({"en-us", "en-ph", "en-fm", "en-mh", "en-pw", "en-as"})
+
+
+@dataclass(frozen=True, slots=True)
+class NumericReading:
+    """How a field reads as an all-digit date.
+
+    Attributes:
+        date: The calendar day taken, or ``None`` when the field is no such date.
+        ambiguous: Both readings (day first, month first) were valid days and differ; the
+            declared order chose.
+        other_order: Only the other order gives a valid day (``11/28/2022`` read day first).
+    """
+
+    date: dt.date | None
+    ambiguous: bool = False
+    other_order: bool = False
+
+
+def read_year_first_date(text: str) -> dt.date | None:
+    """The day of an ISO 8601 or other year-first date, time and offset allowed; these are
+    never ambiguous, whatever the page's language. The day is the one written: an offset
+    does not move it."""
+    match = _YEAR_FIRST.match(" ".join(text.split()))
+    if match is None:
+        return None
+    return _make_date(int(match[1]), _month_or_none(int(match[3])), int(match[4])).date
+
+
+def _month_or_none(month: int) -> int | None:
+    return month if 1 <= month <= 12 else None
+
+
+def month_first_for(language: str | None) -> bool:
+    """True when numeric dates in ``language`` (an ``html lang`` value such as ``en-US``) put
+    the month first."""
+    return (language or "").strip().replace("_", "-").casefold() in MONTH_FIRST_LANGUAGES
+
+
+def read_numeric_date(text: str, *, month_first: bool = False) -> NumericReading:
+    """The day of ``02.12.2022`` or ``12/02/2022`` in the given order. A field that only one
+    order makes a valid day (``28/10/2026``) is read that way; when both orders give
+    different valid days the reading is marked ``ambiguous``."""
+    match = _NUMERIC.match(" ".join(text.split()))
+    if match is None:
+        return NumericReading(date=None)
+    first, second, year = int(match[1]), int(match[3]), int(match[4])
+    day_first = _make_date(year, _month_or_none(second), first).date
+    month_first_day = _make_date(year, _month_or_none(first), second).date
+    preferred, other = (month_first_day, day_first) if month_first else (day_first, month_first_day)
+    if preferred is None:
+        return NumericReading(date=other, other_order=other is not None)
+    return NumericReading(date=preferred, ambiguous=other is not None and other != preferred)

@@ -7,12 +7,40 @@ Pure functions from results to the text to print; the command line only prints i
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from feeds.model import PageContext, ParseResult, diagnostic_record, entry_record
+from sources.selectors import FIELDS
 from sources.suggest import Suggestion
 
 #: Summaries longer than this are cut in the text listing (the JSON form keeps them whole).
 SHOWN_SUMMARY_CHARACTERS = 160
+#: The selectors ``feedpub preview`` takes as options (``--item``, ``--title``...).
+SELECTOR_OPTIONS = ("item", *FIELDS)
+
+
+def command_line_selectors(
+    values: Mapping[str, str | None], kind: str | None, source_id: str | None
+) -> dict[str, str]:
+    """The ``[sources.selectors]`` given as options, unset ones left out; ``ValueError``
+    when they are given for a source or an adapter that takes none."""
+    selectors = {key: value for key in SELECTOR_OPTIONS if (value := values.get(key))}
+    if selectors and (source_id or kind not in (None, "html")):
+        given = ", ".join(f"--{key}" for key in selectors)
+        reason = f"--source {source_id}" if source_id else f"--kind {kind}"
+        raise ValueError(f"{given}: selectors are read with --kind html, not with {reason}")
+    return selectors
+
+
+def not_a_listing(name: str, result: ParseResult, read_as_ilo: bool) -> str:
+    """Why the page gave no entry; read with the default ILO adapter, what else to try."""
+    reason = next(d.message for d in result.diagnostics if d.code == "not-a-listing")
+    if read_as_ilo:
+        reason += (
+            " (read as an ILO listing page; for another site try --suggest to find its items, "
+            "or --kind html --item SEL --title SEL)"
+        )
+    return f"{name}: {reason}"
 
 
 def result_text(name: str, result: ParseResult, context: PageContext) -> str:

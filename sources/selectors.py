@@ -1,13 +1,14 @@
 """The selector adapter (``kind = "html"``): any HTML listing, read with CSS selectors.
 
-A source declares a selector for its items and, within each item, for the title, link, date
-(without one, a date written anywhere in the item is taken), summary, labels and image;
-``selector@attribute`` reads an attribute instead of the text (``time@datetime``,
-``img@data-src``). Links and images are resolved against the page, lazy
-images (``data-src``, ``data-lazy-src``, ``srcset``) are found, whitespace is normalised. A
-selector that matches nothing on the page is reported by name. Ids come from the item's own
-link, else from its title and date. ``structured = "json-ld" | "microdata" | "h-entry" |
-"app-state"`` reads the items the page declares instead (``sources.structured``).
+A source declares a selector for its items and, within each item, for the title, link, date,
+summary, labels and image; ``selector@attribute`` reads an attribute (``time@datetime``), and
+``+ tr .age@title`` reads a field from the item's next sibling (a forum's row under the title
+row). The link is the title's own anchor unless a link selector finds another one only.
+Without a date selector the date comes from elements made for one (``time``, a date class, a
+table cell), never from prose. Year-first dates are read as written; numeric ones in the
+page's language's order (``date_order`` overrides). Ids come from the item's own link, else
+from its title and date. ``structured = "json-ld" | "microdata" | "h-entry" | "app-state"``
+reads the items the page declares instead (``sources.structured``).
 """
 
 from __future__ import annotations
@@ -19,19 +20,30 @@ from dataclasses import dataclass
 from typing import Any
 
 import lxml.html
-from cssselect import SelectorError
-from dateutil import parser as date_parser
 from lxml import etree
-from lxml.cssselect import CSSSelector
 
-from feeds.dates import find_listing_date, page_order_instants, read_listing_date
+from feeds.dates import month_first_for, page_order_instants
 from feeds.errors import ParseError
 from feeds.identity import entry_id
 from feeds.links import web_url
 from feeds.model import Adapter, Diagnostic, Entry, PageContext, ParseResult, Severity
-from feeds.text import clean_text
+from sources.selector_fields import (
+    DateNotes,
+    FieldDate,
+    FieldSelector,
+    read_field_date,
+)
 from sources.structured import MODES, read_structured
 from sources.structured_items import structured_day
+
+__all__ = [
+    "FIELDS",
+    "FieldSelector",
+    "SelectorSpec",
+    "adapter",
+    "parse_with_selectors",
+    "read_date",
+]
 
 #: The fields a source may select within an item, besides ``item`` itself.
 FIELDS = ("title", "link", "date", "summary", "label", "image")
@@ -39,48 +51,7 @@ SETTINGS = ("date_format", "date_order", "structured")
 _DEFAULT_TITLE = "h1, h2, h3, h4, h5, h6"
 _LAZY_IMAGE_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original", "src", "srcset")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-#: ISO and year-first dates are never day-first.
-_ISO_START = re.compile(r"^\s*\d{4}[-/]\d{1,2}[-/]\d{1,2}")
-
-
-@dataclass(frozen=True, slots=True)
-class FieldSelector:
-    """A compiled ``selector[@attribute]``."""
-
-    source: str
-    css: CSSSelector
-    attribute: str | None
-
-    @classmethod
-    def parse(cls, key: str, value: object) -> FieldSelector:
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"{key}: expected a CSS selector, got {value!r}")
-        selector, at, attribute = value.strip().rpartition("@")
-        if not at:  # no "@": the whole value is the selector
-            selector, attribute = attribute, ""
-        elif not attribute or not selector:
-            raise ValueError(f"{key}: expected a CSS selector and an attribute, got {value!r}")
-        if attribute and not re.fullmatch(r"[A-Za-z_:][-A-Za-z0-9_:.]*", attribute):
-            raise ValueError(f"{key}: {attribute!r} is not an attribute name")
-        try:
-            css = CSSSelector(selector)
-        except SelectorError as error:
-            raise ValueError(f"{key}: not a CSS selector: {selector!r} ({error})") from error
-        return cls(source=value.strip(), css=css, attribute=attribute or None)
-
-    def select(self, element: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
-        found = self.css(element)
-        return (
-            [e for e in found if isinstance(e, lxml.html.HtmlElement)]
-            if isinstance(found, list)
-            else []
-        )
-
-    def read(self, element: lxml.html.HtmlElement) -> str:
-        """The attribute (or the text) of ``element``, whitespace normalised."""
-        if self.attribute:
-            return clean_text(str(element.get(self.attribute, "")))
-        return clean_text(element.text_content())
+_ORDERS = {"dmy": False, "mdy": True, "day-first": False, "month-first": True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +61,9 @@ class SelectorSpec:
     item: FieldSelector | None
     fields: Mapping[str, FieldSelector]
     date_format: str | None = None
-    day_first: bool = True
+    #: Numeric dates month first (``mdy``), day first (``dmy``), or ``None``: as the page's
+    #: language writes them.
+    month_first: bool | None = None
     structured: str | None = None
 
     @classmethod
@@ -111,14 +84,20 @@ class SelectorSpec:
         date_format = options.get("date_format")
         if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
             raise ValueError(f"date_format: expected a strptime format, got {date_format!r}")
-        order = options.get("date_order", "day-first")
-        if order not in ("day-first", "month-first"):
-            raise ValueError(f"date_order: expected 'day-first' or 'month-first', got {order!r}")
+        order = options.get("date_order")
+        if order is not None and order not in _ORDERS:
+            raise ValueError(
+                f"date_order: expected 'dmy' (day first) or 'mdy' (month first), got {order!r}"
+            )
         return cls(
-            item=FieldSelector.parse("item", options["item"]) if "item" in options else None,
+            item=(
+                FieldSelector.parse("item", options["item"], sibling_allowed=False)
+                if "item" in options
+                else None
+            ),
             fields=fields,
             date_format=date_format,
-            day_first=order == "day-first",
+            month_first=None if order is None else _ORDERS[order],
             structured=structured,
         )
 
@@ -133,25 +112,26 @@ def adapter(options: Mapping[str, Any]) -> Adapter:
     return parse
 
 
-def read_date(text: str, spec: SelectorSpec) -> dt.date | None:
-    """A calendar day from a date field: the source's format, then listing dates in five
-    languages, then ISO 8601 and common numeric forms."""
-    text = clean_text(text)
-    if not text:
-        return None
-    if spec.date_format:
-        try:
-            return dt.datetime.strptime(text, spec.date_format).date()  # noqa: DTZ007  (a day)
-        except ValueError:
-            return None
-    reading = read_listing_date(text)
-    if reading.looks_like_date:
-        return reading.date
-    try:
-        parsed = date_parser.parse(text, dayfirst=spec.day_first and not _ISO_START.match(text))
-    except (ValueError, OverflowError):
-        return None
-    return parsed.date() if parsed.year >= 1900 else None
+def read_date(text: str, spec: SelectorSpec, *, month_first: bool = False) -> dt.date | None:
+    """A calendar day from a date field read with a source's settings (``read_field_date``;
+    ``month_first`` is the page's order when the source declares none)."""
+    return _read(text, spec, month_first).date
+
+
+def _read(text: str, spec: SelectorSpec, month_first: bool) -> FieldDate:
+    order = month_first if spec.month_first is None else spec.month_first
+    return read_field_date(text, date_format=spec.date_format, month_first=order)
+
+
+def page_language(root: lxml.html.HtmlElement) -> str | None:
+    """The page's declared language (``<html lang>``, else its ``Content-Language``)."""
+    language = root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+    if language:
+        return str(language)
+    for meta in root.iter("meta"):
+        if str(meta.get("http-equiv", "")).lower() == "content-language" and meta.get("content"):
+            return str(meta.get("content")).split(",")[0]
+    return None
 
 
 def _resolve(base: str, href: str) -> str | None:
@@ -183,14 +163,57 @@ class _Item:
     position: int
 
 
-def _first_text(element: lxml.html.HtmlElement, selector: FieldSelector | None) -> str:
+def _first_text(
+    element: lxml.html.HtmlElement, selector: FieldSelector | None
+) -> tuple[str, lxml.html.HtmlElement | None]:
+    """The first non-empty text the selector finds in the item, and the element it is from."""
     if selector is None:
-        return ""
+        return "", None
     for found in selector.select(element):
         text = selector.read(found)
         if text:
-            return text
-    return ""
+            return text, found
+    return "", None
+
+
+def _own_anchor(
+    title: lxml.html.HtmlElement, item: lxml.html.HtmlElement
+) -> lxml.html.HtmlElement | None:
+    """The title's own link: the title if it is an ``a``, else its first ``a`` with an
+    ``href``, else its closest ``a`` ancestor within the item."""
+    for anchor in title.iter("a"):
+        if anchor.get("href"):
+            return anchor
+    node: lxml.html.HtmlElement | None = title
+    while node is not None:
+        if node.tag == "a" and node.get("href"):
+            return node
+        if node is item:
+            break
+        node = node.getparent()
+    return None
+
+
+def _link(
+    item: lxml.html.HtmlElement,
+    title: lxml.html.HtmlElement | None,
+    selector: FieldSelector | None,
+    base: str,
+) -> str | None:
+    """An item's link: its title's own anchor, when there is no link selector or when the
+    selector also finds that anchor (``title = "a"``, ``link = "a@href"`` agree on the
+    titled link, not an empty icon link before it); else the selector's first match; else
+    the item's first link."""
+    own = _own_anchor(title, item) if title is not None else None
+    attribute = selector.attribute if selector and selector.attribute else "href"
+    if selector is None:
+        chosen = (
+            own if own is not None else next((a for a in item.iter("a") if a.get("href")), None)
+        )
+    else:
+        found = selector.select(item)
+        chosen = own if own is not None and own in found else next(iter(found), None)
+    return None if chosen is None else _resolve(base, str(chosen.get(attribute, "")))
 
 
 def parse_with_selectors(document: str, context: PageContext, spec: SelectorSpec) -> ParseResult:
@@ -221,27 +244,15 @@ def parse_with_selectors(document: str, context: PageContext, spec: SelectorSpec
         )
     unmatched = set(spec.fields)
     items: list[_Item] = []
+    month_first = month_first_for(page_language(root))
+    dates = DateNotes(
+        date_format=spec.date_format,
+        month_first=month_first if spec.month_first is None else spec.month_first,
+        declared=spec.month_first is not None,
+    )
     for position, element in enumerate(elements, start=1):
         unmatched -= {key for key, sel in spec.fields.items() if sel.select(element)}
-        title = _first_text(element, spec.fields["title"])
-        link_selector = spec.fields.get("link")
-        link_element = None
-        if link_selector is not None:
-            link_element = next(iter(link_selector.select(element)), None)
-        else:
-            title_elements = spec.fields["title"].select(element)
-            anchors = [a for t in title_elements for a in t.iter("a") if a.get("href")]
-            link_element = (
-                anchors[0]
-                if anchors
-                else next((a for a in element.iter("a") if a.get("href")), None)
-            )
-        link = None
-        if link_element is not None:
-            attribute = (
-                link_selector.attribute if link_selector and link_selector.attribute else "href"
-            )
-            link = _resolve(base, str(link_element.get(attribute, "")))
+        title, title_element = _first_text(element, spec.fields["title"])
         if not title:
             diagnostics.append(
                 Diagnostic(
@@ -252,20 +263,12 @@ def parse_with_selectors(document: str, context: PageContext, spec: SelectorSpec
                 )
             )
             continue
+        link = _link(element, title_element, spec.fields.get("link"), base)
         if "date" in spec.fields:
-            date_text = _first_text(element, spec.fields["date"])
-            date = read_date(date_text, spec) if date_text else None
-        else:  # no date selector: a date written anywhere in the item
-            date_text, date = "", find_listing_date(element.text_content())
-        if date_text and date is None:
-            diagnostics.append(
-                Diagnostic(
-                    code="invalid-date",
-                    severity=Severity.WARNING,
-                    message=f"item {position}: {date_text!r} is not a date it can read",
-                    item=position,
-                )
-            )
+            date_text, _ = _first_text(element, spec.fields["date"])
+            date = dates.read(date_text, position) if date_text else None
+        else:  # no date selector: a date in an element made for one, never in prose
+            date = dates.dedicated(element, position)
         label_selector = spec.fields.get("label")
         labels = (
             ()
@@ -282,12 +285,16 @@ def parse_with_selectors(document: str, context: PageContext, spec: SelectorSpec
                 title=title,
                 link=link,
                 date=date,
-                summary=_first_text(element, spec.fields.get("summary")),
+                summary=_first_text(element, spec.fields.get("summary"))[0],
                 labels=labels,
                 image=_image(element, image_selector, base) if image_selector else None,
                 position=position,
             )
         )
+    settled = dates.settle()  # the page's own dates may show the other order
+    for item in items:
+        item.date = settled.get(item.position, item.date)
+    diagnostics += dates.diagnostics()
     for key in sorted(unmatched):
         if elements:
             diagnostics.append(

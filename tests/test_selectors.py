@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tomllib
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from feeds.model import ParseResult, entry_record
 from sources import ADAPTERS
+from sources.selector_fields import FieldDate, read_field_date
 from sources.selectors import SelectorSpec
 from tests.conftest import DATA, make_context
 
@@ -108,7 +110,12 @@ def test_a_selector_that_matches_nothing_is_reported_by_name() -> None:
         ({"item": "li", "date": "time@"}, "date: expected a CSS selector and an attribute"),
         ({"item": "li", "date": "time@1bad"}, "date: '1bad' is not an attribute name"),
         ({"item": "li", "date_format": "dd/mm"}, "date_format: expected a strptime format"),
-        ({"item": "li", "date_order": "year-first"}, "date_order: expected"),
+        ({"item": "li", "date_order": "year-first"}, "date_order: expected 'dmy'"),
+        ({"item": "li", "date": "+"}, "date: a sibling field is '\\+', one element selector"),
+        ({"item": "li", "date": "+ tr>td"}, "date: a sibling field is '\\+'"),
+        ({"item": "li", "date": "+ tr[x .age"}, "date: not a CSS selector for the sibling"),
+        ({"item": "li", "date": "+ tr .age["}, "date: not a CSS selector: '.age\\['"),
+        ({"item": "+ tr"}, "item: a sibling selector"),
         (
             {"structured": "rdfa"},
             "structured: expected one of 'json-ld', 'microdata', 'h-entry', 'app-state', "
@@ -137,3 +144,118 @@ def test_the_config_names_a_bad_selector_with_its_key_path(tmp_path: Path) -> No
         parse_config(
             ilo_with_selectors, tmp_path / "feedpub.toml", adapter_kinds=ADAPTERS, environ={}
         )
+
+
+def test_a_declared_date_order_overrides_the_page_language() -> None:
+    settings = tomllib.loads((DATA / "html" / "numeric-dates-en-us.toml").read_text("utf-8"))
+    document = (DATA / "html" / "numeric-dates-en-us.html").read_text("utf-8")
+    context = make_context(page_url=settings["page_url"], timezone=settings["timezone"])
+    result = ADAPTERS["html"]({**settings["selectors"], "date_order": "dmy"})(document, context)
+    assert [e.date for e in result.entries] == [
+        dt.date(2022, 2, 12),
+        dt.date(2022, 11, 28),  # only one reading is a real day
+        dt.date(2022, 7, 11),
+    ]
+    (note,) = [d.message for d in result.diagnostics if d.code == "ambiguous-date"]
+    assert "read day first as 2022-02-12, by the selectors.date_order" in note
+
+
+@pytest.mark.parametrize(
+    ("text", "month_first", "day", "ambiguous", "other_order"),
+    [
+        ("2018-11-12 15:58:00", False, dt.date(2018, 11, 12), False, False),
+        ("2019-10-11T08:15:28Z", False, dt.date(2019, 10, 11), False, False),
+        ("2019-10-11T23:15:28-05:00", True, dt.date(2019, 10, 11), False, False),
+        ("2026/03/04", True, dt.date(2026, 3, 4), False, False),
+        ("2026-11-03T10:00:00.000+02", False, dt.date(2026, 11, 3), False, False),
+        ("2026-11-03 Sequoia", False, None, False, False),
+        ("02.12.2022", False, dt.date(2022, 12, 2), True, False),
+        ("12/02/2022", True, dt.date(2022, 12, 2), True, False),
+        ("28/10/2026", True, dt.date(2026, 10, 28), False, True),
+        ("05/05/2026", True, dt.date(2026, 5, 5), False, False),
+        ("Tue, 12 Nov 2018 15:58:00 GMT", True, dt.date(2018, 11, 12), False, False),
+        ("2026-13-40", False, None, False, False),
+        ("31/31/2026", False, None, False, False),
+    ],
+)
+def test_field_dates_read_year_first_as_written_and_numeric_in_the_given_order(
+    text: str, month_first: bool, day: dt.date | None, ambiguous: bool, other_order: bool
+) -> None:
+    assert read_field_date(text, month_first=month_first) == FieldDate(
+        date=day, ambiguous=ambiguous, other_order=other_order
+    )
+
+
+def test_the_pages_own_dates_override_its_language_when_they_read_only_one_way() -> None:
+    settings = tomllib.loads((DATA / "html" / "numeric-dates-en-us.toml").read_text("utf-8"))
+    document = (DATA / "html" / "numeric-dates-en-us.html").read_text("utf-8")
+    context = make_context(page_url=settings["page_url"], timezone=settings["timezone"])
+    british = document.replace('lang="en-US"', 'lang="en-GB"')
+    result = ADAPTERS["html"](settings["selectors"])(british, context)
+    assert [e.date for e in result.entries] == [
+        dt.date(2022, 12, 2),
+        dt.date(2022, 11, 28),
+        dt.date(2022, 11, 7),
+    ]
+    (note,) = [d.message for d in result.diagnostics if d.code == "ambiguous-date"]
+    assert "read month first as 2022-12-02, by the page's own dates ('11/28/2022'" in note
+
+
+def test_table_cells_are_read_apart_and_a_bare_date_cell_dates_the_row() -> None:
+    result, _ = _parse("table-date-cells")
+    first = result.entries[0]
+    assert first.summary == "macOS Tahoe · Security update · 24 Mar 2026"
+    assert first.date == dt.date(2026, 3, 24)
+
+
+def test_a_date_in_a_summary_is_not_taken_for_the_publication_date() -> None:
+    result, _ = _parse("summary-event-date")
+    assert [e.date for e in result.entries] == [None, None]
+    (note,) = [d.message for d in result.diagnostics if d.code == "no-date-element"]
+    assert "'6 May 2023') is not taken" in note
+
+
+def test_the_link_is_the_titles_own_anchor_not_an_empty_vote_link_or_a_badge() -> None:
+    forum, _ = _parse("forum-sibling-rows")
+    releases, _ = _parse("release-badge")
+    assert forum.entries[0].link == ("https://kettleby.example/threads/301-lathe-restoration")
+    assert [e.link for e in releases.entries] == [
+        "https://code.example/ferrow/releases/tag/v3.2.0",
+        "https://code.example/ferrow/releases/tag/v3.1.4",
+        "https://code.example/ferrow/releases/tag/v3.1.3",  # the card link around the title
+    ]
+
+
+def test_a_sibling_field_reads_the_next_row_only() -> None:
+    result, _ = _parse("forum-sibling-rows")
+    assert [e.date for e in result.entries] == [dt.date(2026, 11, 12), dt.date(2026, 11, 3), None]
+    page = (DATA / "html" / "forum-sibling-rows.html").read_text("utf-8")
+    context = make_context(page_url="https://kettleby.example/board/", timezone="UTC")
+    for date in ("+ tr > td.sub .age@title", "+ tr.meta .age@title", "+ .meta > td > span@title"):
+        options = {"item": "tr.thread", "title": "td.subject a", "date": date}
+        dates = [e.date for e in ADAPTERS["html"](options)(page, context).entries]
+        assert dates == [dt.date(2026, 11, 12), dt.date(2026, 11, 3), None], date
+    elsewhere = {"item": "tr.thread", "title": "td.subject a", "date": "+ tr.spacer .age@title"}
+    assert not any(e.date for e in ADAPTERS["html"](elsewhere)(page, context).entries)
+
+
+def test_the_config_names_a_bad_sibling_field_with_its_key_path(tmp_path: Path) -> None:
+    from feeds.config import parse_config
+    from feeds.errors import ConfigError
+
+    text = (
+        '[publisher]\nname = "x"\n[[sources]]\nid = "a"\ntitle = "A"\n'
+        'url = "https://a.example/"\nkind = "html"\n[sources.selectors]\nitem = "tr"\n'
+        'date = "+ tr[ > td@title"\n'
+    )
+    with pytest.raises(
+        ConfigError, match=r"sources\[0\]\.selectors: date: not a CSS selector for the sibling"
+    ):
+        parse_config(text, tmp_path / "feedpub.toml", adapter_kinds=ADAPTERS, environ={})
+    accepted = parse_config(
+        text.replace("+ tr[ > td@title", "+ tr > td.age@title"),
+        tmp_path / "feedpub.toml",
+        adapter_kinds=ADAPTERS,
+        environ={},
+    )
+    assert accepted.source("a").selectors["date"] == "+ tr > td.age@title"

@@ -1,0 +1,356 @@
+"""One field of a listing item: compiled ``selector[@attribute]`` (sibling fields ``+ tr .age``
+too), an element's text with its table cells kept apart, and field dates read without
+guessing (year-first forms as written, numeric ones in the page's language's order).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from dataclasses import dataclass
+
+import lxml.html
+from cssselect import HTMLTranslator, SelectorError
+from dateutil import parser as date_parser
+from lxml import etree
+from lxml.cssselect import CSSSelector
+
+from feeds.dates import (
+    MAX_YEAR,
+    MIN_YEAR,
+    NumericReading,
+    find_listing_date,
+    read_listing_date,
+    read_numeric_date,
+    read_year_first_date,
+)
+from feeds.model import Diagnostic, Severity
+from feeds.text import clean_text
+
+#: What joins the text of two table cells (``macOS Tahoe · 24 Mar 2026``).
+CELL_SEPARATOR = " · "
+_CELLS = frozenset({"td", "th"})
+_BLOCKS = frozenset(
+    {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption"}
+    | {"figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main"}
+    | {"nav", "ol", "p", "section", "table", "tbody", "thead", "tfoot", "tr", "ul"}
+)
+_CELL_MARK = "\x1f"
+_ATTRIBUTE = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]*")
+#: Classes that say an element holds a date: ``date``, ``post-time``, ``published``...
+_DATE_CLASS = re.compile(r"date|time|publish|posted", re.IGNORECASE)
+_DATE_ATTRIBUTES = ("datetime", "content", "title")
+#: Text this long at most may be a date field (with a word or two: "Posted 3 May 2026").
+_SHORT = 80
+_AROUND_A_DATE = " ()[]|\u00b7\u2022\u2013\u2014-,;:"
+_PROSE_DATE = re.compile(
+    r"\b\d{1,2}\.?\s+[^\W\d_]{3,}\.?\s*,?\s+\d{4}\b|\b[^\W\d_]{3,}\s+\d{1,2},?\s+\d{4}\b"
+)
+
+
+def element_text(element: lxml.html.HtmlElement) -> str:
+    """The text of ``element`` as a reader sees it: block elements apart, table cells joined
+    with ``CELL_SEPARATOR``, whitespace normalised."""
+    parts: list[str] = []
+    for event, node in etree.iterwalk(element, events=("start", "end")):
+        if not isinstance(node.tag, str):  # a comment or processing instruction: its tail only
+            if event == "end" and node is not element:
+                parts.append(node.tail or "")
+            continue
+        tag = node.tag.lower()
+        if event == "start":
+            parts.append(_CELL_MARK if tag in _CELLS else " " if tag in _BLOCKS else "")
+            parts.append(node.text or "")
+        else:
+            parts.append(" " if tag in _BLOCKS or tag in _CELLS else "")
+            if node is not element:
+                parts.append(node.tail or "")
+    cells = (clean_text(piece) for piece in "".join(parts).split(_CELL_MARK))
+    return CELL_SEPARATOR.join(cell for cell in cells if cell)
+
+
+def _split_sibling(key: str, value: str, selector: str) -> tuple[str, str]:
+    """``+ tr .age`` -> (``tr``, ``.age``): the sibling's own selector, then the one inside."""
+    rest = selector[1:].strip()
+    depth, quote = 0, ""
+    for index, char in enumerate(rest):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[(":
+            depth += 1
+        elif char in "])":
+            depth -= 1
+        elif depth == 0 and (char.isspace() or char in ">~+,"):
+            if not char.isspace():
+                break
+            return rest[:index], rest[index:].strip()
+    else:
+        if rest:
+            return rest, ""
+    raise ValueError(
+        f"{key}: a sibling field is '+', one element selector, then optionally a selector "
+        f"inside it (such as '+ tr .age@title'), got {value!r}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSelector:
+    """A compiled ``selector[@attribute]``; a selector starting with ``+`` is read from the
+    item's next sibling element, if it matches the element selector after the ``+``."""
+
+    source: str
+    css: etree.XPath | None  # a CSSSelector, or a child step after a sibling: '+ tr > td'
+    attribute: str | None
+    sibling: etree.XPath | None = None
+
+    @classmethod
+    def parse(cls, key: str, value: object, *, sibling_allowed: bool = True) -> FieldSelector:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{key}: expected a CSS selector, got {value!r}")
+        selector, at, attribute = value.strip().rpartition("@")
+        if not at:  # no "@": the whole value is the selector
+            selector, attribute = attribute, ""
+        elif not attribute or not selector.strip():
+            raise ValueError(f"{key}: expected a CSS selector and an attribute, got {value!r}")
+        if attribute and not _ATTRIBUTE.fullmatch(attribute):
+            raise ValueError(f"{key}: {attribute!r} is not an attribute name")
+        selector, sibling = selector.strip(), None
+        if selector.startswith("+"):
+            if not sibling_allowed:
+                raise ValueError(
+                    f"{key}: a sibling selector ('+ ...') reads a field next to an item; "
+                    f"an item needs its own selector, got {value!r}"
+                )
+            own, selector = _split_sibling(key, value, selector)
+            try:
+                sibling = etree.XPath(HTMLTranslator().css_to_xpath(own, prefix="self::"))
+            except SelectorError as error:
+                raise ValueError(
+                    f"{key}: not a CSS selector for the sibling: {own!r} ({error})"
+                ) from error
+        try:
+            if sibling is not None and selector.startswith(">"):
+                child = HTMLTranslator().css_to_xpath(selector[1:].strip(), prefix="child::")
+                css: etree.XPath | None = etree.XPath(child)
+            else:
+                css = CSSSelector(selector) if selector else None
+        except SelectorError as error:
+            raise ValueError(f"{key}: not a CSS selector: {selector!r} ({error})") from error
+        return cls(source=value.strip(), css=css, attribute=attribute or None, sibling=sibling)
+
+    def select(self, element: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+        """The elements the selector finds in ``element`` (or in its next sibling)."""
+        if self.sibling is not None:
+            after = element.getnext()
+            while after is not None and not isinstance(after, lxml.html.HtmlElement):
+                after = after.getnext()
+            if after is None or not self.sibling(after):
+                return []
+            element = after
+        if self.css is None:
+            return [element]
+        found = self.css(element)
+        return (
+            [e for e in found if isinstance(e, lxml.html.HtmlElement)]
+            if isinstance(found, list)
+            else []
+        )
+
+    def read(self, element: lxml.html.HtmlElement) -> str:
+        """The attribute (or the text) of ``element``, whitespace normalised."""
+        if self.attribute:
+            return clean_text(str(element.get(self.attribute, "")))
+        return element_text(element)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldDate:
+    """A date read from a field, and whether the page's numeric order had to choose."""
+
+    date: dt.date | None
+    ambiguous: bool = False
+    other_order: bool = False
+
+
+def read_field_date(
+    text: str, *, date_format: str | None = None, month_first: bool = False
+) -> FieldDate:
+    """A calendar day from a date field: the source's format; else a year-first form (ISO
+    8601, with time and offset: never ambiguous); a date with a month name in five languages;
+    a numeric date in the given order (``month_first`` for ``en-US``); then other common
+    forms (``Tue, 12 Nov 2018 15:58:00 GMT``)."""
+    text = clean_text(text)
+    if not text:
+        return FieldDate(date=None)
+    if date_format:
+        try:
+            return FieldDate(date=dt.datetime.strptime(text, date_format).date())  # noqa: DTZ007  (a day)
+        except ValueError:
+            return FieldDate(date=None)
+    if (year_first := read_year_first_date(text)) is not None:
+        return FieldDate(date=year_first)
+    reading = read_listing_date(text)
+    if reading.looks_like_date:
+        return FieldDate(date=reading.date)
+    numeric: NumericReading = read_numeric_date(text, month_first=month_first)
+    if numeric.date is not None:
+        return FieldDate(
+            date=numeric.date, ambiguous=numeric.ambiguous, other_order=numeric.other_order
+        )
+    if re.match(r"^\d{4}\D", text) or re.fullmatch(r"[\d\s./-]+", text):
+        return FieldDate(date=None)  # a year-first or numeric form that names no real day
+    try:
+        parsed = date_parser.parse(text, dayfirst=not month_first, fuzzy=False)
+    except (ValueError, OverflowError):
+        return FieldDate(date=None)
+    return FieldDate(date=parsed.date() if MIN_YEAR <= parsed.year <= MAX_YEAR else None)
+
+
+def dedicated_date(
+    item: lxml.html.HtmlElement, *, month_first: bool = False
+) -> tuple[FieldDate, lxml.html.HtmlElement | None]:
+    """The date of an item that has no date selector, from elements made to hold one only:
+    ``time`` (its ``datetime``, else its text), elements whose class says date or time, table
+    cells, then any element or bit of the item's own text that is a date and nothing else
+    (``(21 November 2026)``). Never from prose (a summary's "the meeting on 6 May 2023")."""
+    for node in item.iter("time"):
+        for text in (str(node.get("datetime", "")), element_text(node)):
+            found = read_field_date(text, month_first=month_first)
+            if found.date is not None:
+                return found, node
+    for node in item.iter():
+        if not isinstance(node, lxml.html.HtmlElement):
+            continue
+        if _DATE_CLASS.search(str(node.get("class", ""))):
+            texts = [str(node.get(name, "")) for name in _DATE_ATTRIBUTES]
+            texts.append(element_text(node))
+        elif node.tag in _CELLS:
+            texts = [element_text(node)]
+        else:
+            continue
+        for text in texts:
+            found = read_field_date(text, month_first=month_first)
+            if found.date is None and node.tag not in _CELLS and len(text) <= _SHORT:
+                found = FieldDate(date=find_listing_date(text))  # "Posted 3 May 2026 by ..."
+            if found.date is not None:
+                return found, node
+    own_text = ((text, item) for text in (item.text, *(c.tail for c in item)) if text)
+    nodes = (n for n in item.iter() if n is not item and isinstance(n, lxml.html.HtmlElement))
+    for text, node in itertools.chain(((element_text(n), n) for n in nodes), own_text):
+        if len(text) <= _SHORT:
+            found = read_field_date(text.strip(_AROUND_A_DATE), month_first=month_first)
+            if found.date is not None:
+                return found, node
+    return FieldDate(date=None), None
+
+
+class DateNotes:
+    """Reads an item's date and gathers, for the page, what is worth saying about dates."""
+
+    def __init__(self, *, date_format: str | None, month_first: bool, declared: bool) -> None:
+        self.date_format, self.month_first, self.declared = date_format, month_first, declared
+        self.invalid: list[Diagnostic] = []
+        self.ambiguous: list[tuple[int, str, dt.date]] = []
+        self.prose: list[tuple[int, str]] = []
+        self.undated: list[int] = []
+        self.other_order: list[tuple[int, str]] = []
+        self.settled = False
+
+    def read(self, text: str, position: int) -> dt.date | None:
+        found = read_field_date(text, date_format=self.date_format, month_first=self.month_first)
+        if found.date is None:
+            self.invalid.append(
+                Diagnostic(
+                    code="invalid-date",
+                    severity=Severity.WARNING,
+                    message=f"item {position}: {text!r} is not a date it can read",
+                    item=position,
+                )
+            )
+        self._note(found, position, text)
+        return found.date
+
+    def _note(self, found: FieldDate, position: int, text: str) -> None:
+        if found.ambiguous and found.date is not None:
+            self.ambiguous.append((position, text, found.date))
+        elif found.other_order:
+            self.other_order.append((position, text))
+
+    def dedicated(self, item: lxml.html.HtmlElement, position: int) -> dt.date | None:
+        found, node = dedicated_date(item, month_first=self.month_first)
+        if found.date is None:
+            self.undated.append(position)
+            written = _PROSE_DATE.search(element_text(item))
+            if written and find_listing_date(written.group()):
+                self.prose.append((position, written.group()))
+        elif node is not None:
+            self._note(found, position, element_text(node))
+        return found.date
+
+    def settle(self) -> dict[int, dt.date]:
+        """The days of ambiguous dates re-read in the other order, when the page's own dates
+        show it (``11/28/2022`` on a page whose language writes the day first) and the
+        source declares no order; by item position."""
+        if self.declared or not self.other_order or not self.ambiguous:
+            return {}
+        self.month_first, self.settled = not self.month_first, True
+        fixed: dict[int, dt.date] = {}
+        for index, (position, text, day) in enumerate(self.ambiguous):
+            fixed[position] = read_field_date(text, month_first=self.month_first).date or day
+            self.ambiguous[index] = (position, text, fixed[position])
+        return fixed
+
+    def diagnostics(self) -> list[Diagnostic]:
+        notes = list(self.invalid)
+        if self.ambiguous:
+            position, text, day = self.ambiguous[0]
+            month_first = self.month_first
+            why = "selectors.date_order" if self.declared else "page's language"
+            if self.settled:
+                shown, where = self.other_order[0][1], self.other_order[0][0]
+                why = f"page's own dates ({shown!r}, item {where}, reads only so), not its language"
+            notes.append(
+                Diagnostic(
+                    code="ambiguous-date",
+                    severity=Severity.INFO,
+                    message=f"{len(self.ambiguous)} numeric date(s) can be read day first or "
+                    f"month first, such as {text!r} (item {position}): read "
+                    f"{'month' if month_first else 'day'} first as {day.isoformat()}, by the "
+                    f"{why} (set selectors.date_order = 'dmy' or 'mdy' to choose)",
+                    item=position,
+                )
+            )
+        if self.declared and self.other_order:
+            position, text = self.other_order[0]
+            notes.append(
+                Diagnostic(
+                    code="date-order-mismatch",
+                    severity=Severity.WARNING,
+                    message=f"{len(self.other_order)} numeric date(s) such as {text!r} (item "
+                    f"{position}) are no day in the order selectors.date_order declares: read "
+                    "the other way",
+                    item=position,
+                )
+            )
+        if self.undated:
+            shown = ", ".join(str(p) for p in self.undated[:10])
+            prose = (
+                f"; a date in the text of item {self.prose[0][0]} ({self.prose[0][1]!r}) is not "
+                "taken: it is not in a date element"
+                if self.prose
+                else ""
+            )
+            notes.append(
+                Diagnostic(
+                    code="no-date-element",
+                    severity=Severity.INFO,
+                    message=f"{len(self.undated)} item(s) ({shown}) have no date element "
+                    f"(time, a date class, a date cell) and there is no selectors.date: "
+                    f"undated{prose}",
+                    item=self.undated[0],
+                )
+            )
+        return notes
