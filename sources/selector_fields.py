@@ -39,7 +39,7 @@ _BLOCKS = frozenset(
 _CELL_MARK = "\x1f"
 _ATTRIBUTE = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]*")
 #: Classes that say an element holds a date: ``date``, ``post-time``, ``published``...
-_DATE_CLASS = re.compile(r"date|time|publish|posted", re.IGNORECASE)
+_DATE_CLASS = re.compile(r"date|time|publish|posted|meta|byline|submitted", re.IGNORECASE)
 _DATE_ATTRIBUTES = ("datetime", "content", "title")
 #: Text this long at most may be a date field (with a word or two: "Posted 3 May 2026").
 _SHORT = 80
@@ -175,6 +175,11 @@ class FieldDate:
     other_order: bool = False
 
 
+#: Two defaults for dateutil that differ in year, month and day: what a text leaves out
+#: shows as a difference between the two readings.
+_TELLING_DEFAULTS = (dt.datetime(1901, 1, 1), dt.datetime(1902, 2, 2))  # noqa: DTZ001  (days)
+
+
 def read_field_date(
     text: str, *, date_format: str | None = None, month_first: bool = False
 ) -> FieldDate:
@@ -202,9 +207,16 @@ def read_field_date(
         )
     if re.match(r"^\d{4}\D", text) or re.fullmatch(r"[\d\s./-]+", text):
         return FieldDate(date=None)  # a year-first or numeric form that names no real day
+    # parsed against two defaults: a text that names no year, month or day (``10:23 PM``,
+    # ``Today``) would otherwise be given the default's, today's, and is no date at all
     try:
-        parsed = date_parser.parse(text, dayfirst=not month_first, fuzzy=False)
+        parsed, again = (
+            date_parser.parse(text, dayfirst=not month_first, fuzzy=False, default=default)
+            for default in _TELLING_DEFAULTS
+        )
     except (ValueError, OverflowError):
+        return FieldDate(date=None)
+    if parsed.date() != again.date():
         return FieldDate(date=None)
     return FieldDate(date=parsed.date() if MIN_YEAR <= parsed.year <= MAX_YEAR else None)
 

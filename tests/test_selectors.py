@@ -259,3 +259,25 @@ def test_the_config_names_a_bad_sibling_field_with_its_key_path(tmp_path: Path) 
         environ={},
     )
     assert accepted.source("a").selectors["date"] == "+ tr > td.age@title"
+
+
+def test_a_time_of_day_alone_is_no_date_not_today() -> None:
+    from sources.selector_fields import read_field_date
+
+    for text in ("10:23 PM", "Today, 10:23 PM", "Tuesday"):
+        assert read_field_date(text).date is None, text
+    assert read_field_date("Tue, 12 Nov 2018 15:58:00 GMT").date == dt.date(2018, 11, 12)
+
+
+def test_a_date_in_a_bylines_text_is_the_items_date() -> None:
+    import lxml.html
+
+    from sources.selector_fields import dedicated_date
+
+    item = lxml.html.fragment_fromstring(
+        "<article><h2><a href='/a'>Transformación digital</a></h2>"
+        "<div class='entry-meta'>Publicado el 10 de marzo de 2016 por Juan</div>"
+        "<p>La reunión del 6 de mayo de 2023 trató de todo.</p></article>"
+    )
+    found, _node = dedicated_date(item)
+    assert found.date == dt.date(2016, 3, 10)  # the byline's, never the prose's
