@@ -5,6 +5,7 @@ together. Logging is configured here and nowhere else; the scheduler starts only
 from __future__ import annotations
 
 import datetime as dt
+import faulthandler
 import logging
 import os
 import signal
@@ -298,6 +299,7 @@ def worker(config_path: str | None) -> None:
     Stopping is prompt: refreshes under way are abandoned (nothing of them stored, their
     sources given back to other workers), and no queued one starts."""
     processes.end_with_parent()  # started by ``feedpub serve``: ends with it
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1: every thread's stack
     config = load(config_path)
     refresher = open_refresher(config)
     scheduler = build_scheduler(config.sources, refresher, threads=config.scheduler.threads)

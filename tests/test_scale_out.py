@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import feedparser
+import pytest
 
 from feeds.config import MAX_FEED_ENTRIES
 from feeds.ledger.store import Ledger
@@ -215,7 +216,15 @@ class Fleet:
         nothing unexpected."""
         process = self.processes[name]
         process.send_signal(signal_number)
-        assert process.wait(timeout=within) == 0, self.logs()
+        try:
+            returned = process.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGUSR1)  # a worker prints every thread's stack
+            time.sleep(1)
+            process.kill()
+            process.wait()
+            pytest.fail(f"{name} still running {within} s after {signal_number}:\n{self.logs()}")
+        assert returned == 0, self.logs()
         assert "Traceback" not in self.log(name), self.logs()
 
     def log(self, name: str) -> str:
@@ -411,7 +420,7 @@ def test_three_workers_and_two_servers_share_one_postgresql_database(
                 watcher.close()
             for name in workers:
                 if name != killed:  # SIGTERM: it abandons its refreshes, gives its leases back
-                    running.stop(name, signal.SIGTERM, within=10)
+                    running.stop(name, signal.SIGTERM, within=20)
             stopped_at = time.monotonic()
 
             assert all(fetch.pid != victim for fetch in site.fetches if fetch.at > killed_at)

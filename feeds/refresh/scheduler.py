@@ -168,6 +168,8 @@ def _run_job_at(scheduler: BackgroundScheduler, job_id: str, when: dt.datetime) 
 def stop_scheduler(scheduler: BackgroundScheduler, refresher: Refresher) -> None:
     """Stop at once: abandon the refreshes under way (their leases given back, nothing half
     done stored), let queued runs do nothing, and wait for the scheduler's threads."""
+    logger.info("stopping: abandoning the refreshes under way")
     refresher.stop()
     if scheduler.running:
         scheduler.shutdown(wait=True)
+    logger.info("stopped: no refresh under way")
