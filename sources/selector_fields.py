@@ -40,6 +40,21 @@ _CELL_MARK = "\x1f"
 _ATTRIBUTE = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]*")
 #: Classes that say an element holds a date: ``date``, ``post-time``, ``published``...
 _DATE_CLASS = re.compile(r"date|time|publish|posted|meta|byline|submitted", re.IGNORECASE)
+#: Classes of dates that are not when an item was published: a forum's last post or comment.
+NOT_PUBLISHED_CLASS = re.compile(r"last[\s_-]*(post|comment|reply|activity)", re.IGNORECASE)
+
+
+def not_published(node: lxml.html.HtmlElement, item: lxml.html.HtmlElement) -> bool:
+    """Whether ``node`` (within ``item``) holds a date that is not the item's publication:
+    its class or an ancestor's within the item says last post, comment, reply or activity."""
+    for element in (node, *node.iterancestors()):
+        if NOT_PUBLISHED_CLASS.search(str(element.get("class", ""))):
+            return True
+        if element is item:
+            return False
+    return False
+
+
 _DATE_ATTRIBUTES = ("datetime", "content", "title")
 #: Text this long at most may be a date field (with a word or two: "Posted 3 May 2026").
 _SHORT = 80
@@ -234,7 +249,7 @@ def dedicated_date(
             if found.date is not None:
                 return found, node
     for node in item.iter():
-        if not isinstance(node, lxml.html.HtmlElement):
+        if not isinstance(node, lxml.html.HtmlElement) or not_published(node, item):
             continue
         if _DATE_CLASS.search(str(node.get("class", ""))):
             texts = [str(node.get(name, "")) for name in _DATE_ATTRIBUTES]
@@ -252,7 +267,7 @@ def dedicated_date(
     own_text = ((text, item) for text in (item.text, *(c.tail for c in item)) if text)
     nodes = (n for n in item.iter() if n is not item and isinstance(n, lxml.html.HtmlElement))
     for text, node in itertools.chain(((element_text(n), n) for n in nodes), own_text):
-        if len(text) <= _SHORT:
+        if len(text) <= _SHORT and not not_published(node, item):
             found = read_field_date(text.strip(_AROUND_A_DATE), month_first=month_first)
             if found.date is not None:
                 return found, node

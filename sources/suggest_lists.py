@@ -15,6 +15,7 @@ import lxml.html
 
 from feeds.dates import read_listing_date
 from feeds.text import clean_text
+from sources.selector_fields import not_published
 
 MIN_ITEMS = 3
 MIN_TITLE_CHARACTERS = 12
@@ -141,7 +142,11 @@ def date_element(item: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     """A dedicated date element: a leaf named date/time/published, or a table cell, whose whole
     text is a date; never a paragraph."""
     for leaf in leaves(item):
-        if leaf.tag in ("p", "a") or not is_date_text(leaf.text_content()):
+        if (
+            leaf.tag in ("p", "a")
+            or not is_date_text(leaf.text_content())
+            or not_published(leaf, item)
+        ):
             continue
         names = ""
         for element in (leaf, *leaf.iterancestors()):

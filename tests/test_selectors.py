@@ -281,3 +281,23 @@ def test_a_date_in_a_bylines_text_is_the_items_date() -> None:
     )
     found, _node = dedicated_date(item)
     assert found.date == dt.date(2016, 3, 10)  # the byline's, never the prose's
+
+
+def test_a_forums_last_post_time_is_not_the_threads_date() -> None:
+    import lxml.html
+
+    from sources.selector_fields import dedicated_date
+
+    row = lxml.html.fragment_fromstring(
+        "<li class='threadbit'><h3><a href='/t/1'>How to pollinate a pitcher plant</a></h3>"
+        "<dl class='threadlastpost td'><dd class='lastpostdate'>12 March 2015</dd></dl></li>"
+    )
+    found, _node = dedicated_date(row)
+    assert found.date is None  # when someone last answered, not when the thread began
+    started = lxml.html.fragment_fromstring(
+        "<li class='threadbit'><h3><a href='/t/1'>How to pollinate a pitcher plant</a></h3>"
+        "<span class='date'>8 September 2004</span>"
+        "<dl class='threadlastpost td'><dd class='lastpostdate'>12 March 2015</dd></dl></li>"
+    )
+    found, _node = dedicated_date(started)
+    assert found.date == dt.date(2004, 9, 8)
