@@ -13,15 +13,15 @@ import datetime as dt
 import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from werkzeug.test import Client
 
 from feeds.config import parse_config
 from feeds.ledger.store import Ledger, Retention
-from feeds.model import UTC, Entry, LeftOut, StoredEntry
+from feeds.model import UTC, Entry
 from server import create_app
+from tests.refresh_kit import CountingLedger
 
 HOSTS = int(os.environ.get("BENCH_HOSTS", "300"))
 LIMIT = os.environ.get("BENCH_LIMIT", "")
@@ -40,22 +40,6 @@ url = "https://www.example.org/news/lang--en/index.htm"
 id = "all-news"
 title = "All news"
 """
-
-
-class CountingLedger(Ledger):
-    """The real ledger, counting the renders (each reads the topic's entries once)."""
-
-    entry_reads = 0
-
-    def entries(
-        self,
-        source_ids: Sequence[str] | None = None,
-        *,
-        limit: int | None = None,
-        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
-    ) -> list[StoredEntry]:
-        self.entry_reads += 1
-        return super().entries(source_ids, limit=limit, left_out=left_out)
 
 
 def resident_megabytes() -> float:

@@ -106,11 +106,6 @@ def read_json_ld(root: lxml.html.HtmlElement) -> StructuredReading:
     return StructuredReading(articles=tuple(articles), diagnostics=tuple(diagnostics))
 
 
-def json_ld_articles(root: lxml.html.HtmlElement) -> list[StructuredArticle]:
-    """The schema.org articles a page declares in ``<script type="application/ld+json">``."""
-    return list(read_json_ld(root).articles)
-
-
 def read_structured(root: lxml.html.HtmlElement, mode: str) -> StructuredReading:
     """The articles the page declares in one of the ``MODES``."""
     readers: dict[str, Callable[[lxml.html.HtmlElement], StructuredReading]] = {
