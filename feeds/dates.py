@@ -2,8 +2,8 @@
 
 A listing date is a calendar day in the publisher's time zone, with no time of day. It becomes
 an instant only in ``listing_instant``, through the source's declared zone: never the server's
-zone, never the clock. Contains no site knowledge; the languages are English, French, Spanish,
-Portuguese and German.
+zone, never the clock. Contains no site knowledge; month names are English, French, Spanish,
+Portuguese, German, Italian, Dutch, the Scandinavian languages, Polish and Russian.
 """
 
 from __future__ import annotations
@@ -19,31 +19,39 @@ from zoneinfo import ZoneInfo
 
 from feeds.model import UTC, require_utc
 
-_MONTH_NAMES: dict[int, tuple[str, ...]] = {
-    1: ("january", "jan", "janvier", "janv", "enero", "ene", "janeiro", "januar", "janner"),
-    2: (
-        "february",
-        "feb",
-        "fevrier",
-        "fevr",
-        "fev",
-        "febrero",
-        "fevereiro",
-        "fevereiro",
-        "februar",
-    ),
-    3: ("march", "mar", "mars", "marzo", "marco", "marz", "maerz"),
-    4: ("april", "apr", "avril", "avr", "abril", "abr"),
-    5: ("may", "mai", "mayo", "maio"),
-    6: ("june", "jun", "juin", "junio", "junho", "juni"),
-    7: ("july", "jul", "juillet", "juil", "julio", "julho", "juli"),
-    8: ("august", "aug", "aout", "agosto", "ago"),
-    9: ("september", "sep", "sept", "septembre", "septiembre", "setiembre", "setembro", "set"),
-    10: ("october", "oct", "octobre", "octubre", "outubro", "out", "oktober", "okt"),
-    11: ("november", "nov", "novembre", "noviembre", "novembro"),
-    12: ("december", "dec", "decembre", "diciembre", "dic", "dezembro", "dez", "dezember"),
+#: Month names and common abbreviations, by number (a number may take several lines).
+_MONTH_TABLE = """
+1 january jan janvier janv enero ene janeiro januar janner gennaio gen januari stycznia styczen
+1 января январь янв
+2 february feb fevrier fevr fev febrero fevereiro februar febbraio februari lutego luty февраля
+2 февраль фев
+3 march mar mars marzo marco marz maerz maart mrt marts marca marzec марта март мар
+4 april apr avril avr abril abr aprile kwietnia kwiecien апреля апрель апр
+5 may mai mayo maio maggio mag mei maj maja мая май
+6 june jun juin junio junho juni giugno giu czerwca czerwiec июня июнь июн
+7 july jul juillet juil julio julho juli luglio lug lipca lipiec июля июль июл
+8 august aug aout agosto ago augustus augusti sierpnia sierpien августа август авг
+9 september sep sept septembre septiembre setiembre setembro set settembre wrzesnia wrzesien
+9 сентября сентябрь сен сент
+10 october oct octobre octubre outubro out oktober okt ottobre ott pazdziernika pazdziernik
+10 октября октябрь окт
+11 november nov novembre noviembre novembro listopada listopad ноября ноябрь ноя нояб
+12 december dec decembre diciembre dic dezembro dez dezember dicembre desember grudnia grudzien
+12 декабря декабрь дек
+"""
+
+
+def _fold(word: str) -> str:
+    """Lower-case and strip accents and a final period: ``Févr.`` -> ``fevr``."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).rstrip(".")
+
+
+_MONTHS = {
+    _fold(name): int(number)
+    for number, *names in (line.split() for line in _MONTH_TABLE.strip().splitlines())
+    for name in names
 }
-_MONTHS = {name: number for number, names in _MONTH_NAMES.items() for name in names}
 
 #: Years outside this range are typos, not news dates.
 MIN_YEAR, MAX_YEAR = 1900, 2199
@@ -69,12 +77,6 @@ _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _MONTH_HEADING = re.compile(rf"^{_MONTH}\s+(?:de\s+)?{_YEAR}$", re.IGNORECASE)
 _YEAR_HEADING = re.compile(r"^\d{4}$")
 _PLACE = re.compile(r"^(?P<date>.*?\d{4})\s*,(?P<place>[^\d,]{0,60})$")
-
-
-def _fold(word: str) -> str:
-    """Lower-case and strip accents and a final period: ``Févr.`` -> ``fevr``."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).rstrip(".")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -283,3 +285,51 @@ def read_numeric_date(text: str, *, month_first: bool = False) -> NumericReading
     if preferred is None:
         return NumericReading(date=other, other_order=other is not None)
     return NumericReading(date=preferred, ambiguous=other is not None and other != preferred)
+
+
+#: A numeric date inside a longer text: ``Started by ann, 09-08-2004 10:23 PM``.
+_NUMERIC_IN_TEXT = re.compile(r"(?<![\d./-])\d{1,2}([./-])\d{1,2}\1\d{4}(?![\d/-])")
+#: A time of day (``15:36``, ``5:47 pm``, ``15.02 Uhr``, ``10h30``) and what may surround it.
+_TIME_OF_DAY = re.compile(
+    r"(?:\b(?:at|um|à|a las|alle|в)\s+)?\b\d{1,2}[:.h]\d{2}(?::\d{2})?"
+    r"\s*(?:[ap]\.?m\.?|uhr|h)?(?!\w)",
+    re.IGNORECASE,
+)
+_EDGES = " ()[]|,;:-\u00b7\u2022\u2013\u2014\u00bb\u00ab"
+#: A day in a URL's path: ``/2016/03/17/slug``, ``/2016-03-17-slug``.
+_PATH_DAY = re.compile(r"/((?:19|20|21)\d{2})([/-])(\d{1,2})\2(\d{1,2})(?=[/._-]|$)")
+
+
+def find_numeric_date(text: str, *, month_first: bool = False) -> NumericReading:
+    """The first numeric date written in a text, in the given order."""
+    match = _NUMERIC_IN_TEXT.search(text)
+    if match is None:
+        return NumericReading(date=None)
+    return read_numeric_date(match.group(), month_first=month_first)
+
+
+def date_text_forms(text: str) -> list[tuple[str, bool]]:
+    """A date field and its trimmed forms, to be read in turn, each with whether a word was cut
+    from it: as written; without a time of day (``aprile 25, 2016 - 5:47 pm``); then without a
+    first word such as a weekday (``Ven 13 Déc 2013 15:36``). Only a form that reads whole as
+    a date counts."""
+    forms = [(text, False)]
+    without_time = _TIME_OF_DAY.sub(" ", text).strip(_EDGES)
+    if without_time and without_time != text:
+        forms.append((" ".join(without_time.split()), False))
+    first, _, rest = forms[-1][0].partition(" ")
+    if rest and first.rstrip(".,").isalpha():
+        forms.append((rest.strip(_EDGES), True))
+    return forms
+
+
+def read_path_date(url: str) -> dt.date | None:
+    """The day written in a URL's path (``https://example.org/2016/03/17/a-title/``), or
+    ``None``: many sites put the publication day there."""
+    path = url.split("?", 1)[0].split("#", 1)[0]
+    if "://" in path:
+        path = "/" + path.split("://", 1)[1].partition("/")[2]
+    match = _PATH_DAY.search(path)
+    if match is None:
+        return None
+    return _make_date(int(match[1]), _month_or_none(int(match[3])), int(match[4])).date

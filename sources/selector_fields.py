@@ -20,9 +20,12 @@ from feeds.dates import (
     MAX_YEAR,
     MIN_YEAR,
     NumericReading,
+    date_text_forms,
     find_listing_date,
+    find_numeric_date,
     read_listing_date,
     read_numeric_date,
+    read_path_date,
     read_year_first_date,
 )
 from feeds.model import Diagnostic, Severity
@@ -39,7 +42,10 @@ _BLOCKS = frozenset(
 _CELL_MARK = "\x1f"
 _ATTRIBUTE = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]*")
 #: Classes that say an element holds a date: ``date``, ``post-time``, ``published``...
-_DATE_CLASS = re.compile(r"date|time|publish|posted|meta|byline|submitted", re.IGNORECASE)
+DATE_CLASS = re.compile(
+    r"date|time|publi|pubblic|posted|submitted|byline|datum|fecha|meta(?!data)|\bage\b",
+    re.IGNORECASE,
+)
 #: Classes of dates that are not when an item was published: a forum's last post or comment.
 NOT_PUBLISHED_CLASS = re.compile(r"last[\s_-]*(post|comment|reply|activity)", re.IGNORECASE)
 
@@ -56,9 +62,13 @@ def not_published(node: lxml.html.HtmlElement, item: lxml.html.HtmlElement) -> b
 
 
 _DATE_ATTRIBUTES = ("datetime", "content", "title")
+#: A field that is a link: its path may hold the day (``https://example.org/2016/03/17/a``).
+_LINK = re.compile(r"^(https?://|/)\S*$", re.IGNORECASE)
+#: Seconds since 1970 in a date attribute: 1973 to 2286.
+_EPOCH = re.compile(r"\d{9,10}")
 #: Text this long at most may be a date field (with a word or two: "Posted 3 May 2026").
 _SHORT = 80
-_AROUND_A_DATE = " ()[]|\u00b7\u2022\u2013\u2014-,;:"
+_AROUND_A_DATE = " ()[]|\u00b7\u2022\u2013\u2014\u00ab\u00bb-,;:"
 _PROSE_DATE = re.compile(
     r"\b\d{1,2}\.?\s+[^\W\d_]{3,}\.?\s*,?\s+\d{4}\b|\b[^\W\d_]{3,}\s+\d{1,2},?\s+\d{4}\b"
 )
@@ -196,12 +206,15 @@ _TELLING_DEFAULTS = (dt.datetime(1901, 1, 1), dt.datetime(1902, 2, 2))  # noqa: 
 
 
 def read_field_date(
-    text: str, *, date_format: str | None = None, month_first: bool = False
+    text: str, *, date_format: str | None = None, month_first: bool = False, within: bool = True
 ) -> FieldDate:
-    """A calendar day from a date field: the source's format; else a year-first form (ISO
-    8601, with time and offset: never ambiguous); a date with a month name in five languages;
-    a numeric date in the given order (``month_first`` for ``en-US``); then other common
-    forms (``Tue, 12 Nov 2018 15:58:00 GMT``)."""
+    """A calendar day from a date field: the source's format; else a link's path day
+    (``/2016/03/17/``); seconds since 1970 (a ``datetime`` attribute's ``1342797581``, the
+    day in UTC); a year-first form (ISO 8601, with time and offset: never ambiguous); a date
+    with a month name; a numeric date in the given order (``month_first`` for ``en-US``);
+    other common forms (``Tue, 12 Nov 2018 15:58:00 GMT``), each also without a time of day
+    or a weekday. With ``within``, a short field may say more than its date (``Started by ann,
+    09-08-2004``, ``Publicado el 10 de marzo de 2016 por ...``): its first date is taken."""
     text = clean_text(text)
     if not text:
         return FieldDate(date=None)
@@ -210,6 +223,30 @@ def read_field_date(
             return FieldDate(date=dt.datetime.strptime(text, date_format).date())  # noqa: DTZ007  (a day)
         except ValueError:
             return FieldDate(date=None)
+    if within and _LINK.match(text):
+        return FieldDate(date=read_path_date(text))
+    if within and _EPOCH.fullmatch(text):
+        day = dt.datetime.fromtimestamp(int(text), tz=dt.UTC).date()
+        return FieldDate(date=day if MIN_YEAR <= day.year <= MAX_YEAR else None)
+    for form, cut in date_text_forms(text):
+        # a form without its first word is read only in the forms dates are written in
+        found = _read_whole(form, month_first=month_first, free=not cut)
+        if found is not None:
+            return found
+    if within and len(text) <= _SHORT:
+        if (written := find_listing_date(text)) is not None:
+            return FieldDate(date=written)
+        numeric = find_numeric_date(text, month_first=month_first)
+        if numeric.date is not None:
+            return FieldDate(
+                date=numeric.date, ambiguous=numeric.ambiguous, other_order=numeric.other_order
+            )
+    return FieldDate(date=None)
+
+
+def _read_whole(text: str, *, month_first: bool, free: bool = True) -> FieldDate | None:
+    """``text`` read whole as a date, or ``None`` when it has no date's shape; ``free`` lets
+    dateutil try the forms this module does not know (``Tue, 12 Nov 2018 15:58:00 GMT``)."""
     if (year_first := read_year_first_date(text)) is not None:
         return FieldDate(date=year_first)
     reading = read_listing_date(text)
@@ -220,8 +257,8 @@ def read_field_date(
         return FieldDate(
             date=numeric.date, ambiguous=numeric.ambiguous, other_order=numeric.other_order
         )
-    if re.match(r"^\d{4}\D", text) or re.fullmatch(r"[\d\s./-]+", text):
-        return FieldDate(date=None)  # a year-first or numeric form that names no real day
+    if not free or re.match(r"^\d{4}\D", text) or re.fullmatch(r"[\d\s./-]+", text):
+        return None  # a year-first or numeric form that names no real day
     # parsed against two defaults: a text that names no year, month or day (``10:23 PM``,
     # ``Today``) would otherwise be given the default's, today's, and is no date at all
     try:
@@ -230,28 +267,52 @@ def read_field_date(
             for default in _TELLING_DEFAULTS
         )
     except (ValueError, OverflowError):
-        return FieldDate(date=None)
-    if parsed.date() != again.date():
-        return FieldDate(date=None)
-    return FieldDate(date=parsed.date() if MIN_YEAR <= parsed.year <= MAX_YEAR else None)
+        return None
+    if parsed.date() != again.date() or not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        return None
+    return FieldDate(date=parsed.date())
+
+
+def published_elements(item: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """Elements that say they hold the publication date: ``itemprop="datePublished"`` (often a
+    ``meta`` or an empty ``time`` with ``content``), then every ``time``."""
+    marked = [e for e in item.iter() if str(e.get("itemprop", "")).strip() == "datePublished"]
+    return marked + [t for t in item.iter("time") if t not in marked]
+
+
+def _text_nodes(item: lxml.html.HtmlElement) -> list[tuple[str, lxml.html.HtmlElement]]:
+    """Every bit of text directly in ``item`` or between its elements (``» 13 May 2026``),
+    with the element it belongs to."""
+    found = [(item.text, item)] if item.text else []
+    for node in item.iter():
+        if node is not item and node.tail:
+            parent = node.getparent()
+            found.append((node.tail, parent if parent is not None else item))
+    return found
 
 
 def dedicated_date(
     item: lxml.html.HtmlElement, *, month_first: bool = False
 ) -> tuple[FieldDate, lxml.html.HtmlElement | None]:
     """The date of an item that has no date selector, from elements made to hold one only:
-    ``time`` (its ``datetime``, else its text), elements whose class says date or time, table
-    cells, then any element or bit of the item's own text that is a date and nothing else
-    (``(21 November 2026)``). Never from prose (a summary's "the meeting on 6 May 2023")."""
-    for node in item.iter("time"):
-        for text in (str(node.get("datetime", "")), element_text(node)):
-            found = read_field_date(text, month_first=month_first)
+    ``datePublished`` and ``time`` (their ``datetime`` or ``content``, else their text),
+    elements whose class says date or time, table cells, then any element or bit of the
+    item's text that is a date and nothing else (``(21 November 2026)``, ``» Fri 13 Dec
+    2013 15:36``). Never from prose (a summary's "the meeting on 6 May 2023")."""
+    for node in published_elements(item):
+        if not_published(node, item):
+            continue
+        for name in ("datetime", "content"):
+            found = read_field_date(str(node.get(name, "")), month_first=month_first)
             if found.date is not None:
                 return found, node
+        found = read_field_date(element_text(node), month_first=month_first, within=False)
+        if found.date is not None:
+            return found, node
     for node in item.iter():
         if not isinstance(node, lxml.html.HtmlElement) or not_published(node, item):
             continue
-        if _DATE_CLASS.search(str(node.get("class", ""))):
+        if DATE_CLASS.search(str(node.get("class", ""))):
             texts = [str(node.get(name, "")) for name in _DATE_ATTRIBUTES]
             texts.append(element_text(node))
         elif node.tag in _CELLS:
@@ -259,16 +320,16 @@ def dedicated_date(
         else:
             continue
         for text in texts:
-            found = read_field_date(text, month_first=month_first)
-            if found.date is None and node.tag not in _CELLS and len(text) <= _SHORT:
-                found = FieldDate(date=find_listing_date(text))  # "Posted 3 May 2026 by ..."
+            found = read_field_date(text, month_first=month_first, within=node.tag not in _CELLS)
             if found.date is not None:
                 return found, node
-    own_text = ((text, item) for text in (item.text, *(c.tail for c in item)) if text)
     nodes = (n for n in item.iter() if n is not item and isinstance(n, lxml.html.HtmlElement))
-    for text, node in itertools.chain(((element_text(n), n) for n in nodes), own_text):
+    stray = itertools.chain(((element_text(n), n) for n in nodes), _text_nodes(item))
+    for text, node in stray:
         if len(text) <= _SHORT and not not_published(node, item):
-            found = read_field_date(text.strip(_AROUND_A_DATE), month_first=month_first)
+            found = read_field_date(
+                text.strip(_AROUND_A_DATE), month_first=month_first, within=False
+            )
             if found.date is not None:
                 return found, node
     return FieldDate(date=None), None

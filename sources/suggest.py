@@ -18,11 +18,11 @@ from feeds.text import clean_text
 from sources import ilo
 from sources.selectors import SelectorSpec, parse_with_selectors
 from sources.structured import StructuredFinding, structured_suggestion
+from sources.suggest_fields import field_selectors
 from sources.suggest_lists import (
     MIN_ITEMS,
     Candidate,
     candidates,
-    field_selectors,
     furniture,
     item_selector,
     score_members,

@@ -7,53 +7,39 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 
-from feeds.dates import read_listing_date
-from feeds.text import clean_text
-from sources.selector_fields import not_published
+from sources.suggest_fields import (
+    MIN_TITLE_CHARACTERS,
+    date_element,
+    heading,
+    path_date_anchor,
+    published_element,
+    simple_selector,
+    stable_classes,
+    summary_element,
+    title_anchor,
+    title_text,
+)
 
 MIN_ITEMS = 3
-MIN_TITLE_CHARACTERS = 12
 _SKIPPED = frozenset(("script", "style", "noscript", "template", "svg", "head", "select"))
 _FURNITURE_TAGS = frozenset(("nav", "header", "footer", "aside", "form"))
 _FURNITURE_ROLES = frozenset(("navigation", "banner", "contentinfo", "complementary", "search"))
-_FURNITURE_NAME = re.compile(
-    r"menu|(^|[-_])nav|footer|sidebar|widget|share|social|comment|cookie|breadcrumb|pagination"
-    r"|pager|blogroll|masthead|toolbar|related|popular|trending",
-    re.IGNORECASE,
+#: Words that name page furniture, at the start or end of an id's or class's word (``main-menu``,
+#: ``topmenu``, ``sidebar``, ``comments``; not the ``pager`` inside ``autopagerize_page_element``).
+_FURNITURE_WORDS = (
+    *("menu", "nav", "footer", "sidebar", "widget", "share", "social", "comment", "cookie"),
+    *("breadcrumb", "pagination", "pager", "blogroll", "masthead", "toolbar", "related"),
+    *("popular", "trending"),
 )
+_NAME_WORDS = re.compile(r"[a-z]+")
 _MAIN_NAME = re.compile(r"^(main|content|primary|posts|news|articles|results)", re.IGNORECASE)
-_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-_LABEL_CLASS = re.compile(r"tag|label|categor|kicker|eyebrow|rubric|topic|type", re.IGNORECASE)
-_DATE_CLASS = re.compile(r"date|time|published|posted|\b(meta|age)\b", re.IGNORECASE)
-_SUMMARY_CLASS = re.compile(r"summary|excerpt|teaser|desc|intro|lead|abstract", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z][A-Za-z_-]{0,40}$")
-#: Classes that say something about one item or its state, not about the list's shape.
-_STATE_CLASS = re.compile(
-    r"^(is-|has-|js-)|^(active|current|selected|odd|even|first|last|hidden|visible|open|closed"
-    r"|sticky|new|clearfix|group|fade|show|in|col|row)$"
-    r"|^(type|status|format|category|tag)-",
-    re.IGNORECASE,
-)
-_PLACEHOLDER_IMAGE = re.compile(r"spacer|placeholder|avatar|logo|icon|blank|pixel|gravatar", re.I)
-
-
-def stable_classes(element: lxml.html.HtmlElement) -> list[str]:
-    """The element's classes that describe its kind: no digits, no per-item or state classes."""
-    return [
-        c
-        for c in str(element.get("class", "")).split()
-        if _NAME.match(c) and not _STATE_CLASS.search(c)
-    ]
-
-
-def simple_selector(element: lxml.html.HtmlElement, classes: int = 2) -> str:
-    return str(element.tag) + "".join(f".{c}" for c in stable_classes(element)[:classes])
 
 
 def _own_furniture(element: lxml.html.HtmlElement) -> str | None:
@@ -61,9 +47,13 @@ def _own_furniture(element: lxml.html.HtmlElement) -> str | None:
         return f"inside <{element.tag}>"
     if str(element.get("role", "")).lower() in _FURNITURE_ROLES:
         return f"inside role={element.get('role')}"
-    names = f"{element.get('id', '')} {element.get('class', '')}"
-    if (match := _FURNITURE_NAME.search(names)) is not None:
-        return f"inside an element named {match.group().strip('-_')!r}"
+    names = f"{element.get('id', '')} {element.get('class', '')}".lower()
+    for word in _NAME_WORDS.findall(names):
+        for furniture_word in _FURNITURE_WORDS:
+            if word.startswith(furniture_word) or word.endswith(
+                (furniture_word, furniture_word + "s")
+            ):
+                return f"inside an element named {furniture_word!r}"
     return None
 
 
@@ -82,109 +72,6 @@ def _in_main(element: lxml.html.HtmlElement) -> bool:
         or _MAIN_NAME.match(str(a.get("id", "")))
         for a in element.iterancestors()
     )
-
-
-def leaves(item: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
-    for element in item.iter():
-        if isinstance(element.tag, str) and not any(isinstance(c.tag, str) for c in element):
-            yield element
-
-
-_NUMERIC_DATE = re.compile(
-    r"^(\d{1,2}[./-]\d{1,2}[./-](\d{4}|\d{2})|\d{4}[./-]\d{1,2}[./-]\d{1,2})\b"
-)
-
-
-def is_date_text(text: str) -> bool:
-    """Whether a whole (short) text is a date: a listing date or a numeric one."""
-    text = clean_text(text)
-    return 6 <= len(text) <= 40 and (
-        read_listing_date(text).date is not None or _NUMERIC_DATE.match(text) is not None
-    )
-
-
-def _is_good_anchor(anchor: lxml.html.HtmlElement) -> bool:
-    text = clean_text(anchor.text_content())
-    return bool(anchor.get("href")) and len(text) >= MIN_TITLE_CHARACTERS and not is_date_text(text)
-
-
-def heading(item: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    """The item's title heading: the first heading with text."""
-    return next((h for h in item.iter(*_HEADINGS) if len(clean_text(h.text_content())) >= 3), None)
-
-
-def title_anchor(item: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    """The title's own link: the heading's anchor (inside it, else around it), else the
-    item's main link (the longest link text that is not a date)."""
-    found = heading(item)
-    if found is not None:
-        inner = next((a for a in found.iter("a") if a.get("href")), None)
-        if inner is not None:
-            return inner
-        return next((a for a in found.iterancestors("a") if a.get("href")), None)
-    anchors = [a for a in item.iter("a") if _is_good_anchor(a)]
-    return max(anchors, key=lambda a: len(clean_text(a.text_content())), default=None)
-
-
-def _title_text(item: lxml.html.HtmlElement) -> str:
-    found = heading(item)
-    if found is not None:
-        return clean_text(found.text_content())
-    anchor = title_anchor(item)
-    return clean_text(anchor.text_content()) if anchor is not None else ""
-
-
-def time_element(item: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    return next(item.iter("time"), None)
-
-
-def date_element(item: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    """A dedicated date element: a leaf named date/time/published, or a table cell, whose whole
-    text is a date; never a paragraph."""
-    for leaf in leaves(item):
-        if (
-            leaf.tag in ("p", "a")
-            or not is_date_text(leaf.text_content())
-            or not_published(leaf, item)
-        ):
-            continue
-        names = ""
-        for element in (leaf, *leaf.iterancestors()):
-            if element is item:
-                break
-            names += " " + str(element.get("class", ""))
-        if leaf.tag in ("td", "span", "div", "small", "li", "dd") and (
-            _DATE_CLASS.search(names) or leaf.tag == "td" or leaf.getparent() is item
-        ):
-            return leaf
-    return None
-
-
-def summary_element(item: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    title = _title_text(item)
-    for element in item.iter("p", "div", "span", "td"):
-        text = clean_text(element.text_content())
-        if element is item:
-            continue
-        if element.tag != "p" and not _SUMMARY_CLASS.search(str(element.get("class", ""))):
-            continue
-        if len(text) >= 40 and text != title and heading(element) is None:
-            return element
-    return None
-
-
-def image_element(item: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    """The first image that is not a placeholder, spacer, avatar, logo or icon."""
-    for image in item.iter("img"):
-        source = " ".join(str(image.get(a, "")) for a in ("src", "data-src", "srcset", "class"))
-        if str(image.get("src", "")).startswith("data:") and not image.get("data-src"):
-            continue
-        if image.get("width") in ("0", "1") or image.get("height") in ("0", "1"):
-            continue
-        if _PLACEHOLDER_IMAGE.search(source):
-            continue
-        return image
-    return None
 
 
 def _depth(path: str) -> int:
@@ -218,10 +105,12 @@ def score_members(members: list[lxml.html.HtmlElement], page_url: str) -> Candid
                     deeper += target.path.rstrip("/") != page.path.rstrip("/") and _depth(
                         target.path
                     ) >= max(1, min(_depth(page.path), 2))
-        title = _title_text(member)
+        title = title_text(member)
         titled += len(title) >= MIN_TITLE_CHARACTERS and len(title.split()) >= 3
         headed += heading(member) is not None
-        dated += time_element(member) is not None or date_element(member) is not None
+        dated += any(
+            find(member) is not None for find in (published_element, date_element, path_date_anchor)
+        )
         summarised += summary_element(member) is not None
     share = {
         "own links": len(set(links)) / count,
@@ -315,76 +204,3 @@ def item_selector(root: lxml.html.HtmlElement, members: tuple[lxml.html.HtmlElem
         if chain[0].startswith("#"):
             break
     return " > ".join(chain)
-
-
-def common_child_selector(
-    items: list[lxml.html.HtmlElement],
-    pick: Callable[[lxml.html.HtmlElement], lxml.html.HtmlElement | None],
-) -> str | None:
-    """A selector that finds, first in each item, the element ``pick`` chooses there: its
-    shape, its parent's shape then its own, or its cell position; ``None`` if ``pick`` finds
-    nothing in more than four items out of ten or no selector finds what it picks."""
-    present = [(item, element) for item in items if (element := pick(item)) is not None]
-    if not present or len(present) * 10 < len(items) * 6:
-        return None
-    shapes: Counter[str] = Counter()
-    for item, element in present:
-        shapes[simple_selector(element)] += 1
-        parent = element.getparent()
-        if parent is not None and parent is not item:
-            shapes[f"{simple_selector(parent)} > {simple_selector(element)}"] += 1
-        if element.tag in ("td", "th") and parent is not None:
-            shapes[f"{element.tag}:nth-child({parent.index(element) + 1})"] += 1
-    for shape, _count in shapes.most_common():
-        if all(
-            (found := item.cssselect(shape)) and found[0] is element for item, element in present
-        ):
-            return shape
-    return None
-
-
-def field_selectors(members: tuple[lxml.html.HtmlElement, ...]) -> dict[str, str]:
-    """The title, link, date, summary, label and image selectors within ``members``."""
-    items = [m for m in members if title_anchor(m) is not None] or list(members)
-    selectors: dict[str, str] = {}
-    title = common_child_selector(items, heading)
-    if title is None:
-        title = common_child_selector(items, title_anchor)
-    selectors["title"] = title or "a"
-    # the adapter takes the title's own anchor; a link selector only for an anchor around it
-    outside = [
-        i
-        for i in items
-        if (a := title_anchor(i)) is not None
-        and (h := heading(i)) is not None
-        and a in h.iterancestors()
-    ]
-    if outside and (link := common_child_selector(items, title_anchor)) is not None:
-        selectors["link"] = link + "@href"
-    if sum(1 for i in items if time_element(i) is not None) * 10 >= len(items) * 6:
-        times = [t for i in items if (t := time_element(i)) is not None]
-        with_attribute = all(t.get("datetime") for t in times)
-        selector = common_child_selector(items, time_element) or "time"
-        selectors["date"] = selector + ("@datetime" if with_attribute else "")
-    elif (date := common_child_selector(items, date_element)) is not None:
-        selectors["date"] = date
-    if (found := common_child_selector(items, summary_element)) is not None:
-        selectors["summary"] = found
-
-    def label(item: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-        return next(
-            (
-                e
-                for e in leaves(item)
-                if _LABEL_CLASS.search(str(e.get("class", "")))
-                and not _DATE_CLASS.search(str(e.get("class", "")))
-                and not is_date_text(e.text_content())
-            ),
-            None,
-        )
-
-    if (found := common_child_selector(items, label)) is not None:
-        selectors["label"] = found
-    if sum(1 for i in items if image_element(i) is not None) * 2 >= len(items):
-        selectors["image"] = common_child_selector(items, image_element) or "img"
-    return selectors

@@ -168,7 +168,6 @@ def test_a_declared_date_order_overrides_the_page_language() -> None:
         ("2019-10-11T23:15:28-05:00", True, dt.date(2019, 10, 11), False, False),
         ("2026/03/04", True, dt.date(2026, 3, 4), False, False),
         ("2026-11-03T10:00:00.000+02", False, dt.date(2026, 11, 3), False, False),
-        ("2026-11-03 Sequoia", False, None, False, False),
         ("02.12.2022", False, dt.date(2022, 12, 2), True, False),
         ("12/02/2022", True, dt.date(2022, 12, 2), True, False),
         ("28/10/2026", True, dt.date(2026, 10, 28), False, True),
@@ -184,6 +183,43 @@ def test_field_dates_read_year_first_as_written_and_numeric_in_the_given_order(
     assert read_field_date(text, month_first=month_first) == FieldDate(
         date=day, ambiguous=ambiguous, other_order=other_order
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("aprile 25, 2026 - 5:47 pm", dt.date(2026, 4, 25)),
+        ("Ven 13 Déc 2024 15:36", dt.date(2024, 12, 13)),
+        ("17 февраля 2026", dt.date(2026, 2, 17)),
+        ("3 października 2025, 10:15", dt.date(2025, 10, 3)),
+        ("Mar 09, 2026", dt.date(2026, 3, 9)),
+        ("1762300800", dt.date(2025, 11, 5)),
+        ("https://blog.example/2026/03/17/cranes/", dt.date(2026, 3, 17)),
+        ("/notes/2026-03-17-cranes.html", dt.date(2026, 3, 17)),
+        ("https://blog.example/2026/03/cranes/", None),
+        ("2 days ago", None),
+    ],
+)
+def test_field_dates_in_other_languages_with_a_time_or_weekday_in_a_link_or_in_seconds(
+    text: str, day: dt.date | None
+) -> None:
+    assert read_field_date(text).date == day
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("Publicado el 10 de marzo de 2026 por Ana", dt.date(2026, 3, 10)),
+        ("Started by ann, 09-08-2025 10:23 PM", dt.date(2025, 8, 9)),
+        ("Meeting on 6 May 2026", dt.date(2026, 5, 6)),
+        ("2026-11-03 Sequoia", dt.date(2026, 11, 3)),
+    ],
+)
+def test_a_short_date_field_that_says_more_gives_its_date_but_stray_text_does_not(
+    text: str, day: dt.date
+) -> None:
+    assert read_field_date(text).date == day
+    assert read_field_date(text, within=False).date is None
 
 
 def test_the_pages_own_dates_override_its_language_when_they_read_only_one_way() -> None:
