@@ -234,14 +234,25 @@ def suggest_source(document: str, context: PageContext) -> Suggestion:
     declared = structured_suggestion(root, context)
     if declared is not None and declared.kind == "html":
         result = _read(document, context, declared.selectors)
-        return replace(
-            page,
-            kind="html",
+        if not alternatives or not _dates_elsewhere(alternatives[0].result, result):
+            return replace(
+                page,
+                kind="html",
+                selectors=declared.selectors,
+                result=result,
+                notes=list(declared.notes),
+                alternatives=alternatives,
+            )
+        # the markup declares the items but not their dates, which the page shows
+        markup = Alternative(
+            label=declared.notes[0].removeprefix("found ") + " (without their dates)",
             selectors=declared.selectors,
+            score=0.0,
+            reasons=(),
             result=result,
-            notes=list(declared.notes),
-            alternatives=alternatives,
         )
+        alternatives = (alternatives[0], markup, *alternatives[1:])
+        declared = None
     if not alternatives:
         if declared is not None:
             return _declared_feed(page, declared, None)
@@ -257,6 +268,18 @@ def suggest_source(document: str, context: PageContext) -> Suggestion:
         alternatives=alternatives[1:],
     )
     return best if declared is None else _declared_feed(page, declared, best)
+
+
+def _dates_elsewhere(page: ParseResult | None, declared: ParseResult) -> bool:
+    """Whether the page's own best list gives the items that structured data declares (nine
+    in ten of their links) with more dates."""
+    if page is None or not declared.entries:
+        return False
+    dated = sum(e.date is not None for e in page.entries)
+    if dated <= sum(e.date is not None for e in declared.entries):
+        return False
+    links = {e.link for e in page.entries}
+    return sum(e.link in links for e in declared.entries) * 10 >= len(declared.entries) * 9
 
 
 def _declared_feed(
