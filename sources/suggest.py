@@ -23,8 +23,8 @@ from sources.suggest_lists import (
     MIN_ITEMS,
     Candidate,
     candidates,
-    furniture,
     item_selector,
+    own_furniture,
     score_members,
 )
 
@@ -35,6 +35,12 @@ ARTICLE_BODY_CHARACTERS = 1200
 #: An article's other lists offered as its related links from this score (menus and share
 #: buttons score below it).
 RELATED_SCORE = 1.0
+#: A list item with this much text is a wrapper around a story, not an item of a list.
+LIST_ITEM_CHARACTERS = 2000
+#: An element holding this share of a page's paragraphs is its story, whatever its name.
+STORY_SHARE = 0.6
+#: A story's lists link mostly away from the site: at most this share of their items within it.
+OFF_SITE_SHARE = 0.2
 #: Candidates kept (and printed) beside the suggestion.
 KEPT_CANDIDATES = 3
 _NOT_AN_ID = frozenset(("en", "uk", "www", "news", "home", "index", "source", "de", "fr", "es"))
@@ -121,23 +127,68 @@ def _article_reason(
     root: lxml.html.HtmlElement, found: list[Candidate], og_type: str
 ) -> str | None:
     """Why the page is a single article rather than a listing, or ``None``."""
-    in_lists = {e for c in found[:KEPT_CANDIDATES] for m in c.members for e in m.iter()}
-    body = sum(
-        len(text)
-        for p in root.iter("p")
-        if p not in in_lists
-        and furniture(p) is None
-        and len(text := clean_text(p.text_content())) >= 80
+    lists = [c for c in found[:KEPT_CANDIDATES] if c.score >= RELATED_SCORE]
+    in_lists = {
+        e
+        for c in lists
+        for m in c.members
+        if len(m.text_content()) < LIST_ITEM_CHARACTERS  # not a wrapper around the story
+        for e in m.iter()
+    }
+    body = _body_characters(
+        [
+            (p, len(text))
+            for p in root.iter("p")
+            if p not in in_lists and len(text := clean_text(p.text_content())) >= 80
+        ]
     )
+    headings = root.cssselect("h1")
+    if found and (story := _story_around(found[0], headings)) is not None:
+        return (
+            f"its lists are inside the <{story.tag}> that holds its title and link away "
+            "from the site"
+        )
     if body < ARTICLE_BODY_CHARACTERS:
         return None
     if og_type == "article":
         return f"og:type is article and its body has {body} characters of paragraphs"
-    headings = root.cssselect("h1")
     if len(headings) == 1:
         return f"one h1 over {body} characters of paragraphs"
     if len(root.cssselect("article")) == 1:
         return f"one <article> with {body} characters of paragraphs"
+    return None
+
+
+def _body_characters(paragraphs: list[tuple[lxml.html.HtmlElement, int]]) -> int:
+    """The characters of the paragraphs outside page furniture; furniture by name that holds
+    most of the page's paragraphs is no furniture (a ``nav-drawer`` around the story)."""
+    carried: Counter[lxml.html.HtmlElement] = Counter()
+    for paragraph, length in paragraphs:
+        for ancestor in paragraph.iterancestors():
+            carried[ancestor] += length
+    most = STORY_SHARE * sum(length for _, length in paragraphs)
+    body = 0
+    for paragraph, length in paragraphs:
+        for element in (paragraph, *paragraph.iterancestors()):
+            if element.tag in ("html", "body"):
+                body += length
+                break
+            if own_furniture(element) is not None and carried[element] < most:
+                break
+    return body
+
+
+def _story_around(
+    top: Candidate, headings: list[lxml.html.HtmlElement]
+) -> lxml.html.HtmlElement | None:
+    """The ``article`` holding the page's title (its one ``h1``) and every item of the best
+    list, when those items link away from the site: the lists of a story, not a listing."""
+    if len(headings) != 1 or top.same_site > OFF_SITE_SHARE:
+        return None
+    title = headings[0]
+    for story in top.members[0].iterancestors("article"):
+        if title in story.iter("h1") and all(story in m.iterancestors() for m in top.members):
+            return story
     return None
 
 

@@ -38,29 +38,38 @@ _FURNITURE_WORDS = (
     *("popular", "trending"),
 )
 _NAME_WORDS = re.compile(r"[a-z]+")
+_MAIN_WORDS = frozenset(("content", "main"))
 _MAIN_NAME = re.compile(r"^(main|content|primary|posts|news|articles|results)", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z][A-Za-z_-]{0,40}$")
 
 
-def _own_furniture(element: lxml.html.HtmlElement) -> str | None:
+def own_furniture(element: lxml.html.HtmlElement) -> str | None:
+    """Why ``element`` itself is page furniture (its tag, role, or a furniture word in its id
+    or a class that names no main content: not ``content-sidebar-wrap``), or ``None``."""
     if element.tag in _FURNITURE_TAGS:
         return f"inside <{element.tag}>"
     if str(element.get("role", "")).lower() in _FURNITURE_ROLES:
         return f"inside role={element.get('role')}"
-    names = f"{element.get('id', '')} {element.get('class', '')}".lower()
-    for word in _NAME_WORDS.findall(names):
-        for furniture_word in _FURNITURE_WORDS:
-            if word.startswith(furniture_word) or word.endswith(
-                (furniture_word, furniture_word + "s")
-            ):
-                return f"inside an element named {furniture_word!r}"
+    for name in f"{element.get('id', '')} {element.get('class', '')}".lower().split():
+        words = _NAME_WORDS.findall(name)
+        if _MAIN_WORDS.intersection(words):
+            continue  # a layout wrapper around the content and its sidebar
+        for word in words:
+            for furniture_word in _FURNITURE_WORDS:
+                if word.startswith(furniture_word) or word.endswith(
+                    (furniture_word, furniture_word + "s")
+                ):
+                    return f"inside an element named {furniture_word!r}"
     return None
 
 
 def furniture(element: lxml.html.HtmlElement) -> str | None:
-    """Why the element is page furniture (menu, footer, sidebar...), or ``None``."""
+    """Why the element is page furniture (menu, footer, sidebar...), or ``None``; the page's
+    ``html`` and ``body`` (whose classes are switches for the whole page) never are."""
     for ancestor in (element, *element.iterancestors()):
-        if (why := _own_furniture(ancestor)) is not None:
+        if ancestor.tag in ("html", "body"):
+            return None
+        if (why := own_furniture(ancestor)) is not None:
             return why
     return None
 
@@ -85,6 +94,7 @@ class Candidate:
     members: tuple[lxml.html.HtmlElement, ...]
     score: float
     reasons: tuple[str, ...]
+    same_site: float = 0.0  # the share of members whose title links within the site
 
 
 def score_members(members: list[lxml.html.HtmlElement], page_url: str) -> Candidate:
@@ -138,7 +148,12 @@ def score_members(members: list[lxml.html.HtmlElement], page_url: str) -> Candid
         factor *= 1.3
         reasons.append("in the main content")
     score = math.sqrt(count) * quality * factor
-    return Candidate(members=tuple(members), score=round(score, 2), reasons=tuple(reasons))
+    return Candidate(
+        members=tuple(members),
+        score=round(score, 2),
+        reasons=tuple(reasons),
+        same_site=share["same-site links"],
+    )
 
 
 def _groups(parent: lxml.html.HtmlElement) -> Iterator[list[lxml.html.HtmlElement]]:
