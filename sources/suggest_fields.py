@@ -90,6 +90,10 @@ def title_anchor(item: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
             return inner
         return next((a for a in found.iterancestors("a") if a.get("href")), None)
     anchors = [a for a in item.iter("a") if _is_good_anchor(a)]
+    if not anchors:  # a short title is the item's one link: "Is it true?"
+        linked = [a for a in item.iter("a") if a.get("href") and clean_text(a.text_content())]
+        if len({a.get("href") for a in linked}) == 1 and len(linked[0].text_content().split()) >= 3:
+            anchors = linked[:1]
     return max(anchors, key=lambda a: len(clean_text(a.text_content())), default=None)
 
 
@@ -230,6 +234,21 @@ def common_child_selector(
     return None
 
 
+def _prefixed_headings(items: list[lxml.html.HtmlElement]) -> bool:
+    """Whether the items' headings hold their title links beside other words (``Sticky:``,
+    ``Poll:``, a count): then the link's text is the title."""
+    differ = False
+    for item in items:
+        found, anchor = heading(item), title_anchor(item)
+        if found is None or anchor is None or found not in anchor.iterancestors():
+            return False
+        title = clean_text(anchor.text_content())
+        if not title:
+            return False
+        differ = differ or title != clean_text(found.text_content())
+    return differ
+
+
 def date_selector(items: list[lxml.html.HtmlElement]) -> str | None:
     """The date field of ``items``: their ``datePublished`` or ``time`` elements with the
     attribute that holds the date in all of them; else their dedicated date elements; else
@@ -251,8 +270,8 @@ def field_selectors(members: tuple[lxml.html.HtmlElement, ...]) -> dict[str, str
     items = [m for m in members if title_anchor(m) is not None] or list(members)
     selectors: dict[str, str] = {}
     title = common_child_selector(items, heading)
-    if title is None:
-        title = common_child_selector(items, title_anchor)
+    if title is None or _prefixed_headings(items):
+        title = common_child_selector(items, title_anchor) or title
     selectors["title"] = title or "a"
     # the adapter takes the title's own anchor; a link selector only for an anchor around it
     outside = [

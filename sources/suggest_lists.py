@@ -4,6 +4,7 @@ shape), how much each looks like a news list and why, and the selectors of its f
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -29,13 +30,14 @@ from sources.suggest_fields import (
 MIN_ITEMS = 3
 _SKIPPED = frozenset(("script", "style", "noscript", "template", "svg", "head", "select"))
 _FURNITURE_TAGS = frozenset(("nav", "header", "footer", "aside", "form"))
+_TYPED = frozenset(("text", "search", "email", "password", "tel", "url", "number"))
 _FURNITURE_ROLES = frozenset(("navigation", "banner", "contentinfo", "complementary", "search"))
 #: Words that name page furniture, at the start or end of an id's or class's word (``main-menu``,
 #: ``topmenu``, ``sidebar``, ``comments``; not the ``pager`` inside ``autopagerize_page_element``).
 _FURNITURE_WORDS = (
     *("menu", "nav", "footer", "sidebar", "widget", "share", "social", "comment", "cookie"),
     *("breadcrumb", "pagination", "pager", "blogroll", "masthead", "toolbar", "related"),
-    *("popular", "trending"),
+    *("popular", "trending", "carousel"),
 )
 _NAME_WORDS = re.compile(r"[a-z]+")
 _MAIN_WORDS = frozenset(("content", "main"))
@@ -46,7 +48,10 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z_-]{0,40}$")
 def own_furniture(element: lxml.html.HtmlElement) -> str | None:
     """Why ``element`` itself is page furniture (its tag, role, or a furniture word in its id
     or a class that names no main content: not ``content-sidebar-wrap``), or ``None``."""
-    if element.tag in _FURNITURE_TAGS:
+    if element.tag == "form":
+        if _typed_into(element):  # a search, sign-in or comment form; not a list's checkboxes
+            return "inside <form>"
+    elif element.tag in _FURNITURE_TAGS:
         return f"inside <{element.tag}>"
     if str(element.get("role", "")).lower() in _FURNITURE_ROLES:
         return f"inside role={element.get('role')}"
@@ -61,6 +66,14 @@ def own_furniture(element: lxml.html.HtmlElement) -> str | None:
                 ):
                     return f"inside an element named {furniture_word!r}"
     return None
+
+
+def _typed_into(form: lxml.html.HtmlElement) -> bool:
+    """Whether ``form`` has a field to type into (a search box, a password, a comment)."""
+    return any(
+        field.tag == "textarea" or str(field.get("type", "text")).lower() in _TYPED
+        for field in form.iter("input", "textarea")
+    )
 
 
 def furniture(element: lxml.html.HtmlElement) -> str | None:
@@ -173,19 +186,42 @@ def _groups(parent: lxml.html.HtmlElement) -> Iterator[list[lxml.html.HtmlElemen
                 yield [m for m in members if name in stable_classes(m)]
 
 
+def _cousin_groups(root: lxml.html.HtmlElement) -> Iterator[list[lxml.html.HtmlElement]]:
+    """Items of one shape spread over sibling containers of one tag: a list cut into month
+    groups (``ul.news > li`` under each heading), rows of two cards (``div.row >
+    article.post``), a forum's pinned threads above the others."""
+    cousins: dict[tuple[lxml.html.HtmlElement, str, str], list[lxml.html.HtmlElement]] = {}
+    for parent in root.iter():
+        grandparent = parent.getparent()
+        if grandparent is None or not isinstance(parent.tag, str) or parent.tag in _SKIPPED:
+            continue
+        for child in parent:
+            if isinstance(child.tag, str) and child.tag not in _SKIPPED:
+                shape = f"{child.tag}.{next(iter(stable_classes(child)), '')}"
+                cousins.setdefault((grandparent, str(parent.tag), shape), []).append(child)
+    for members in cousins.values():
+        parents = len({m.getparent() for m in members})
+        # one in each container is a column of rows (a forum's last-post cells), not items
+        if len(members) >= MIN_ITEMS and parents > 1 and len(members) * 2 >= parents * 3:
+            yield members
+
+
 def candidates(root: lxml.html.HtmlElement, page_url: str) -> list[Candidate]:
     """Every candidate list on the page, the likeliest first, each with a selector that
     matches exactly its members."""
     found: dict[frozenset[lxml.html.HtmlElement], Candidate] = {}
-    for parent in root.iter():
-        if not isinstance(parent.tag, str) or parent.tag in _SKIPPED:
+    groups = (
+        members
+        for parent in root.iter()
+        if isinstance(parent.tag, str) and parent.tag not in _SKIPPED
+        for members in _groups(parent)
+    )
+    for members in itertools.chain(groups, _cousin_groups(root)):
+        if sum(1 for m in members if title_anchor(m) is not None) < MIN_ITEMS:
             continue
-        for members in _groups(parent):
-            if sum(1 for m in members if title_anchor(m) is not None) < MIN_ITEMS:
-                continue
-            key = frozenset(members)
-            if key not in found:
-                found[key] = score_members(members, page_url)
+        key = frozenset(members)
+        if key not in found:
+            found[key] = score_members(members, page_url)
     return sorted(found.values(), key=lambda c: c.score, reverse=True)
 
 
