@@ -205,31 +205,31 @@ def _structure_alternatives(
     document: str, context: PageContext, root: lxml.html.HtmlElement, found: list[Candidate]
 ) -> list[Alternative]:
     """The best candidates read with their selectors; a candidate whose selector matches more
-    than its members is scored again as what the selector matches."""
-    alternatives = []
-    for candidate in found[:KEPT_CANDIDATES]:
+    than its members is scored again as what the selector matches, and of two selectors that
+    match the same elements the shorter is kept."""
+    kept: dict[frozenset[lxml.html.HtmlElement], Alternative] = {}
+    for candidate in found[: 2 * KEPT_CANDIDATES]:
+        if len(kept) == KEPT_CANDIDATES:
+            break
         selector = item_selector(root, candidate.members)
         matched = [e for e in root.cssselect(selector) if isinstance(e, lxml.html.HtmlElement)]
-        scored = candidate
-        if not matched:  # not reached: a selector built from the members matches them
+        key = frozenset(matched)
+        if not matched or (key in kept and len(kept[key].selectors["item"]) <= len(selector)):
             continue
-        if set(matched) != set(candidate.members):
+        scored = candidate
+        if key != frozenset(candidate.members):
             scored = score_members(matched, context.page_url)
             extra = f"its selector matches {len(matched)} elements, not {len(candidate.members)}"
             scored = replace(scored, reasons=(*scored.reasons, extra))
         selectors = {"item": selector, **field_selectors(scored.members)}
-        alternatives.append(
-            Alternative(
-                label=f"{len(scored.members)} repeated items",
-                selectors=selectors,
-                score=scored.score,
-                reasons=scored.reasons,
-                result=_read(document, context, selectors),
-            )
+        kept[key] = Alternative(
+            label=f"{len(scored.members)} repeated items",
+            selectors=selectors,
+            score=scored.score,
+            reasons=scored.reasons,
+            result=_read(document, context, selectors),
         )
-    alternatives.sort(key=lambda a: a.score, reverse=True)
-    unique = {a.selectors["item"]: a for a in reversed(alternatives)}
-    return sorted(unique.values(), key=lambda a: a.score, reverse=True)
+    return sorted(kept.values(), key=lambda a: a.score, reverse=True)
 
 
 def suggest_source(document: str, context: PageContext) -> Suggestion:

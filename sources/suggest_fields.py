@@ -226,6 +226,9 @@ def common_child_selector(
             shapes[f"{simple_selector(parent)} > {simple_selector(element)}"] += 1
         if element.tag in ("td", "th") and parent is not None:
             shapes[f"{element.tag}:nth-child({parent.index(element) + 1})"] += 1
+        elif parent is not None:  # the second paragraph, after a byline paragraph
+            same = [c for c in parent if c.tag == element.tag]
+            shapes[f"{element.tag}:nth-of-type({same.index(element) + 1})"] += 1
     for shape, _count in shapes.most_common():
         if all(
             (found := item.cssselect(shape)) and found[0] is element for item, element in present
