@@ -27,9 +27,9 @@ from sources.suggest_lists import (
     own_furniture,
     score_members,
 )
+from sources.suggest_zone import guess_timezone
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_OFFSET = re.compile(r"T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})$")
 #: An article's body: this many characters of long paragraphs outside every candidate list.
 ARTICLE_BODY_CHARACTERS = 1200
 #: An article's other lists offered as its related links from this score (menus and share
@@ -93,34 +93,6 @@ def site_id(root: lxml.html.HtmlElement, page_url: str) -> str:
     main = labels[-2] if len(labels) >= 2 else (labels[0] if labels else "")
     slug = _slug(main)
     return slug if slug and slug not in _NOT_AN_ID else "source"
-
-
-def guess_timezone(root: lxml.html.HtmlElement) -> tuple[str | None, str]:
-    """A zone from the UTC offsets of the page's ISO dates (``time@datetime``, meta), with
-    the reason; ``None`` and "a guess" when the page gives no offset."""
-    values = [str(t.get("datetime", "")) for t in root.iter("time")]
-    values += [
-        str(m.get("content", ""))
-        for m in root.iter("meta")
-        if "time" in str(m.get("property", "") or m.get("name", "")).lower()
-    ]
-    offsets = Counter(
-        m.group(1).replace(":", "") for v in values if (m := _OFFSET.search(v.strip()))
-    )
-    for offset, _count in offsets.most_common():
-        if offset in ("Z", "+0000", "-0000"):
-            continue
-        hours, minutes = int(offset[1:3]), int(offset[3:5])
-        if minutes:
-            continue
-        name = "UTC" if hours == 0 else f"Etc/GMT{'-' if offset[0] == '+' else '+'}{hours}"
-        return name, (
-            f"from the {offset[:3]}:{offset[3:]} offset of the page's dates (a fixed offset: "
-            "name the region's zone if it keeps summer time)"
-        )
-    if offsets:
-        return None, "a guess: the page's dates are written in UTC, which says nothing of its zone"
-    return None, "a guess: the page's dates carry no UTC offset"
 
 
 def _article_reason(
@@ -238,7 +210,7 @@ def suggest_source(document: str, context: PageContext) -> Suggestion:
         root = lxml.html.document_fromstring(_XML_DECLARATION.sub("", document, count=1))
     except (etree.ParserError, ValueError):
         return Suggestion(kind="", notes=["the page could not be read as HTML"])
-    zone, zone_reason = guess_timezone(root)
+    zone, zone_reason = guess_timezone(root, context.page_url)
     page = Suggestion(
         kind="",
         page_title=clean_text(root.findtext(".//title") or ""),

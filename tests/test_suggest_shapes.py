@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import lxml.html
+import pytest
+
 from sources.suggest import suggest_source
+from sources.suggest_zone import guess_timezone
 from tests.conftest import DATA, make_context
 from tests.test_suggest import _golden
 
@@ -27,6 +31,10 @@ def test_a_list_cut_into_month_groups_is_one_list_with_dates_in_italian() -> Non
         "aside.sidebar li",
         "nav.main-menu li",
     ]
+    assert suggestion.timezone == "Europe/Rome"
+    assert suggestion.timezone_reason == (
+        "a guess from the page's language 'it': the page's dates carry no UTC offset"
+    )
 
 
 def test_a_forum_s_pinned_threads_join_the_others_titles_without_their_prefix() -> None:
@@ -129,3 +137,41 @@ def test_an_article_whose_lists_are_its_own_off_site_links_is_no_listing() -> No
         "not a listing: a single article (its lists are inside the <article> that holds its "
         "title and link away from the site)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("page", "url", "zone", "reason"),
+    [
+        (
+            '<html lang="de"><time datetime="2026-07-01T10:00:00+02:00">1. Juli</time>'
+            '<time datetime="2026-01-05T10:00:00+01:00">5. Januar</time></html>',
+            "https://hafen.example/",
+            "Europe/Berlin",
+            "from the +02:00 offset of the page's dates, in the zone of the page's language 'de'",
+        ),
+        (
+            '<html lang="de"><time datetime="2026-07-01T10:00:00+05:00">1. Juli</time></html>',
+            "https://hafen.example/",
+            "Etc/GMT-5",
+            "from the +05:00 offset of the page's dates (a fixed offset",
+        ),
+        (
+            "<html><p>2026年3月18日</p></html>",
+            "https://minato.example.jp/",
+            "Asia/Tokyo",
+            "a guess from the host's country '.jp'",
+        ),
+        (
+            '<html lang="en-US"><p>March 18, 2026</p></html>',
+            "https://harbor.example/",
+            "America/New_York",
+            "a guess from the page's language 'en-US'",
+        ),
+        ("<html><p>18 March 2026</p></html>", "https://harbour.example/", None, "a guess"),
+    ],
+)
+def test_the_time_zone_comes_from_the_dates_offsets_named_by_the_page_s_region(
+    page: str, url: str, zone: str | None, reason: str
+) -> None:
+    guessed, why = guess_timezone(lxml.html.document_fromstring(page), url)
+    assert (guessed, why.startswith(reason)) == (zone, True)
