@@ -27,12 +27,8 @@ from feeds.errors import ParseError
 from feeds.identity import entry_id
 from feeds.links import web_url
 from feeds.model import Adapter, Diagnostic, Entry, PageContext, ParseResult, Severity
-from sources.selector_fields import (
-    DateNotes,
-    FieldDate,
-    FieldSelector,
-    read_field_date,
-)
+from sources.field_dates import DateNotes, FieldDate, read_field_date
+from sources.selector_fields import FieldSelector
 from sources.structured import MODES, read_structured
 from sources.structured_items import structured_day
 

@@ -12,13 +12,8 @@ import lxml.html
 
 from feeds.dates import read_listing_date, read_path_date
 from feeds.text import clean_text
-from sources.selector_fields import (
-    DATE_CLASS,
-    element_text,
-    not_published,
-    published_elements,
-    read_field_date,
-)
+from sources.field_dates import DATE_CLASS, not_published, published_elements, read_field_date
+from sources.selector_fields import element_text
 
 MIN_TITLE_CHARACTERS = 12
 #: A date field's text is this long at most (``Posted on 3 May 2026 by Ann Example``).

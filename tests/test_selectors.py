@@ -13,7 +13,7 @@ import pytest
 
 from feeds.model import ParseResult, entry_record
 from sources import ADAPTERS
-from sources.selector_fields import FieldDate, read_field_date
+from sources.field_dates import FieldDate, read_field_date
 from sources.selectors import SelectorSpec
 from tests.conftest import DATA, make_context
 
@@ -298,7 +298,7 @@ def test_the_config_names_a_bad_sibling_field_with_its_key_path(tmp_path: Path) 
 
 
 def test_a_time_of_day_alone_is_no_date_not_today() -> None:
-    from sources.selector_fields import read_field_date
+    from sources.field_dates import read_field_date
 
     for text in ("10:23 PM", "Today, 10:23 PM", "Tuesday"):
         assert read_field_date(text).date is None, text
@@ -308,7 +308,7 @@ def test_a_time_of_day_alone_is_no_date_not_today() -> None:
 def test_a_date_in_a_bylines_text_is_the_items_date() -> None:
     import lxml.html
 
-    from sources.selector_fields import dedicated_date
+    from sources.field_dates import dedicated_date
 
     item = lxml.html.fragment_fromstring(
         "<article><h2><a href='/a'>Transformación digital</a></h2>"
@@ -322,7 +322,7 @@ def test_a_date_in_a_bylines_text_is_the_items_date() -> None:
 def test_a_forums_last_post_time_is_not_the_threads_date() -> None:
     import lxml.html
 
-    from sources.selector_fields import dedicated_date
+    from sources.field_dates import dedicated_date
 
     row = lxml.html.fragment_fromstring(
         "<li class='threadbit'><h3><a href='/t/1'>How to pollinate a pitcher plant</a></h3>"
