@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 
@@ -118,11 +118,13 @@ def read_structured(root: lxml.html.HtmlElement, mode: str) -> StructuredReading
 
 
 def advertised_feeds(root: lxml.html.HtmlElement, page_url: str) -> list[str]:
-    """The absolute URLs of the feeds the page advertises with ``<link rel="alternate">``,
-    comment feeds last."""
+    """The absolute URLs of the feeds the page advertises with ``<link rel="alternate">``:
+    the feed of the page's own section first (``/category/tools/feed/`` on
+    ``/category/tools/``, not the whole site's), comment feeds last."""
     feeds = [
         (
             "comment" in str(link.get("title", "")).lower() or "/comments/" in href,
+            -_shared_path(page_url, urljoin(page_url, href)),
             urljoin(page_url, href),
         )
         for link in root.iter("link")
@@ -130,7 +132,24 @@ def advertised_feeds(root: lxml.html.HtmlElement, page_url: str) -> list[str]:
         and str(link.get("type", "")).strip().lower() in FEED_TYPES
         and (href := str(link.get("href", "")).strip())
     ]
-    return list(dict.fromkeys(url for _, url in sorted(feeds, key=lambda pair: pair[0])))
+    return list(dict.fromkeys(url for *_, url in sorted(feeds, key=lambda found: found[:2])))
+
+
+def _shared_path(page_url: str, feed_url: str) -> int:
+    """How many leading path segments (without a file extension) two URLs of one host share."""
+    page, feed = urlsplit(page_url), urlsplit(feed_url)
+    if (page.hostname or "").removeprefix("www.") != (feed.hostname or "").removeprefix("www."):
+        return 0
+
+    def segments(path: str) -> list[str]:
+        return [part.rsplit(".", 1)[0] for part in path.split("/") if part]
+
+    shared = 0
+    for own, other in zip(segments(page.path), segments(feed.path), strict=False):
+        if own != other:
+            break
+        shared += 1
+    return shared
 
 
 def structured_suggestion(

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import tomllib
 
+import lxml.html
 import pytest
 
 from feeds.model import entry_record
 from sources import ADAPTERS
+from sources.structured import advertised_feeds
 from sources.suggest import suggest_source, suggestion_toml
 from tests.conftest import DATA, make_context
 
@@ -149,3 +151,22 @@ def test_breadcrumbs_menus_and_whole_entry_texts_are_not_read_as_items(mode: str
     )
     assert ADAPTERS["html"]({"structured": mode})(document, make_context()).entries == ()
     assert suggest_source(document, make_context()).selectors.get("structured") is None
+
+
+def test_the_feed_of_the_page_s_own_section_comes_before_the_whole_site_s() -> None:
+    page = (
+        "<html><head>"
+        '<link rel="alternate" type="application/rss+xml" href="/feed/">'
+        '<link rel="alternate" type="application/rss+xml" title="Comments" href="/comments/feed/">'
+        '<link rel="alternate" type="application/atom+xml" href="/category/tools/feed/">'
+        "</head><body></body></html>"
+    )
+    url = "https://harbourblog.example/category/tools/"
+    assert advertised_feeds(lxml.html.document_fromstring(page), url) == [
+        "https://harbourblog.example/category/tools/feed/",
+        "https://harbourblog.example/feed/",
+        "https://harbourblog.example/comments/feed/",
+    ]
+    # on the home page, the page's own order
+    home = advertised_feeds(lxml.html.document_fromstring(page), "https://harbourblog.example/")
+    assert home[0] == "https://harbourblog.example/feed/"
