@@ -135,7 +135,9 @@ def _read_whole(text: str, *, month_first: bool, free: bool = True) -> FieldDate
     # ``Today``) would otherwise be given the default's, today's, and is no date at all
     try:
         parsed, again = (
-            date_parser.parse(text, dayfirst=not month_first, fuzzy=False, default=default)
+            date_parser.parse(
+                text, dayfirst=not month_first, fuzzy=False, default=default, ignoretz=True
+            )
             for default in _TELLING_DEFAULTS
         )
     except (ValueError, OverflowError):

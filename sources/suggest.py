@@ -6,7 +6,6 @@ alternatives), or why the page is not a listing, as a ready-to-paste ``[[sources
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin, urlsplit
 
@@ -18,29 +17,18 @@ from feeds.text import clean_text
 from sources import ilo
 from sources.selectors import SelectorSpec, parse_with_selectors
 from sources.structured import StructuredFinding, structured_suggestion
+from sources.suggest_article import RELATED_SCORE, article_reason
 from sources.suggest_fields import field_selectors
 from sources.suggest_lists import (
     MIN_ITEMS,
     Candidate,
     candidates,
     item_selector,
-    own_furniture,
     score_members,
 )
 from sources.suggest_zone import guess_timezone
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-#: An article's body: this many characters of long paragraphs outside every candidate list.
-ARTICLE_BODY_CHARACTERS = 1200
-#: An article's other lists offered as its related links from this score (menus and share
-#: buttons score below it).
-RELATED_SCORE = 1.0
-#: A list item with this much text is a wrapper around a story, not an item of a list.
-LIST_ITEM_CHARACTERS = 2000
-#: An element holding this share of a page's paragraphs is its story, whatever its name.
-STORY_SHARE = 0.6
-#: A story's lists link mostly away from the site: at most this share of their items within it.
-OFF_SITE_SHARE = 0.2
 #: Candidates kept (and printed) beside the suggestion.
 KEPT_CANDIDATES = 3
 _NOT_AN_ID = frozenset(("en", "uk", "www", "news", "home", "index", "source", "de", "fr", "es"))
@@ -93,75 +81,6 @@ def site_id(root: lxml.html.HtmlElement, page_url: str) -> str:
     main = labels[-2] if len(labels) >= 2 else (labels[0] if labels else "")
     slug = _slug(main)
     return slug if slug and slug not in _NOT_AN_ID else "source"
-
-
-def _article_reason(
-    root: lxml.html.HtmlElement, found: list[Candidate], og_type: str
-) -> str | None:
-    """Why the page is a single article rather than a listing, or ``None``."""
-    lists = [c for c in found[:KEPT_CANDIDATES] if c.score >= RELATED_SCORE]
-    in_lists = {
-        e
-        for c in lists
-        for m in c.members
-        if len(m.text_content()) < LIST_ITEM_CHARACTERS  # not a wrapper around the story
-        for e in m.iter()
-    }
-    body = _body_characters(
-        [
-            (p, len(text))
-            for p in root.iter("p")
-            if p not in in_lists and len(text := clean_text(p.text_content())) >= 80
-        ]
-    )
-    headings = root.cssselect("h1")
-    if found and (story := _story_around(found[0], headings)) is not None:
-        return (
-            f"its lists are inside the <{story.tag}> that holds its title and link away "
-            "from the site"
-        )
-    if body < ARTICLE_BODY_CHARACTERS:
-        return None
-    if og_type == "article":
-        return f"og:type is article and its body has {body} characters of paragraphs"
-    if len(headings) == 1:
-        return f"one h1 over {body} characters of paragraphs"
-    if len(root.cssselect("article")) == 1:
-        return f"one <article> with {body} characters of paragraphs"
-    return None
-
-
-def _body_characters(paragraphs: list[tuple[lxml.html.HtmlElement, int]]) -> int:
-    """The characters of the paragraphs outside page furniture; furniture by name that holds
-    most of the page's paragraphs is no furniture (a ``nav-drawer`` around the story)."""
-    carried: Counter[lxml.html.HtmlElement] = Counter()
-    for paragraph, length in paragraphs:
-        for ancestor in paragraph.iterancestors():
-            carried[ancestor] += length
-    most = STORY_SHARE * sum(length for _, length in paragraphs)
-    body = 0
-    for paragraph, length in paragraphs:
-        for element in (paragraph, *paragraph.iterancestors()):
-            if element.tag in ("html", "body"):
-                body += length
-                break
-            if own_furniture(element) is not None and carried[element] < most:
-                break
-    return body
-
-
-def _story_around(
-    top: Candidate, headings: list[lxml.html.HtmlElement]
-) -> lxml.html.HtmlElement | None:
-    """The ``article`` holding the page's title (its one ``h1``) and every item of the best
-    list, when those items link away from the site: the lists of a story, not a listing."""
-    if len(headings) != 1 or top.same_site > OFF_SITE_SHARE:
-        return None
-    title = headings[0]
-    for story in top.members[0].iterancestors("article"):
-        if title in story.iter("h1") and all(story in m.iterancestors() for m in top.members):
-            return story
-    return None
 
 
 def _read(document: str, context: PageContext, selectors: dict[str, str]) -> ParseResult:
@@ -241,7 +160,7 @@ def suggest_source(document: str, context: PageContext) -> Suggestion:
     )
     found = candidates(root, context.page_url)
     alternatives = tuple(_structure_alternatives(document, context, root, found))
-    if (reason := _article_reason(root, found, og_type)) is not None:
+    if (reason := article_reason(root, found, og_type)) is not None:
         related = tuple(
             replace(a, label=f"not the page's list, only related links: {a.label}")
             for a in alternatives

@@ -175,3 +175,25 @@ def test_the_time_zone_comes_from_the_dates_offsets_named_by_the_page_s_region(
 ) -> None:
     guessed, why = guess_timezone(lxml.html.document_fromstring(page), url)
     assert (guessed, why.startswith(reason)) == (zone, True)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        (
+            "article-in-divs.html",
+            "its 3374 characters of text outside lists are over 6 times its best list's 83",
+        ),
+        (
+            "article-json-ld.html",
+            "its JSON-LD declares an article and its body has 895 characters of paragraphs",
+        ),
+    ],
+)
+def test_an_article_in_divs_or_declared_by_json_ld_is_no_listing(name: str, reason: str) -> None:
+    document = (DATA / "suggest" / name).read_text("utf-8")
+    suggestion = suggest_source(document, make_context(page_url="https://portnews.example/a/"))
+    assert suggestion.kind == ""
+    assert suggestion.notes[0] == f"not a listing: a single article ({reason})"
+    (related,) = suggestion.alternatives
+    assert related.label.startswith("not the page's list, only related links")
