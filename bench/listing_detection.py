@@ -12,7 +12,7 @@ import argparse
 import datetime as dt
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -68,6 +68,7 @@ class Score:
     extra: int
     said_not_listing: bool
     suggested: str
+    held_out: bool = False
 
     @property
     def usable(self) -> bool:
@@ -303,6 +304,12 @@ def report(scores: list[Score]) -> str:
             f"{_share(s.dates_right, s.true_items):>6} {s.wrong_dates:5} {s.extra:5}  "
             f"{verdict:7}  {s.suggested[:60]}"
         )
+    return "\n".join([*lines, "", _totals(scores)])
+
+
+def _totals(scores: list[Score]) -> str:
+    """The totals of ``scores`` beside the targets."""
+    lines: list[str] = []
     listings = [s for s in scores if s.kind == "listing"]
     articles = [s for s in scores if s.kind == "article"]
     true_total = sum(s.true_items for s in listings)
@@ -310,7 +317,6 @@ def report(scores: list[Score]) -> str:
     recognised = sum(s.said_not_listing for s in articles)
     wrong = sum(s.wrong_dates for s in listings)
     lines += [
-        "",
         f"listing pages usable with no edits: {usable}/{len(listings)} "
         f"({_share(usable, len(listings)).strip()})   target >= {TARGET_USABLE:.0%}",
         f"items found (matched) / true: {sum(s.matched for s in listings)}/{true_total}; "
@@ -341,10 +347,18 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.detail:
                 print(page.name)
-            scores.append(score(page, document, detail=args.detail))
+            found = score(page, document, detail=args.detail)
+            scores.append(replace(found, held_out=page.extra.get("set") == "holdout"))
         except Exception as e:  # a crash on one page is reported, not fatal
             print(f"{page.name}: suggest_source failed: {e!r}", file=sys.stderr)
     print(report(scores))
+    tuning = [s for s in scores if not s.held_out]
+    held_out = [s for s in scores if s.held_out]
+    if tuning and held_out:
+        print("\n--- pages used while tuning ---")
+        print(_totals(tuning))
+        print("\n--- held-out pages (set = holdout) ---")
+        print(_totals(held_out))
     return 0
 
 
