@@ -291,7 +291,7 @@ def read_numeric_date(text: str, *, month_first: bool = False) -> NumericReading
 _NUMERIC_IN_TEXT = re.compile(r"(?<![\d./-])\d{1,2}([./-])\d{1,2}\1\d{4}(?![\d/-])")
 #: A time of day (``15:36``, ``5:47 pm``, ``15.02 Uhr``, ``10h30``) and what may surround it.
 _TIME_OF_DAY = re.compile(
-    r"(?:\b(?:at|um|à|a las|alle|в)\s+)?\b\d{1,2}[:.h]\d{2}(?::\d{2})?"
+    r"(?:\b(?:at|um|à|a las|alle|в)\s+)?(?<![\d.])\d{1,2}[:.h]\d{2}(?![.\d])(?::\d{2})?"
     r"\s*(?:[ap]\.?m\.?|uhr|h)?(?!\w)",
     re.IGNORECASE,
 )

@@ -39,15 +39,43 @@ DATE_CLASS = re.compile(
 NOT_PUBLISHED_CLASS = re.compile(r"last[\s_-]*(post|comment|reply|activity)", re.IGNORECASE)
 
 
+#: Column headings over dates that are not when an item was published.
+LATER_HEADING = re.compile(
+    r"last|latest|recent|updated|dernier|derni[eè]re|letzte|neueste|[uú]ltim|ultim|laatste"
+    r"|senaste|ostatni|последн|обновл|最終|最新|最后|최근",
+    re.IGNORECASE,
+)
+
+
 def not_published(node: lxml.html.HtmlElement, item: lxml.html.HtmlElement) -> bool:
     """Whether ``node`` (within ``item``) holds a date that is not the item's publication:
-    its class or an ancestor's within the item says last post, comment, reply or activity."""
+    its class or an ancestor's within the item says last post, comment, reply or activity,
+    or it is in a table column headed so ("Last post", "Dernier message")."""
     for element in (node, *node.iterancestors()):
         if NOT_PUBLISHED_CLASS.search(str(element.get("class", ""))):
+            return True
+        if element.tag in _CELLS and LATER_HEADING.search(column_heading(element)):
             return True
         if element is item:
             return False
     return False
+
+
+def column_heading(cell: lxml.html.HtmlElement) -> str:
+    """The text over ``cell``'s column: the same cell of its table's first row, when that row
+    is another one with as many cells; else ``""``."""
+    row = cell.getparent()
+    table = next(row.iterancestors("table"), None) if row is not None else None
+    if row is None or table is None:
+        return ""
+    first = next(iter(table.xpath("./tr | ./thead/tr | ./tbody/tr")), None)
+    if first is None or first is row:
+        return ""
+    cells = [c for c in row if c.tag in _CELLS]
+    headings = [c for c in first if c.tag in _CELLS]
+    if len(cells) != len(headings) or cell not in cells:
+        return ""
+    return clean_text(headings[cells.index(cell)].text_content())
 
 
 _DATE_ATTRIBUTES = ("datetime", "content", "title")
@@ -155,14 +183,14 @@ def published_elements(item: lxml.html.HtmlElement) -> list[lxml.html.HtmlElemen
 
 
 def _text_nodes(item: lxml.html.HtmlElement) -> list[tuple[str, lxml.html.HtmlElement]]:
-    """Every bit of text directly in ``item`` or between its elements (``» 13 May 2026``),
+    """Every line of text directly in ``item`` or between its elements (``» 13 May 2026``),
     with the element it belongs to."""
     found = [(item.text, item)] if item.text else []
     for node in item.iter():
         if node is not item and node.tail:
             parent = node.getparent()
             found.append((node.tail, parent if parent is not None else item))
-    return found
+    return [(line, owner) for text, owner in found for line in text.splitlines() if line.strip()]
 
 
 def dedicated_date(
