@@ -10,6 +10,7 @@ from collections import Counter
 import lxml.html
 
 from feeds.text import clean_text
+from sources.suggest_fields import title_anchor
 from sources.suggest_lists import Candidate, own_furniture
 
 #: An article's body: this much text in paragraphs outside every candidate list.
@@ -96,13 +97,14 @@ def article_reason(root: lxml.html.HtmlElement, found: list[Candidate], og_type:
     declared = declared_article(root, og_type)
     if declared is not None and paragraphs >= DECLARED_BODY_CHARACTERS:
         return f"{declared} and its body has {paragraphs} characters of paragraphs"
-    if paragraphs >= ARTICLE_BODY_CHARACTERS:
+    listed = sum(len(clean_text(m.text_content())) for m in found[0].members) if found else 0
+    # a body a third of the best list's text at least: a news home page's intro is no story
+    if paragraphs >= ARTICLE_BODY_CHARACTERS and listed < 3 * paragraphs:
         if len(headings) == 1:
             return f"one h1 over {paragraphs} characters of paragraphs"
         if len(root.cssselect("article")) == 1:
             return f"one <article> with {paragraphs} characters of paragraphs"
     text = _body_characters(blocks)
-    listed = sum(len(clean_text(m.text_content())) for m in found[0].members) if found else 0
     if text >= TEXT_BODY_CHARACTERS and text > OUTWEIGHS * listed:
         return (
             f"its {text} characters of text outside lists are over {OUTWEIGHS} times its best "
@@ -112,16 +114,15 @@ def article_reason(root: lxml.html.HtmlElement, found: list[Candidate], og_type:
 
 
 def _items(candidate: Candidate) -> list[lxml.html.HtmlElement]:
-    """The members of a list that are items: all, but for the few that hold long texts, or the
-    one holding most of the list's text: wrappers around the story (a page's main column)."""
+    """The members of a list that are items: all but the wrappers around the story (a page's
+    main column among others): a long member with no title link of its own, or holding most
+    of the list's text."""
     sizes = [len(clean_text(m.text_content())) for m in candidate.members]
-    big = [size >= LIST_ITEM_CHARACTERS for size in sizes]
-    few = sum(big) * 3 <= len(sizes)  # else most hold long texts: a list of whole posts
     most = STORY_SHARE * sum(sizes)
     return [
         m
-        for m, size, long in zip(candidate.members, sizes, big, strict=True)
-        if not (long and (few or size > most))
+        for m, size in zip(candidate.members, sizes, strict=True)
+        if size < LIST_ITEM_CHARACTERS or (title_anchor(m) is not None and size <= most)
     ]
 
 
