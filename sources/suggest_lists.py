@@ -169,6 +169,10 @@ def score_members(members: list[lxml.html.HtmlElement], page_url: str) -> Candid
     )
 
 
+def _row_shape(row: lxml.html.HtmlElement) -> tuple[str, ...]:
+    return tuple(str(c.tag) for c in row if c.tag in ("td", "th"))
+
+
 def _groups(parent: lxml.html.HtmlElement) -> Iterator[list[lxml.html.HtmlElement]]:
     """Sibling groups of one shape: by tag (all shared stable classes), and by each stable
     class most of them share (so that ``div.post`` is told apart from ``div.ad``)."""
@@ -180,6 +184,11 @@ def _groups(parent: lxml.html.HtmlElement) -> Iterator[list[lxml.html.HtmlElemen
         if len(members) < MIN_ITEMS:
             continue
         yield members
+        if members[0].tag == "tr":  # the rows of the body's shape: no heading or pager row
+            shapes = Counter(_row_shape(m) for m in members)
+            shape, seen = shapes.most_common(1)[0]
+            if MIN_ITEMS <= seen < len(members):
+                yield [m for m in members if _row_shape(m) == shape]
         counts = Counter(c for m in members for c in set(stable_classes(m)))
         for name, seen in counts.items():
             if MIN_ITEMS <= seen < len(members):
@@ -254,4 +263,58 @@ def item_selector(root: lxml.html.HtmlElement, members: tuple[lxml.html.HtmlElem
                 return candidate
         if chain[0].startswith("#"):
             break
-    return " > ".join(chain)
+    return (
+        _positioned(root, first, wanted, chain)
+        or _pinned(root, first, wanted, own)
+        or " > ".join(chain)
+    )
+
+
+def _pinned(
+    root: lxml.html.HtmlElement,
+    first: lxml.html.HtmlElement,
+    wanted: set[lxml.html.HtmlElement],
+    own: str,
+) -> str | None:
+    """The members' path with each ancestor that has no id or class pinned by its place
+    (``#content > div > table:nth-child(3) > tr``), for tables nested in tables."""
+    steps = [own]
+    for ancestor in first.iterancestors():
+        if ancestor.tag in ("html", "body"):
+            break
+        step = _shape(ancestor)
+        parent = ancestor.getparent()
+        if step == ancestor.tag and parent is not None:
+            place = [c for c in parent if isinstance(c.tag, str)].index(ancestor) + 1
+            step += f":nth-child({place})"
+        steps.insert(0, step)
+        if step.startswith("#"):
+            break
+    pinned = " > ".join(steps)
+    if set(_select(root, pinned)) == wanted:
+        return pinned
+    return _positioned(root, first, wanted, [pinned])
+
+
+def _positioned(
+    root: lxml.html.HtmlElement,
+    first: lxml.html.HtmlElement,
+    wanted: set[lxml.html.HtmlElement],
+    chain: list[str],
+) -> str | None:
+    """A selector for members that are a run of siblings, skipping the siblings before and
+    after them (a table's heading and pager rows): ``tr:nth-child(n+2):nth-last-child(n+2)``."""
+    parent = first.getparent()
+    if parent is None or any(m.getparent() is not parent for m in wanted):
+        return None
+    siblings = [c for c in parent if isinstance(c.tag, str)]
+    places = sorted(siblings.index(m) for m in wanted)
+    if places[-1] - places[0] + 1 != len(places):
+        return None
+    suffix = f":nth-child(n+{places[0] + 1})" if places[0] else ""
+    if (after := len(siblings) - 1 - places[-1]) > 0:
+        suffix += f":nth-last-child(n+{after + 1})"
+    for candidate in (" ".join([chain[0], chain[-1]]), " > ".join(chain)):
+        if suffix and set(_select(root, candidate + suffix)) == wanted:
+            return candidate + suffix
+    return None
