@@ -37,9 +37,10 @@ _FURNITURE_ROLES = frozenset(("navigation", "banner", "contentinfo", "complement
 _FURNITURE_WORDS = (
     *("menu", "nav", "footer", "sidebar", "widget", "share", "social", "comment", "cookie"),
     *("breadcrumb", "pagination", "pager", "blogroll", "masthead", "toolbar", "related"),
-    *("popular", "trending", "carousel"),
+    *("popular", "trending", "carousel", "slide"),
 )
 _NAME_WORDS = re.compile(r"[a-z]+")
+_TAXONOMY = re.compile(r"(tag|category|categories|post|type|format|status|topic)[-_]")
 _MAIN_WORDS = frozenset(("content", "main"))
 _MAIN_NAME = re.compile(r"^(main|content|primary|posts|news|articles|results)", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z][A-Za-z_-]{0,40}$")
@@ -56,6 +57,8 @@ def own_furniture(element: lxml.html.HtmlElement) -> str | None:
     if str(element.get("role", "")).lower() in _FURNITURE_ROLES:
         return f"inside role={element.get('role')}"
     for name in f"{element.get('id', '')} {element.get('class', '')}".lower().split():
+        if _TAXONOMY.match(name):
+            continue  # a post's own tag or category: 'tag-slideshow', 'category-social'
         words = _NAME_WORDS.findall(name)
         if _MAIN_WORDS.intersection(words):
             continue  # a layout wrapper around the content and its sidebar
