@@ -112,12 +112,13 @@ def parse_text(text: str, context: PageContext) -> ParseResult:
 
 def read_html(document: str, context: PageContext) -> tuple[HtmlRendition, ParseResult]:
     """Parse the HTML of a listing page; also say which shape of HTML it is."""
-    rendition, items, next_link = cut_html(document, context.page_url)
-    result = interpret(items, context)
-    return rendition, replace(
+    cut = cut_html(document, context.page_url)
+    result = interpret(cut.items, context)
+    return cut.rendition, replace(
         result,
-        next_page=next_link or next_page_url(context.page_url, len(items)),
-        items_on_page=len(items),
+        diagnostics=(*cut.diagnostics, *result.diagnostics),
+        next_page=cut.next_page or next_page_url(context.page_url, len(cut.items)),
+        items_on_page=len(cut.items),
     )
 
 

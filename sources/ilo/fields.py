@@ -43,8 +43,8 @@ _FIRST_SENTENCE = re.compile(
 )
 _WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _CONTACT_PREFIX = re.compile(
-    r"^(?:e-?mail|courriel|correo|tel|t[ée]l[ée]fono|phone|fax|mobile|web|website|t|f|m)"
-    r"\s*[.:]?\s+",
+    r"^(?:e-?mail|courriel|correo|tel|t[ée]l|t[ée]l[ée]fono|phone|fax|mobile|web|website|t|f|m)"
+    r"\b\.?\s*:?\s*",
     re.IGNORECASE,
 )
 _CONTACT = re.compile(
@@ -134,7 +134,7 @@ def is_short_label(text: str) -> bool:
 
 def is_contact(text: str) -> bool:
     """True for a field that is only an e-mail address, a phone number or a URL."""
-    return bool(_CONTACT.match(_CONTACT_PREFIX.sub("", text, count=1)))
+    return bool(_CONTACT.match(_CONTACT_PREFIX.sub("", text, count=1))) and not is_date(text)
 
 
 def is_date(text: str) -> bool:
@@ -314,3 +314,23 @@ def replace_fields(raw: RawItem, fields: list[RawField]) -> RawItem:
     return RawItem(
         fields=tuple(fields), group=raw.group, position=raw.position, line=raw.line, link=raw.link
     )
+
+
+def drop_cut_item(items: list[RawItem]) -> Diagnostic | None:
+    """A page cut short ends in the middle of an item: on a page of dated items, a last item
+    with no date is one. Drops it from ``items`` and says so."""
+    if len(items) < 2 or not any(_dated(item) for item in items[:-1]) or _dated(items[-1]):
+        return None
+    last = items.pop()
+    first = last.fields[0].text if last.fields else ""
+    return Diagnostic(
+        code="cut-item",
+        severity=Severity.WARNING,
+        message=f"the page ends in the middle of an item (no date): dropped: {first[:80]!r}",
+        line=last.line,
+        item=last.position,
+    )
+
+
+def _dated(item: RawItem) -> bool:
+    return any(is_date(f.text) for f in item.fields)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from feeds.model import Diagnostic, Severity
 from sources.ilo.days import is_group_heading
-from sources.ilo.fields import RawField, RawItem, is_date, is_short_label
+from sources.ilo.fields import RawField, RawItem, drop_cut_item, is_date, is_short_label
 
 SEPARATOR = "-"
 
@@ -43,29 +43,6 @@ class _Page:
                 line=line,
             )
         )
-
-    def drop_cut_last_item(self) -> None:
-        """A page cut short ends mid-item: on a dated page, a last item with no date is one."""
-        if len(self.items) < 2 or not any(_dated(item) for item in self.items[:-1]):
-            return
-        last = self.items[-1]
-        if not _dated(last):
-            self.items.pop()
-            first = last.fields[0].text if last.fields else ""
-            self.diagnostics.append(
-                Diagnostic(
-                    code="cut-item",
-                    severity=Severity.WARNING,
-                    message="the page ends in the middle of an item (no date): "
-                    f"its last item is dropped: {first[:80]!r}",
-                    line=last.line,
-                    item=last.position,
-                )
-            )
-
-
-def _dated(item: RawItem) -> bool:
-    return any(is_date(f.text) for f in item.fields)
 
 
 def _numbered(lines: list[str]) -> list[tuple[int, str]]:
@@ -105,7 +82,8 @@ def cut_dash_separated(lines: list[str]) -> tuple[list[RawItem], list[Diagnostic
         current.extend(pending)
         if current:
             page.add([t for _, t in current], page_group, item_line)
-        page.drop_cut_last_item()
+        if (cut := drop_cut_item(page.items)) is not None:
+            page.diagnostics.append(cut)
     else:
         for line, skipped in pending:
             page.skip(line, skipped, "line outside any item")

@@ -11,18 +11,21 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Literal
 
 import lxml.html
 from lxml import etree
 
 from feeds.links import web_url
+from feeds.model import Diagnostic
 from feeds.text import clean_text
-from sources.ilo.fields import RawField, RawItem, is_date
+from sources.ilo.fields import RawField, RawItem, drop_cut_item, is_date
 
 HtmlRendition = Literal["item-list", "linked-headings", "blocks", "no-items"]
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_DOCUMENT_END = re.compile(r"</(?:html|body)>\s*$", re.IGNORECASE)
 _BLOCKS = frozenset(
     (
         "address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption",
@@ -162,14 +165,24 @@ def _document_events(
             yield "heading", element
 
 
-def cut_html(document: str, page_url: str) -> tuple[HtmlRendition, list[RawItem], str | None]:
-    """Cut an HTML listing page into raw items; also say which shape of listing it found and
-    return its ``rel=next`` link, if any."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HtmlCut:
+    """What the HTML front end found: the shape of the listing, its items, its ``rel=next``
+    link, and what it dropped (the cut last item of a page that ends before ``</html>``)."""
+
+    rendition: HtmlRendition
+    items: list[RawItem]
+    next_page: str | None = None
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+def cut_html(document: str, page_url: str) -> HtmlCut:
+    """Cut an HTML listing page into raw items."""
     document = _XML_DECLARATION.sub("", document, count=1)
     try:
         root = lxml.html.document_fromstring(document)
     except (etree.ParserError, ValueError):
-        return "no-items", [], None
+        return HtmlCut(rendition="no-items", items=[])
     base_url = page_url
     for base in root.iter("base"):
         if base.get("href"):
@@ -211,4 +224,10 @@ def cut_html(document: str, page_url: str) -> tuple[HtmlRendition, list[RawItem]
         if "next" in str(element.get("rel", "")).lower().split() and element.get("href"):
             next_page = _FieldCollector(base_url).link(element.get("href"))
             break
-    return rendition, items, next_page
+    cut = None if _DOCUMENT_END.search(document) else drop_cut_item(items)
+    return HtmlCut(
+        rendition=rendition,
+        items=items,
+        next_page=next_page,
+        diagnostics=() if cut is None else (cut,),
+    )
