@@ -95,7 +95,9 @@ ILO_DATA = Path(__file__).parent / "data" / "ilo"
         ("flat-dash-english.html", "blocks"),
     ],
 )
-def test_preview_says_which_rendition_of_an_ilo_listing_it_recognised(case: str, key: str) -> None:
+def test_preview_says_which_rendition_of_an_ilo_listing_it_recognised(
+    case: str, key: ilo.Rendition
+) -> None:
     result = feedpub("preview", str(ILO_DATA / case))
     assert result.returncode == 0, result.stderr
     said = result.stdout.splitlines()[1]
