@@ -38,8 +38,11 @@ _SENTENCE_END = re.compile(f"(?:[.!?\u2026][{_CLOSERS}]*|[\u3002\uff01\uff1f][{_
 _SENTENCE_BREAK = re.compile(
     f"[.!?\u2026][{_CLOSERS}]*\\s+[A-Z\u00c0-\u00de]|[\u3002\uff01\uff1f][{_CLOSERS}]*\\S"
 )
+#: A sentence ends at a period (not an ordinal's: ``Zum 3. Mal``) before a space or the end.
 _FIRST_SENTENCE = re.compile(
-    f"^.*?(?:[.!?\u2026][{_CLOSERS}]*(?=\\s|$)|[\u3002\uff01\uff1f][{_CLOSERS}]*)", re.DOTALL
+    f"^.*?(?:(?<!\\b\\d)(?<!\\b\\d\\d)[.!?\u2026][{_CLOSERS}]*(?=\\s|$)"
+    f"|[\u3002\uff01\uff1f][{_CLOSERS}]*)",
+    re.DOTALL,
 )
 _WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _CONTACT_PREFIX = re.compile(
