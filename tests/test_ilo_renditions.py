@@ -168,3 +168,10 @@ def test_a_month_like_summary_line_is_a_heading_only_when_a_dash_follows_it() ->
         ("May 2021", "May 2021"),
         ("", "October 2026"),
     ]
+
+
+def test_prose_with_a_single_date_line_is_not_a_title_less_listing() -> None:
+    letter = "Northfield\n12 May 2026\nDear colleagues, the office will close early on Friday.\n"
+    result = ilo.parse(letter, make_context())
+    assert not result.entries
+    assert not result.is_listing

@@ -15,6 +15,8 @@ from sources.ilo.days import is_group_heading
 from sources.ilo.fields import RawField, RawItem, drop_cut_item, is_date, is_short_label
 
 SEPARATOR = "-"
+#: A flat page with fewer date lines than this is prose with a date in it, not a listing.
+MIN_DATE_LINES = 2
 
 
 @dataclass(slots=True)
@@ -95,15 +97,16 @@ def cut_date_led(lines: list[str]) -> tuple[list[RawItem], list[Diagnostic]]:
 
     Each item starts at its date line, or at a label line just before it: the line after a
     date is the summary, so a label is a short line that is not the one right after the
-    previous date. With no date line at all, each line is an item of one field (the grammar
-    tells whether they are news). A month or year line before an item is its group heading.
+    previous date. With fewer than ``MIN_DATE_LINES`` date lines, each line is an item of one
+    field (the grammar tells whether they are news). A month or year line before an item is
+    its group heading.
     """
     numbered = _numbered(lines)
     page = _Page()
     if numbered and numbered[0][0] == 1 and not is_date(numbered[0][1]):
         page.skip(1, numbered.pop(0)[1], "page heading")
     dates = [i for i, (_, text) in enumerate(numbered) if is_date(text)]
-    if not dates:
+    if len(dates) < MIN_DATE_LINES:
         for line, text in numbered:
             if is_group_heading(text):
                 page.skip(line, text, "heading")
