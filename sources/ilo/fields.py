@@ -207,8 +207,11 @@ def _date_index(fields: list[RawField], evidence: PageEvidence) -> tuple[int | N
     return index, False
 
 
-def _two_fields(raw: RawItem, evidence: PageEvidence, diagnostics: list[Diagnostic]) -> Reading:
-    first, second = raw.fields[-2].text, raw.fields[-1].text
+def _two_fields(
+    raw: RawItem, fields: list[RawField], evidence: PageEvidence, diagnostics: list[Diagnostic]
+) -> Reading:
+    """An undated item of two fields: label and title, or title and summary."""
+    first, second = fields[0].text, fields[1].text
     if normalise_text(first) in CONTENT_LABELS:
         as_label = True
     elif reads_as_sentence(second):
@@ -283,8 +286,8 @@ def classify(raw: RawItem, evidence: PageEvidence, diagnostics: list[Diagnostic]
             summary="\n\n".join(f.text for f in fields[date_index + 1 :]),
         )
     elif len(fields) == 2:
-        reading = _two_fields(replace_fields(raw, fields), evidence, diagnostics)
-        title = fields[0] if reading.title == fields[0].text else fields[1]
+        reading = _two_fields(raw, fields, evidence, diagnostics)
+        title = fields[1] if reading.labels else fields[0]
     else:
         title_index = 0 if len(fields) == 1 else 1
         title = fields[title_index]
@@ -294,7 +297,6 @@ def classify(raw: RawItem, evidence: PageEvidence, diagnostics: list[Diagnostic]
             labels=[f.text for f in fields[:title_index]],
             summary="\n\n".join(f.text for f in fields[title_index + 1 :]),
         )
-    reading.raw = raw
     reading.credit = credit
     reading.normalised_title = normalise_text(reading.title)
     if reading.date_text is not None:
@@ -310,13 +312,6 @@ def classify(raw: RawItem, evidence: PageEvidence, diagnostics: list[Diagnostic]
             )
     reading.link = title.href or next((f.href for f in raw.fields if f.href), None) or raw.link
     return reading
-
-
-def replace_fields(raw: RawItem, fields: list[RawField]) -> RawItem:
-    """``raw`` with only ``fields`` (its credit taken off)."""
-    return RawItem(
-        fields=tuple(fields), group=raw.group, position=raw.position, line=raw.line, link=raw.link
-    )
 
 
 def drop_cut_item(items: list[RawItem]) -> Diagnostic | None:
