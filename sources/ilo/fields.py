@@ -105,7 +105,6 @@ class Reading:
     summary: str = ""
     credit: str | None = None
     link: str | None = None
-    title_from_summary: bool = False
 
 
 def item_diagnostic(code: str, severity: Severity, message: str, raw: RawItem) -> Diagnostic:
@@ -274,7 +273,14 @@ def classify(raw: RawItem, evidence: PageEvidence, diagnostics: list[Diagnostic]
             date_text=fields[date_index].text,
             labels=[f.text for f in fields[:date_index]],
             summary=summary,
-            title_from_summary=True,
+        )
+        diagnostics.append(
+            item_diagnostic(
+                "title-from-summary",
+                Severity.INFO,
+                f"item has no title: titled by its summary's first sentence {reading.title!r}",
+                raw,
+            )
         )
     elif date_index is not None:
         title = fields[date_index - 1]
