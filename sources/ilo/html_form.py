@@ -25,7 +25,6 @@ from sources.ilo.fields import RawField, RawItem, drop_cut_item, is_date
 HtmlRendition = Literal["item-list", "linked-headings", "blocks", "no-items"]
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_DOCUMENT_END = re.compile(r"</(?:html|body)>\s*$", re.IGNORECASE)
 _BLOCKS = frozenset(
     (
         "address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption",
@@ -224,7 +223,8 @@ def cut_html(document: str, page_url: str) -> HtmlCut:
         if "next" in str(element.get("rel", "")).lower().split() and element.get("href"):
             next_page = _FieldCollector(base_url).link(element.get("href"))
             break
-    cut = None if _DOCUMENT_END.search(document) else drop_cut_item(items)
+    ended = document.rstrip()[-7:].lower() in ("</html>", "</body>")
+    cut = None if ended else drop_cut_item(items)
     return HtmlCut(
         rendition=rendition,
         items=items,
