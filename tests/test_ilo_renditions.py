@@ -175,3 +175,28 @@ def test_prose_with_a_single_date_line_is_not_a_title_less_listing() -> None:
     result = ilo.parse(letter, make_context())
     assert not result.entries
     assert not result.is_listing
+
+
+def test_a_media_contact_numbered_as_an_item_of_a_dated_listing_is_skipped() -> None:
+    page = "\n".join(
+        [
+            "Press releases",
+            "",
+            "  1. newsroom@northfield-labour.example.org",
+            "",
+            "  2. Tel: +41 22 555 01 99",
+            "",
+            "  3. Harbour employers and unions agree on overtime rules",
+            "",
+            "    12 November 2026",
+            "",
+            "  4. https://www.example.org/newsroom/contacts",
+            "",
+        ]
+    )
+    result = ilo.parse(page, make_context())
+    assert [e.title for e in result.entries] == [
+        "Harbour employers and unions agree on overtime rules"
+    ]
+    skipped = [d.item for d in result.diagnostics if d.code == "contact-item"]
+    assert skipped == [1, 2, 4]
