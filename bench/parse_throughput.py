@@ -124,20 +124,20 @@ def calls_per_item(document: str, size: int) -> float:
 
 def main() -> None:
     print(
-        f"{'rendition':<15} {'items':>7} {'bytes':>11} {'seconds':>9} {'items/s':>10} {'growth':>7}"
+        f"{'rendition':<15} {'items':>7} {'bytes':>11} {'seconds':>9} {'items/s':>10} "
+        f"{'growth':>7} {'calls/item':>10}"
     )
     for rendition, (items_for, write) in RENDITIONS.items():
         rows = []
         for size in SIZES:
             document = write(items_for(size))
-            rows.append(
-                (size, len(document.encode()), measure(document, 5 if size <= 5_000 else 3))
-            )
-        base = next(seconds / size for size, _, seconds in rows if size >= GROWTH_BASE)
-        for size, length, seconds in rows:
+            seconds = measure(document, 5 if size <= 5_000 else 3)
+            rows.append((size, len(document.encode()), seconds, calls_per_item(document, size)))
+        base = next(seconds / size for size, _, seconds, _ in rows if size >= GROWTH_BASE)
+        for size, length, seconds, calls in rows:
             print(
                 f"{rendition:<15} {size:>7} {length:>11,} {seconds:>9.4f} "
-                f"{size / seconds:>10,.0f} {seconds / size / base:>7.2f}"
+                f"{size / seconds:>10,.0f} {seconds / size / base:>7.2f} {calls:>10.1f}"
             )
 
 
