@@ -179,21 +179,23 @@ def preview(  # noqa: PLR0917  (click passes every option)
             else:
                 click.echo(suggestion_toml(suggestion, page_url, zone.key), nl=False)
             return
-        if source is not None:
+        recognised: ilo.Rendition | None = None
+        if source is not None and source.kind != "ilo":
             result = sources.ADAPTERS[source.kind](source.selectors)(text, context)
         elif (kind and kind != "ilo") or selectors:
             result = sources.ADAPTERS[kind or "html"](selectors)(text, context)
         else:
-            result = ilo.parse(text, context, form)
+            recognised, result = ilo.read_page(text, context, form)
     except (FeedpubError, ValueError) as error:
         message = str(error)
         raise click.ClickException(
             message if message.startswith(name) else f"{name}: {message}"
         ) from error
     if output_format == "json":
-        click.echo(preview_output.result_json(result))
+        click.echo(preview_output.result_json(result, recognised))
     else:
-        click.echo(preview_output.result_text(name, result, context))
+        rendition = f"an ILO listing, {ilo.RENDITIONS[recognised]}" if recognised else None
+        click.echo(preview_output.result_text(name, result, context, rendition))
     if not result.is_listing:
         read_as_ilo = source is None and kind in (None, "ilo") and not selectors
         raise click.ClickException(preview_output.not_a_listing(name, result, read_as_ilo))

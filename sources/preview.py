@@ -43,13 +43,18 @@ def not_a_listing(name: str, result: ParseResult, read_as_ilo: bool) -> str:
     return f"{name}: {reason}"
 
 
-def result_text(name: str, result: ParseResult, context: PageContext) -> str:
-    """Every entry with its dates, id, link and a line of summary, then the diagnostics."""
+def result_text(
+    name: str, result: ParseResult, context: PageContext, rendition: str | None = None
+) -> str:
+    """Every entry with its dates, id, link and a line of summary, then the diagnostics;
+    ``rendition`` (what the page was recognised as) is said under the first line."""
     dated = sum(1 for entry in result.entries if entry.date)
     lines = [
         f"{name}: {len(result.entries)} entries ({dated} dated), "
         f"{len(result.diagnostics)} diagnostics; dates read in {context.timezone.key}"
     ]
+    if rendition:
+        lines.append(f"read as {rendition}")
     for number, entry in enumerate(result.entries, start=1):
         day = entry.date.isoformat() if entry.date else "undated   "
         lines += ["", f"{number:3}. {day}  {entry.title}"]
@@ -82,10 +87,11 @@ def result_text(name: str, result: ParseResult, context: PageContext) -> str:
     return "\n".join(lines)
 
 
-def result_json(result: ParseResult) -> str:
-    """The entries and diagnostics as JSON records."""
+def result_json(result: ParseResult, rendition: str | None = None) -> str:
+    """The entries and diagnostics as JSON records (and the rendition recognised, if told)."""
     return _json(
         {
+            **({"rendition": rendition} if rendition else {}),
             "entries": [entry_record(entry) for entry in result.entries],
             "diagnostics": [diagnostic_record(d) for d in result.diagnostics],
         }

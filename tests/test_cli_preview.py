@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sources import ilo
 from tests.http_server import LocalServer, Route
 
 PAGE = """Newsroom
@@ -79,6 +80,37 @@ def test_preview_prints_every_entry_and_the_diagnostics(page_file: Path) -> None
     assert "2026-11-14  Northfield office opens a youth employment desk" in result.stdout
     assert "labels: Press release · credit: © K. Mensah / NLO 2026" in result.stdout
     assert "undated-item (line 21, item 3)" in result.stdout
+
+
+ILO_DATA = Path(__file__).parent / "data" / "ilo"
+
+
+@pytest.mark.parametrize(
+    ("case", "key"),
+    [
+        ("month-groups-english.txt", "numbered"),
+        ("flat-dash-german.txt", "dash-separated"),
+        ("titleless-flat.txt", "date-led"),
+        ("home-page-bulleted.txt", "bulleted"),
+        ("flat-dash-english.html", "blocks"),
+    ],
+)
+def test_preview_says_which_rendition_of_an_ilo_listing_it_recognised(
+    case: str, key: ilo.Rendition
+) -> None:
+    result = feedpub("preview", str(ILO_DATA / case))
+    assert result.returncode == 0, result.stderr
+    said = result.stdout.splitlines()[1]
+    assert said == f"read as an ILO listing, {ilo.RENDITIONS[key]}"
+    as_json = feedpub("preview", str(ILO_DATA / case), "--format", "json")
+    assert json.loads(as_json.stdout)["rendition"] == key
+
+
+def test_preview_of_a_flat_page_says_it_is_dash_separated() -> None:
+    result = feedpub("preview", str(ILO_DATA / "flat-dash-spanish.txt"))
+    assert "read as an ILO listing, text rendition, flat items separated by '-' lines" in (
+        result.stdout
+    )
 
 
 def test_preview_json_has_the_documented_fields(page_file: Path) -> None:

@@ -14,7 +14,14 @@ from feeds.errors import ParseError
 from feeds.identity import normalise_text
 from sources import ilo
 from tests.conftest import make_context
-from tests.listing_writer import WrittenItem, write_html, write_text
+from tests.listing_writer import (
+    WrittenItem,
+    write_html,
+    write_html_blocks,
+    write_text,
+    write_text_bulleted,
+    write_text_flat,
+)
 
 CONTEXT = make_context()
 
@@ -96,3 +103,39 @@ def test_written_items_read_back_identically_from_text_and_html(items: list[Writ
     assert [e.link for e in from_html.entries] == [
         f"https://www.example.org/n/{n}" for n in range(1, len(items) + 1)
     ]
+
+
+_FLAT_LINES = st.lists(
+    st.one_of(
+        _LINE,
+        st.sampled_from(
+            ["-", "May 2021", "12 May 2020", "2020/06/30", "6月 2020", "Press release", "  • Point"]
+        ),
+    ),
+    max_size=30,
+)
+
+
+@given(_FLAT_LINES)
+@settings(max_examples=300)
+def test_flat_shaped_text_never_raises(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    assume(text.strip())
+    result = ilo.parse(text, CONTEXT)
+    assert len({entry.id for entry in result.entries}) == len(result.entries)
+    assert all(entry.title for entry in result.entries)
+
+
+@given(
+    st.lists(_ITEM, min_size=2, max_size=12, unique_by=lambda i: (normalise_text(i.title), i.date))
+)
+@settings(max_examples=100)
+def test_written_items_read_back_with_the_same_ids_from_every_rendition(
+    items: list[WrittenItem],
+) -> None:
+    indented = ilo.parse(write_text(items), CONTEXT).entries
+    for write in (write_text_flat, write_text_bulleted, write_html_blocks):
+        entries = ilo.parse(write(items), CONTEXT).entries
+        assert [(e.id, e.published, e.title, e.summary, e.labels, e.credit) for e in entries] == [
+            (e.id, e.published, e.title, e.summary, e.labels, e.credit) for e in indented
+        ], write.__name__

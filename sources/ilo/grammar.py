@@ -7,197 +7,39 @@ title, date and summary, gives each item its identity and dates, and reports wha
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-from feeds.dates import page_order_instants, read_listing_date
-from feeds.identity import entry_id, normalise_text
+from feeds.dates import page_order_instants
+from feeds.identity import entry_id
 from feeds.model import Diagnostic, Entry, PageContext, ParseResult, Severity
+from sources.ilo.fields import (
+    CONTENT_LABELS,
+    RawField,
+    RawItem,
+    Reading,
+    classify,
+    is_contact,
+    item_diagnostic,
+    page_evidence,
+    reads_as_sentence,
+)
 
-#: Labels that name a kind of content: a two-field undated item starting with one is
-#: certainly "label, title". Compared after ``normalise_text``.
-CONTENT_LABELS = frozenset(
-    normalise_text(label)
-    for label in (
-        "Press release", "News", "Event", "Events", "Statement", "Media advisory", "Video",
-        "Feature", "Article", "Comment", "Speech", "Publication", "Podcast", "Interview",
-        "Opinion", "Blog", "Infostory", "Photo gallery", "Announcement", "Meeting", "Webinar",
-        "Communiqué de presse", "Actualité", "Événement", "Déclaration", "Avis aux médias",
-        "Comunicado de prensa", "Noticia", "Evento", "Declaración", "Nota informativa",
-        "Comunicado de imprensa", "Notícia", "Declaração",
-        "Pressemitteilung", "Nachricht", "Veranstaltung", "Erklärung",
-    )
-)  # fmt: skip
+__all__ = ["CONTENT_LABELS", "RawField", "RawItem", "interpret"]
 
-_CREDIT = re.compile(r"^(?:©|\(c\)\s|copyright\s)", re.IGNORECASE)
-_CLOSERS = "\"'\u201d\u2019)"
-_SENTENCE_END = re.compile(f"[.!?\u2026][{_CLOSERS}]*$")
-_SENTENCE_BREAK = re.compile(f"[.!?\u2026][{_CLOSERS}]*\\s+[A-Z\u00c0-\u00de]")
-_MAX_LABEL_WORDS = 6
-_MIN_SENTENCE_WORDS = 8
-_MAX_TITLE_WORDS = 25
-
-
-@dataclass(frozen=True, slots=True)
-class RawField:
-    """One field of an item as a front end found it: clean text, and its first link if any."""
-
-    text: str
-    href: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RawItem:
-    """One numbered item of a listing, before interpretation.
-
-    Attributes:
-        fields: The item's non-empty fields, in page order.
-        group: The heading the item stood under, or ``None``.
-        position: The item's 1-based position on the page (for diagnostics only).
-        line: The 1-based line of the document where the item starts, if known.
-        link: A link for the item found outside its fields (an image link), if any.
-    """
-
-    fields: tuple[RawField, ...]
-    group: str | None
-    position: int
-    line: int | None = None
-    link: str | None = None
-
-
-@dataclass(slots=True)
-class _Reading:
-    """An item once its fields are classified."""
-
-    raw: RawItem
-    title: str
-    normalised_title: str = ""
-    date_text: str | None = None
-    date: dt.date | None = None
-    labels: list[str] = field(default_factory=list)
-    summary: str = ""
-    credit: str | None = None
-    link: str | None = None
-
-
-def _diagnostic(code: str, severity: Severity, message: str, raw: RawItem) -> Diagnostic:
-    return Diagnostic(
-        code=code, severity=severity, message=message, line=raw.line, item=raw.position
-    )
-
-
-def _reads_as_sentence(text: str) -> bool:
-    words = len(text.split())
-    return (
-        words > _MAX_TITLE_WORDS
-        or bool(_SENTENCE_BREAK.search(text))
-        or (bool(_SENTENCE_END.search(text)) and words >= _MIN_SENTENCE_WORDS)
-    )
-
-
-def _is_short_label(text: str) -> bool:
-    return len(text.split()) <= _MAX_LABEL_WORDS and not _SENTENCE_END.search(text)
-
-
-def _classify(
-    raw: RawItem, page_has_labels: bool, diagnostics: list[Diagnostic]
-) -> _Reading | None:
-    fields = list(raw.fields)
-    credit = None
-    if fields and _CREDIT.match(fields[0].text):
-        credit = fields.pop(0).text
-    if not fields:
-        diagnostics.append(
-            _diagnostic("empty-item", Severity.WARNING, "item has no title: skipped", raw)
-        )
-        return None
-    date_index = next(
-        (i for i in range(1, len(fields)) if read_listing_date(fields[i].text).looks_like_date),
-        None,
-    )
-    if date_index is not None:
-        title = fields[date_index - 1]
-        reading = _Reading(
-            raw=raw,
-            title=title.text,
-            date_text=fields[date_index].text,
-            labels=[f.text for f in fields[: date_index - 1]],
-            summary="\n\n".join(f.text for f in fields[date_index + 1 :]),
-        )
-    elif len(fields) == 2:
-        first, second = fields[0].text, fields[1].text
-        if normalise_text(first) in CONTENT_LABELS:
-            as_label = True
-        elif _reads_as_sentence(second):
-            as_label = False
-        else:
-            as_label = _is_short_label(first) and (page_has_labels or len(first) * 2 <= len(second))
-        if as_label:
-            title = fields[1]
-            reading = _Reading(raw=raw, title=second, labels=[first])
-            decision = f"read as label {first!r} and title {second!r}"
-        else:
-            title = fields[0]
-            reading = _Reading(raw=raw, title=first, summary=second)
-            decision = f"read as title {first!r} and summary"
-        diagnostics.append(
-            _diagnostic(
-                "ambiguous-item",
-                Severity.INFO,
-                f"undated item with two fields (label and title, or title and summary): {decision}",
-                raw,
-            )
-        )
-    else:
-        title_index = 0 if len(fields) == 1 else 1
-        title = fields[title_index]
-        reading = _Reading(
-            raw=raw,
-            title=title.text,
-            labels=[f.text for f in fields[:title_index]],
-            summary="\n\n".join(f.text for f in fields[title_index + 1 :]),
-        )
-    reading.credit = credit
-    reading.normalised_title = normalise_text(reading.title)
-    if reading.date_text is not None:
-        reading.date = read_listing_date(reading.date_text).date
-        if reading.date is None:
-            diagnostics.append(
-                _diagnostic(
-                    "invalid-date",
-                    Severity.WARNING,
-                    f"{reading.date_text!r} is not a possible date: item treated as undated",
-                    raw,
-                )
-            )
-    reading.link = title.href or next((f.href for f in raw.fields if f.href), None) or raw.link
-    return reading
-
-
-def _page_has_labels(items: Iterable[RawItem]) -> bool:
-    """True when dated items of the page carry labels: evidence for reading undated ones."""
-    for raw in items:
-        texts = [f.text for f in raw.fields if not _CREDIT.match(f.text)]
-        for i in range(1, len(texts)):
-            if read_listing_date(texts[i]).looks_like_date:
-                if i >= 2:
-                    return True
-                break
-    return False
+#: An undated page is a listing of features when at least this many items (and most) are.
+_MIN_FEATURES = 2
 
 
 def interpret(items: Iterable[RawItem], context: PageContext) -> ParseResult:
     """Turn a page's raw items into entries (in page order) and diagnostics."""
     raw_items = list(items)
     diagnostics: list[Diagnostic] = []
-    page_has_labels = _page_has_labels(raw_items)
-    readings: list[_Reading] = []
-    seen: dict[tuple[str, str, str], _Reading] = {}
+    evidence = page_evidence(raw_items)
+    readings: list[Reading] = []
+    seen: dict[tuple[str, str, str], Reading] = {}
     for raw in raw_items:
-        reading = _classify(raw, page_has_labels, diagnostics)
+        reading = classify(raw, evidence, diagnostics)
         if reading is None:
             continue
         key = (
@@ -208,7 +50,7 @@ def interpret(items: Iterable[RawItem], context: PageContext) -> ParseResult:
         if (first := seen.get(key)) is not None:
             first.labels.extend(lb for lb in reading.labels if lb not in first.labels)
             diagnostics.append(
-                _diagnostic(
+                item_diagnostic(
                     "duplicate-item",
                     Severity.INFO,
                     f"{reading.title!r} is listed again (as item {first.raw.position}): "
@@ -222,27 +64,64 @@ def interpret(items: Iterable[RawItem], context: PageContext) -> ParseResult:
 
     entries = _entries(readings, context, diagnostics)
     if not any(entry.date for entry in entries):
-        what = "no numbered item" if not raw_items else "no dated item"
-        diagnostics = [d for d in diagnostics if d.code != "undated-item"]
-        diagnostics.append(
-            Diagnostic(
-                code="not-a-listing",
-                severity=Severity.ERROR,
-                message=f"the page does not look like a news listing ({what}): nothing published",
+        refusal = _undated_page_refusal(raw_items, readings)
+        if refusal is None:
+            diagnostics.append(
+                Diagnostic(
+                    code="undated-listing",
+                    severity=Severity.WARNING,
+                    message=f"no item of the page has a date: its {len(entries)} items (titles "
+                    "with summaries) are published at the time they are first seen",
+                )
             )
-        )
-        entries = []
+        else:
+            diagnostics = [d for d in diagnostics if d.code != "undated-item"]
+            diagnostics.append(
+                Diagnostic(
+                    code="not-a-listing",
+                    severity=Severity.ERROR,
+                    message=f"the page does not look like a news listing ({refusal}): "
+                    "nothing published",
+                )
+            )
+            entries = []
     return ParseResult(entries=tuple(entries), diagnostics=tuple(diagnostics))
 
 
+def _is_feature(reading: Reading) -> bool:
+    """An undated item that reads as news: a title that is no sentence, a summary that is
+    one, and no contact details."""
+    fields = (reading.title, *reading.labels, reading.summary)
+    return (
+        not reads_as_sentence(reading.title)
+        and reads_as_sentence(reading.summary)
+        and not any(is_contact(part) for text in fields for part in text.split("\n\n"))
+    )
+
+
+def _undated_page_refusal(raw_items: list[RawItem], readings: list[Reading]) -> str | None:
+    """Why a page with no dated item is refused, or ``None`` for a list of undated features
+    (a country office's home page): most items have a title and a summary."""
+    if not raw_items:
+        return "no numbered item"
+    if readings and all(
+        not r.labels and not r.summary and reads_as_sentence(r.title) for r in readings
+    ):
+        return "its items are bare summary lines, with no title or date to key an entry on"
+    features = sum(1 for r in readings if _is_feature(r))
+    if features >= _MIN_FEATURES and features * 2 > len(readings):
+        return None
+    return "no dated item"
+
+
 def _entries(
-    readings: list[_Reading], context: PageContext, diagnostics: list[Diagnostic]
+    readings: list[Reading], context: PageContext, diagnostics: list[Diagnostic]
 ) -> list[Entry]:
     """Give each reading its identity and publication instant, in page order."""
     for reading in readings:
         if reading.date is None:
             diagnostics.append(
-                _diagnostic(
+                item_diagnostic(
                     "undated-item",
                     Severity.INFO,
                     f"{reading.title!r} has no date: published at the time it is first seen",
@@ -264,7 +143,7 @@ def _entries(
         if remaining_title_date[title_date] > 0:
             discriminator = reading.summary or "(no summary)"
             diagnostics.append(
-                _diagnostic(
+                item_diagnostic(
                     "shared-title",
                     Severity.INFO,
                     f"{reading.title!r} is shared by {title_dates[title_date]} different items "

@@ -1,21 +1,28 @@
 """The HTML front end of the ILO listing grammar: reads the HTML of a listing page.
 
 Finds the listing (``ol.item-list > li`` in the classic template, else any list whose items
-hold a linked heading), the group headings between lists, and each item's fields in page
-order, with the link of each field. ``grammar`` decides what each field is.
+hold a linked heading, else repeated blocks of the same class, as flat and title-less pages
+have them), the group headings between items, and each item's fields in page order, with the
+link of each field. ``grammar`` decides what each field is.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
 
 import lxml.html
 from lxml import etree
 
 from feeds.links import web_url
+from feeds.model import Diagnostic
 from feeds.text import clean_text
-from sources.ilo.grammar import RawField, RawItem
+from sources.ilo.fields import RawField, RawItem, drop_cut_item, is_date
+
+HtmlRendition = Literal["item-list", "linked-headings", "blocks", "no-items"]
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _BLOCKS = frozenset(
@@ -30,6 +37,8 @@ _SKIPPED = frozenset(("script", "style", "noscript", "template", "button", "svg"
 _GROUP_HEADINGS = frozenset(("h2", "h3", "h4"))
 _LIST_TAGS = frozenset(("ol", "ul"))
 _PAGE_FURNITURE = frozenset(("nav", "header", "footer", "aside"))
+_BLOCK_TAGS = frozenset(("div", "article", "section"))
+_MIN_BLOCKS = 2
 _ITEM_TITLE_XPATH = ".//*[self::h2 or self::h3 or self::h4 or self::h5 or self::h6][.//a[@href]]"
 
 
@@ -93,78 +102,132 @@ class _FieldCollector:
         return self.fields
 
 
-def _item_lists(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+def _item_lists(root: lxml.html.HtmlElement) -> tuple[HtmlRendition, list[lxml.html.HtmlElement]]:
     marked = [el for el in root.iter("ol", "ul") if "item-list" in _classes(el)]
     if marked:
-        return marked
-    return [
+        return "item-list", marked
+    lists = [
         element
         for element in root.iter("ol", "ul")
         if any(li.xpath(_ITEM_TITLE_XPATH) for li in element.iterchildren("li"))
         and not any(ancestor.tag in _LIST_TAGS for ancestor in element.iterancestors())
     ]
+    return ("linked-headings" if lists else "no-items"), lists
+
+
+def _in_furniture(element: lxml.html.HtmlElement) -> bool:
+    return any(ancestor.tag in _PAGE_FURNITURE for ancestor in element.iterancestors())
+
+
+def _repeated_blocks(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """The largest run of sibling blocks sharing a tag and class, each holding a date field
+    or a linked heading: the items of a listing marked up without a list."""
+    best: list[lxml.html.HtmlElement] = []
+    for parent in root.iter(*_BLOCK_TAGS, "main", "body"):
+        kinds = Counter(
+            (child.tag, _classes(child))
+            for child in parent.iterchildren(*_BLOCK_TAGS)
+            if _classes(child) or child.tag == "article"
+        )
+        if not kinds:
+            continue
+        (tag, classes), count = kinds.most_common(1)[0]
+        if count < _MIN_BLOCKS or count <= len(best) or _in_furniture(parent):
+            continue
+        blocks = [c for c in parent.iterchildren(tag) if _classes(c) == classes]
+        if all(_holds_date(block) or block.xpath(_ITEM_TITLE_XPATH) for block in blocks):
+            best = blocks
+    return best
+
+
+def _holds_date(block: lxml.html.HtmlElement) -> bool:
+    return any(
+        is_date(clean_text(element.text_content()))
+        for element in block.iter()
+        if isinstance(element.tag, str) and _is_field_element(element)
+    )
 
 
 def _document_events(
-    root: lxml.html.HtmlElement, lists: list[lxml.html.HtmlElement]
+    root: lxml.html.HtmlElement, items: list[lxml.html.HtmlElement]
 ) -> Iterator[tuple[str, lxml.html.HtmlElement]]:
-    """Yield ("heading", h) and ("list", ol) in document order, outside the lists."""
-    list_set = set(lists)
+    """Yield ("heading", h) and ("item", li) in document order, headings outside items."""
+    item_set = set(items)
     inside: set[lxml.html.HtmlElement] = set()
     for element in root.iter():
-        if element in list_set:
+        if element in item_set:
             inside.update(element.iter())
-            yield "list", element
+            yield "item", element
         elif element in inside:
             continue
-        elif element.tag in _GROUP_HEADINGS and not any(
-            ancestor.tag in _PAGE_FURNITURE for ancestor in element.iterancestors()
-        ):
+        elif element.tag in _GROUP_HEADINGS and not _in_furniture(element):
             yield "heading", element
 
 
-def cut_html(document: str, page_url: str) -> tuple[list[RawItem], str | None]:
-    """Cut an HTML listing page into raw items; also return its ``rel=next`` link, if any."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HtmlCut:
+    """What the HTML front end found: the shape of the listing, its items, its ``rel=next``
+    link, and what it dropped (the cut last item of a page that ends before ``</html>``)."""
+
+    rendition: HtmlRendition
+    items: list[RawItem]
+    next_page: str | None = None
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+def cut_html(document: str, page_url: str) -> HtmlCut:
+    """Cut an HTML listing page into raw items."""
     document = _XML_DECLARATION.sub("", document, count=1)
     try:
         root = lxml.html.document_fromstring(document)
     except (etree.ParserError, ValueError):
-        return [], None
+        return HtmlCut(rendition="no-items", items=[])
     base_url = page_url
     for base in root.iter("base"):
         if base.get("href"):
             base_url = web_url(str(base.get("href")), page_url) or page_url
             break
+    rendition, lists = _item_lists(root)
+    elements = [li for element in lists for li in element.iterchildren("li")]
+    if not elements and (blocks := _repeated_blocks(root)):
+        rendition, elements = "blocks", blocks
     items: list[RawItem] = []
     group: str | None = None
-    heading_since_list = True
-    for kind, element in _document_events(root, _item_lists(root)):
+    heading_since_items = True
+    container = None
+    for kind, element in _document_events(root, elements):
         if kind == "heading":
             group = clean_text(element.text_content()) or None
-            heading_since_list = True
+            heading_since_items = True
             continue
-        if not heading_since_list:
+        if element.getparent() is not container and not heading_since_items:
             group = None  # two lists in a row: an empty heading
-        heading_since_list = False
-        for li in element.iterchildren("li"):
-            collector = _FieldCollector(base_url)
-            if not collector.collect(li):
-                continue
-            link = None
-            if not any(f.href for f in collector.fields):  # an image link, if nothing else
-                link = collector.link(next((a.get("href") for a in li.iter("a")), None))
-            items.append(
-                RawItem(
-                    fields=tuple(collector.fields),
-                    group=group,
-                    position=len(items) + 1,
-                    line=li.sourceline,
-                    link=link,
-                )
+        container, heading_since_items = element.getparent(), False
+        collector = _FieldCollector(base_url)
+        if not collector.collect(element):
+            continue
+        link = None
+        if not any(f.href for f in collector.fields):  # an image link, if nothing else
+            link = collector.link(next((a.get("href") for a in element.iter("a")), None))
+        items.append(
+            RawItem(
+                fields=tuple(collector.fields),
+                group=group,
+                position=len(items) + 1,
+                line=element.sourceline,
+                link=link,
             )
+        )
     next_page = None
     for element in root.iter("a", "link"):
         if "next" in str(element.get("rel", "")).lower().split() and element.get("href"):
             next_page = _FieldCollector(base_url).link(element.get("href"))
             break
-    return items, next_page
+    ended = document.rstrip()[-7:].lower() in ("</html>", "</body>")
+    cut = None if ended else drop_cut_item(items)
+    return HtmlCut(
+        rendition=rendition,
+        items=items,
+        next_page=next_page,
+        diagnostics=() if cut is None else (cut,),
+    )

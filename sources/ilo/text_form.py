@@ -1,9 +1,9 @@
 """The text front end of the ILO listing grammar: reads a text rendition of a listing page.
 
 A text rendition is what a text browser shows of the page: items start with two spaces and a
-number (``  1. ``), their fields are indented and separated by blank lines, group headings and
-the page's heading and prelude are unindented. This module only cuts the text into items,
-fields and headings; ``grammar`` decides what each field is.
+number (``  1. ``) or a bullet (``  • ``, home pages), their fields are indented and separated
+by blank lines, group headings and the page's heading and prelude are unindented. This module
+only cuts the text into items, fields and headings; ``grammar`` decides what each field is.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from feeds.dates import is_month_or_year_heading
 from feeds.model import Diagnostic, Severity
-from feeds.text import clean_line, clean_text
-from sources.ilo.grammar import RawField, RawItem
+from feeds.text import clean_text
+from sources.ilo.days import is_group_heading
+from sources.ilo.fields import RawField, RawItem
 
-_ITEM = re.compile(r"^  (\d{1,4})\.(?: (.*))?$")
-_FIRST_LINE_ITEM = re.compile(r"^(\d{1,4})\. (.*)$")
+_ITEM = re.compile(r"^  (?:(\d{1,4})\.|[\u2022\u25e6\u25aa])(?: (.*))?$")
+_FIRST_LINE_ITEM = re.compile(r"^(?:(\d{1,4})\.|[\u2022\u25e6\u25aa]) (.*)$")
 _URL_OR_CONTACT = re.compile(
     r"(?:https?://|www\.|@[\w-]+\.|^(?:tel|fax|phone|email|e-mail|t|f)\s*[.:])", re.IGNORECASE
 )
@@ -26,7 +26,7 @@ _MAX_HEADING_WORDS = 10
 
 def looks_like_heading(line: str) -> bool:
     """A group heading is a month, a year, or a short title with no final period."""
-    if is_month_or_year_heading(line):
+    if is_group_heading(line):
         return True
     return (
         len(line.split()) <= _MAX_HEADING_WORDS
@@ -66,7 +66,7 @@ class _Cutter:
         loose, self.loose_lines = self.loose_lines, []
         before_first_item = not self.items
         if before_first_item and loose and loose[0][0] == 1:
-            if is_month_or_year_heading(loose[0][1]):
+            if is_group_heading(loose[0][1]):
                 self.group = clean_text(loose[0][1])
                 loose = loose[1:]
             else:
@@ -92,11 +92,16 @@ class _Cutter:
             )
 
 
-def cut_text(text: str) -> tuple[list[RawItem], list[Diagnostic]]:
-    """Cut a text rendition into raw items, with diagnostics for the lines it skipped."""
+def is_item_line(line: str, line_number: int) -> bool:
+    """True for the first line of a numbered or bulleted item."""
+    return bool(_ITEM.match(line) or (line_number == 1 and _FIRST_LINE_ITEM.match(line)))
+
+
+def cut_text(lines: list[str]) -> tuple[list[RawItem], list[Diagnostic]]:
+    """Cut the (clean) lines of an indented rendition into raw items, with diagnostics for
+    the lines it skipped."""
     cutter = _Cutter()
-    for line_number, raw_line in enumerate(text.splitlines(), start=1):
-        line = clean_line(raw_line)
+    for line_number, line in enumerate(lines, start=1):
         if not line.strip():
             cutter.after_blank = True
             continue
@@ -105,7 +110,7 @@ def cut_text(text: str) -> tuple[list[RawItem], list[Diagnostic]]:
             match = _FIRST_LINE_ITEM.match(line)
         if match is not None:
             cutter.close_item()
-            cutter.settle_loose_lines(int(match[1]))
+            cutter.settle_loose_lines(int(match[1] or 0))  # a bullet: no numbering
             cutter.fields = [[match[2]]] if match[2] and match[2].strip() else []
             cutter.item_line = line_number
         elif line.startswith(" "):
