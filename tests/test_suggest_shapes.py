@@ -133,10 +133,10 @@ def test_an_article_whose_lists_are_its_own_off_site_links_is_no_listing() -> No
     url = "https://browserblog.example/2026/11/issue-12/"
     suggestion = suggest_source(document, make_context(page_url=url))
     assert suggestion.kind == ""
-    assert suggestion.notes == [
+    assert suggestion.notes[0] == (
         "not a listing: a single article (its lists are inside the <article> that holds its "
         "title and link away from the site)"
-    ]
+    )
 
 
 @pytest.mark.parametrize(
