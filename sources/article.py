@@ -176,7 +176,11 @@ def _selected(tree: lxml.html.HtmlElement, url: str, selector: str) -> str:
         found = CSSSelector(selector)(tree)
     except (SelectorError, lxml.etree.XPathError) as error:
         raise ParseError(url, f"full_text_selector {selector!r} is not CSS: {error}") from error
-    elements = [element for element in found if isinstance(element, lxml.html.HtmlElement)]
+    elements = [
+        element
+        for element in (found if isinstance(found, list) else [])
+        if isinstance(element, lxml.html.HtmlElement)
+    ]
     if not elements:
         raise ParseError(url, f"full_text_selector {selector!r} matches nothing on the page")
     return "".join(lxml.html.tostring(element, encoding="unicode") for element in elements)
@@ -188,11 +192,11 @@ def _body_of(extracted: str, captions: set[str]) -> str:
     root = lxml.html.document_fromstring(extracted.encode(), parser=_PARSER)
     body = root.find("body")
     if body is None:
-        return lxml.html.tostring(root, encoding="unicode")
+        return str(lxml.html.tostring(root, encoding="unicode"))
     for image in list(body.iter("img")):
         following = image.getnext()
         if (
-            following is not None
+            isinstance(following, lxml.html.HtmlElement)
             and following.tag == "p"
             and " ".join(following.text_content().split()) in captions
             and not (image.tail or "").strip()

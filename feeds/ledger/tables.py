@@ -1,6 +1,6 @@
 """The ledger's tables (SQLAlchemy Core): each source's refresh state, and every entry
-published, the aliases of corrected entries, entries' articles, and turns at hosts. The migrations in
-``feeds/ledger/migrations`` make them; this is what the code reads."""
+published, the aliases of corrected entries, entries' articles, and turns at hosts. The
+migrations in ``feeds/ledger/migrations`` make them; this is what the code reads."""
 
 from __future__ import annotations
 
