@@ -62,7 +62,7 @@ def full_text(ledger: Ledger, clock: Clock) -> Iterator[Refresher]:
 def full_text_source(server: LocalServer, **overrides: object) -> SourceConfig:
     """A source on the local server, its entries linking to pages there, full text on."""
     values: dict[str, object] = {"public_url": "", "full_text": True, **overrides}
-    return make_source(server, **values)
+    return make_source(server, "/news", **values)
 
 
 def serve_articles(server: LocalServer, count: int) -> list[str]:
