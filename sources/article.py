@@ -43,6 +43,11 @@ ALLOWED_ATTRIBUTES = {
     "q": {"cite"},
     "blockquote": {"cite"},
 }
+#: The elements within a line of text; the others are blocks (text on each side is apart).
+INLINE_TAGS = frozenset({
+    "a", "abbr", "b", "cite", "code", "del", "em", "i", "ins", "mark", "q", "s", "small",
+    "strong", "sub", "sup", "time", "u",
+})  # fmt: skip
 #: Attributes holding a URL: only an absolute http(s) one is kept.
 URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 #: A body shorter than this (in characters of text) is no article: a cookie wall, an error.
@@ -82,15 +87,29 @@ def read_article(document: str, *, url: str, selector: str = "") -> Article:
             include_links=True,
             include_formatting=True,
             deduplicate=False,
+            # a reader wants the story, not what surrounds it (on the article-extraction
+            # benchmark: F1 0.953 against 0.951, precision 0.939 against 0.923)
+            favor_precision=True,
         )
         if not extracted:
             raise ParseError(url, "no article found on the page")
         body = _body_of(extracted, captions)
     html = sanitise(body)
-    text = " ".join(lxml.html.fragment_fromstring(html, create_parent="div").text_content().split())
+    text = text_of(html)
     if len(text) < MIN_TEXT_CHARACTERS:
         raise ParseError(url, f"no article found on the page (only {len(text)} characters of text)")
     return Article(html=html, text=text)
+
+
+def text_of(html: str) -> str:
+    """The words of an article's HTML, a space between blocks (``<p>a</p><p>b</p>`` is two
+    words, ``<b>a</b>b`` one)."""
+    fragment = lxml.html.fragment_fromstring(html, create_parent="div")
+    for element in fragment.iter():
+        if element.tag not in INLINE_TAGS:
+            element.tail = " " + (element.tail or "")
+            element.text = " " + (element.text or "")
+    return " ".join(fragment.text_content().split())
 
 
 def sanitise(html: str) -> str:
