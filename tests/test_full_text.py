@@ -339,3 +339,21 @@ def test_a_source_selector_picks_the_body_where_the_extractor_would_not(
     assert NAVIGATION not in body
     assert "<form" not in body
     assert "<textarea" not in body
+
+
+def test_retention_removes_an_entrys_article_with_it(
+    server: LocalServer, ledger: Ledger, full_text: Refresher, clock: Clock
+) -> None:
+    first, second = serve_articles(server, 2)
+    source = full_text_source(server, keep_at_least=0, max_age_days=1)
+    full_text.refresh(source)
+    server.routes["/news"] = page(
+        dataclasses.replace(item("Harbour works stage 2", 20 - 2), link=second)
+    )
+    clock.advance(days=3)
+    outcome = full_text.refresh(source)
+    assert outcome.merge.removed == 1
+    with ledger.engine.connect() as connection:
+        kept = [row.url for row in connection.execute(select(articles_table.c.url))]
+    assert kept == [server.url(second)]
+    assert first not in contents(ledger)

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from feeds.ledger.tables import articles_table, entries_table, sources_table
 
@@ -161,6 +161,16 @@ def fetch_again(
             .where(table.c.source_id == source_id, table.c.entry_id.in_(list(entry_ids)))
             .values(next_attempt_at=now)
         )
+
+
+def forget_articles(connection: Connection, source_id: str, entry_ids: Collection[str]) -> None:
+    """Remove the articles of entries that retention removed (their tombstones keep no body)."""
+    if entry_ids:
+        table = articles_table
+        connection.execute(
+            delete(table).where(table.c.source_id == source_id,
+                                table.c.entry_id.in_(list(entry_ids)))
+        )  # fmt: skip
 
 
 def article_counts(connection: Connection) -> dict[str, ArticleCounts]:

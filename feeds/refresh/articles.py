@@ -134,8 +134,9 @@ def _fetch_one(
     """Fetch one article (conditionally, with its validators) and extract its body; raises
     ``FeedpubError`` for a page that cannot be fetched or gives no article."""
     answer = fetcher.fetch(
-        task.url, etag=task.etag, last_modified=task.last_modified, follows=listing,
-        any_site=True,
+        # on the source's own site, with the credentials its URL has (as its next pages)
+        source.fetch_form(task.url), etag=task.etag, last_modified=task.last_modified,
+        follows=listing, any_site=True,
     )  # fmt: skip
     now = clock()
     if isinstance(answer, NotModified):
