@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from feeds.identity import entry_id, normalise_text
-from feeds.ledger.articles import fetch_again
+from feeds.ledger.articles import fetch_again, forget_articles
 from feeds.ledger.corrections import Listed, closeness, pair_corrections
 from feeds.ledger.instants import free_instants, lock_instants
 from feeds.ledger.tables import entries_table, entry_aliases_table, sources_table
@@ -360,4 +360,5 @@ def _apply_retention(
             .values(removed_at=now),
             expired,
         )
+        forget_articles(connection, source_id, [values["b_id"] for values in expired])
     return len(expired)
