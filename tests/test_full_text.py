@@ -169,6 +169,7 @@ title = "Office news"
     topic = client.get("/topics/office").data.decode()
     assert '<details class="full-text"><summary>Full text</summary>' in topic
     assert "concrete piles driven twelve metres" in topic
+    assert '<meta name="referrer" content="no-referrer">' in topic  # for the articles' images
     widget = client.get("/embed/office").data.decode()
     assert "Harbour works stage 1" in widget
     assert "concrete piles" not in widget
