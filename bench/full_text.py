@@ -175,6 +175,11 @@ def quality(truths: Sequence[str], predictions: Sequence[str]) -> Quality:
 # --- serving ------------------------------------------------------------------------------------
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client closing a kept-alive connection is no error to print."""
+
+
 @contextmanager
 def serving(routes: dict[str, bytes], host: str = "127.0.0.1") -> Iterator[str]:
     """Serve ``routes`` (path -> HTML) on a free port of ``host``; its base URL."""
@@ -194,7 +199,7 @@ def serving(routes: dict[str, bytes], host: str = "127.0.0.1") -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             """Quiet."""
 
-    server = ThreadingHTTPServer((host, 0), Handler)
+    server = _QuietServer((host, 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
