@@ -19,8 +19,11 @@ into a cache outside the checkout (``--cache``, ``~/.cache/feedpub-articles``). 
    spacings (``[fetch] host_spacing_seconds``'s default, 2 s, and half of it). Politeness
    bounds it from below: a source's listing and its 20 articles are 21 requests to its host,
    20 spacings apart, and the pool runs ``threads`` sources at a time.
-   The table gives the wall time beside that bound and the CPU time the process used: bounded
-   by politeness, the wall time follows the spacing and the CPU stays well below the wall.
+   The table gives the wall time beside that bound and the CPU time the process used: where
+   politeness bounds the refresh, its wall time is the bound and the CPU stays below it; where
+   the CPU does (extraction runs on one core at a time, under the GIL), the CPU time is the
+   wall time. Measured on two shared cores: at 2 s, wall 166 s for a bound of 160 s, CPU 119 s;
+   at 1 s, wall 127 s for 80 s, CPU 127 s (about 60 ms of CPU per real-world article page).
 """
 
 from __future__ import annotations
