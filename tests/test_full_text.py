@@ -6,6 +6,7 @@ feedparser; a failing article leaves its entry, and the others, as they were."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import random
 from collections.abc import Iterator
@@ -358,3 +359,35 @@ def test_retention_removes_an_entrys_article_with_it(
         kept = [row.url for row in connection.execute(select(articles_table.c.url))]
     assert kept == [server.url(second)]
     assert first not in contents(ledger)
+
+
+def test_a_server_asking_to_come_back_later_ends_the_round_until_its_retry_after(
+    server: LocalServer, ledger: Ledger, full_text: Refresher, clock: Clock
+) -> None:
+    first, _second = serve_articles(server, 2)
+    server.routes[first] = Route(b"busy", status=429, headers={"Retry-After": "7200"})
+    source = full_text_source(server)
+    outcome = full_text.refresh(source)
+    assert article_requests(server) == [first]  # the second waits for the next refresh
+    assert (outcome.articles.failed, outcome.articles.due) == (1, 1)
+    with ledger.engine.connect() as connection:
+        (row,) = connection.execute(select(articles_table))
+    assert row.next_attempt_at >= clock.now + dt.timedelta(seconds=7200)
+    assert "HTTP 429" in row.last_error
+
+
+def test_an_article_link_to_a_private_address_is_refused_without_connecting(
+    server: LocalServer, ledger: Ledger, full_text: Refresher
+) -> None:
+    server.routes["/news"] = page(
+        dataclasses.replace(item("Metadata", 19), link="http://169.254.169.254/latest/"),
+        dataclasses.replace(item("Intranet", 18), link="http://10.1.2.3/wiki/"),
+    )
+    outcome = full_text.refresh(full_text_source(server))
+    assert outcome.status == Status.UPDATED  # the listing is published
+    assert outcome.articles.failed == 2
+    with ledger.engine.connect() as connection:
+        errors = sorted(row.last_error for row in connection.execute(select(articles_table)))
+    assert errors[0].startswith("http://10.1.2.3/wiki/: ")
+    assert errors[1].startswith("http://169.254.169.254/latest/: ")
+    assert all("address" in error for error in errors), errors
