@@ -14,6 +14,7 @@ from pathlib import Path
 
 import feedparser
 import httpx
+import jsonschema
 import pytest
 from lxml import html as lxml_html
 from sqlalchemy import select
@@ -33,6 +34,7 @@ from tests.article_writer import (
     article_page,
     story,
 )
+from tests.conftest import DATA
 from tests.http_server import LocalServer, Route
 from tests.refresh_kit import Clock, item, make_source, page
 
@@ -164,6 +166,7 @@ title = "Office news"
         assert "onerror" not in content.value
         assert entry.summary != content.value  # the summary stays the summary
     feed = json.loads(client.get("/feeds/office.json").data)
+    jsonschema.validate(feed, json.loads((DATA / "jsonfeed-1.1.schema.json").read_text()))
     (entry,) = feed["items"]
     assert "concrete piles driven twelve metres" in entry["content_html"]
     assert "concrete piles" not in entry["content_text"]
