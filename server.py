@@ -39,6 +39,7 @@ from feeds.serve.publish import STYLESHEET_PATH, FeedPublisher
 from feeds.text import read_document
 from sources import ilo
 from sources import preview as preview_output
+from sources.article import extract_article, read_article
 from sources.suggest import suggest_source, suggestion_toml
 
 logger = logging.getLogger(__name__)
@@ -123,6 +124,14 @@ def _selector_options(command: Callable[..., None]) -> Callable[..., None]:
     "--suggest", is_flag=True,
     help="Find the page's items and print a source configuration to paste.",
 )  # fmt: skip
+@click.option(
+    "--full-text", is_flag=True,
+    help="The page is an article: show the body full_text sources would publish of it.",
+)  # fmt: skip
+@click.option(
+    "--full-text-selector", metavar="SEL", default=None,
+    help="--full-text: the article body's CSS selector (default: the source's, else found).",
+)  # fmt: skip
 @_selector_options
 def preview(  # noqa: PLR0917  (click passes every option)
     location: str | None,
@@ -134,6 +143,8 @@ def preview(  # noqa: PLR0917  (click passes every option)
     source_id: str | None,
     config_path: str | None,
     suggest: bool,
+    full_text: bool,
+    full_text_selector: str | None,
     **fields: str | None,
 ) -> None:
     """Parse one listing page (a path, a URL, or - for standard input) and show its entries.
@@ -142,7 +153,9 @@ def preview(  # noqa: PLR0917  (click passes every option)
     what the parser decided (diagnostics). With --source, the page (by default the source's
     own URL) is read as that configured source reads it; with --suggest, the page's items are
     found without help and a source configuration is printed; --kind html with --item, --title...
-    tries selectors without a configuration file. Exits non-zero when the page is not a listing.
+    tries selectors without a configuration file; with --full-text, the page is an article and
+    the body full_text sources would publish of it is shown. Exits non-zero when the page is
+    not a listing (or, with --full-text, gives no article).
     """
     source = None
     if source_id:
@@ -164,6 +177,11 @@ def preview(  # noqa: PLR0917  (click passes every option)
         for note in decoded.notes:
             click.echo(f"{name}: {note}", err=True)
         text = decoded.text
+        if full_text:
+            body_selector = full_text_selector or (source.full_text_selector if source else "")
+            article = read_article(text, url=page_url, selector=body_selector)
+            click.echo(preview_output.article_output(name, article, output_format))
+            return
         context = PageContext(
             source_id=source.id if source else "preview",
             page_url=page_url,
@@ -249,6 +267,7 @@ def open_refresher(config: Config) -> Refresher:
             config.fetch, contact=config.publisher.contact, shared=ledger.take_turn
         ),
         adapters=sources.ADAPTERS,
+        extract_article=extract_article,
         max_backoff=dt.timedelta(minutes=config.fetch.max_backoff_minutes),
         lease=dt.timedelta(seconds=config.scheduler.lease_seconds),
     )

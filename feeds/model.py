@@ -161,11 +161,14 @@ class StoredEntry:
         entry: The entry; its ``published`` is the stored one, decided once.
         first_seen: When feedpub first saw the item.
         updated: When its title, summary or labels last changed (its ``published`` until then).
+        content_html: The body of the article its link leads to, as sanitised HTML
+            (``full_text`` sources), or empty.
     """
 
     entry: Entry
     first_seen: dt.datetime
     updated: dt.datetime
+    content_html: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -314,6 +317,14 @@ class Adapter(Protocol):
     """
 
     def __call__(self, document: str, context: PageContext) -> ParseResult: ...
+
+
+class ArticleExtractor(Protocol):
+    """What extracts an article: a pure function from an article page (its text, fetched from
+    ``url``) to its body as sanitised HTML; ``selector`` (CSS) names the body's element when
+    not empty. Raises ``ParseError`` (naming the page) for a page that gives no article."""
+
+    def __call__(self, document: str, *, url: str, selector: str = "") -> str: ...
 
 
 #: Makes a source's adapter from its options (its ``[sources.selectors]`` table); raises

@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 
 from feeds.model import PageContext, ParseResult, diagnostic_record, entry_record
+from sources.article import Article
 from sources.selectors import FIELDS
 from sources.suggest import Suggestion
 
@@ -128,3 +129,13 @@ def suggestion_json(suggestion: Suggestion) -> str:
 
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def article_output(name: str, article: Article, output_format: str) -> str:
+    """What ``feedpub preview --full-text`` prints of an article page's extracted body: its
+    size and its sanitised HTML (text), or both with its text (JSON)."""
+    if output_format == "json":
+        record = {"url": name, "html": article.html, "text": article.text}
+        return json.dumps(record, ensure_ascii=False, indent=2)
+    words = len(article.text.split())
+    return f"{name}: {words} words of text, as served:\n\n{article.html}"

@@ -131,5 +131,6 @@ def test_an_overdue_source_makes_the_status_unhealthy(client: FlaskClient, clock
     ]
     page = parse(client.get("/status").data)
     assert "1 with problems" in page.text_content()
-    quick = page.findall(".//tbody/tr")[1]  # its next refresh, before the left-out column
-    assert texts(quick.findall("td"))[-2] == "overdue since 22 November 2026, 09:00 UTC"
+    quick = page.findall(".//tbody/tr")[1]  # its next refresh, before the left-out and
+    # full-text columns
+    assert texts(quick.findall("td"))[-3] == "overdue since 22 November 2026, 09:00 UTC"

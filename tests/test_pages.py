@@ -462,6 +462,11 @@ def test_status_json_reports_every_source(client: FlaskClient) -> None:
         "left_out_last_entry": None,
         "left_out_last_reason": None,
         "overdue": False,
+        "full_text": False,
+        "articles_with_content": 0,
+        "articles_failing": 0,
+        "articles_last_error": None,
+        "articles_last_error_at": None,
     }
     assert bureau == {
         "id": "bureau",
@@ -482,6 +487,11 @@ def test_status_json_reports_every_source(client: FlaskClient) -> None:
         "left_out_last_entry": None,
         "left_out_last_reason": None,
         "overdue": False,
+        "full_text": False,
+        "articles_with_content": 0,
+        "articles_failing": 0,
+        "articles_last_error": None,
+        "articles_last_error_at": None,
     }
 
 
@@ -496,6 +506,7 @@ def test_the_status_page_shows_the_same_in_a_table(client: FlaskClient) -> None:
         "Suspect",
         "Next refresh",
         "Left out of feeds",
+        "Full text",
     ]
     office, bureau = (
         texts(row.findall("th") + row.findall("td")) for row in page.findall(".//tbody/tr")
@@ -509,6 +520,7 @@ def test_the_status_page_shows_the_same_in_a_table(client: FlaskClient) -> None:
         "no",
         "not scheduled yet",
         "none",
+        "off",
     ]
     assert bureau == [
         "Bureau bureau",
@@ -519,6 +531,7 @@ def test_the_status_page_shows_the_same_in_a_table(client: FlaskClient) -> None:
         'yes: no entries on the page <script>alert("x")</script>',
         "22 November 2026, 11:00 UTC",
         "none",
+        "off",
     ]
     assert "1 with problems" in page.text_content()
 

@@ -12,11 +12,15 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cssselect import GenericTranslator, SelectorError
+
 from feeds.config.settings import (
+    DEFAULT_FULL_TEXT_BUDGET,
     DEFAULT_RENDER_CACHE_BYTES,
     DEFAULT_RENDER_CACHE_ENTRIES,
     HOST_PATTERN,
     MAX_FEED_ENTRIES,
+    MAX_FULL_TEXT_BUDGET,
     AdapterKinds,
     ServingLimits,
     SourceConfig,
@@ -239,6 +243,18 @@ def _next_page_template(reader: TableReader) -> str:
     return template
 
 
+def _full_text_selector(reader: TableReader) -> str:
+    selector = reader.text("full_text_selector", "")
+    if selector:
+        try:
+            GenericTranslator().css_to_xpath(selector)
+        except SelectorError as error:
+            raise reader.error(
+                f"not a CSS selector: {shown(selector)} ({error})", "full_text_selector"
+            ) from error
+    return selector
+
+
 def _refresh(reader: TableReader, minutes: int, seconds: int) -> tuple[int, int]:
     """A table's refresh interval, as (minutes, seconds): ``refresh_minutes`` or
     ``refresh_seconds`` (not both), else the ones given (the defaults')."""
@@ -261,6 +277,10 @@ def read_sources(
     default_pages = defaults.number("page_limit", int, 1, 1, 100)
     default_keep = defaults.number("keep_at_least", int, 100, 0, 100_000)
     default_age = defaults.number("max_age_days", int, 365, 1, 36_500)
+    default_full_text = defaults.get("full_text", bool, False)
+    default_budget = defaults.number(
+        "full_text_budget", int, DEFAULT_FULL_TEXT_BUDGET, 0, MAX_FULL_TEXT_BUDGET
+    )
     default_kind = defaults.text("kind", "ilo")
     if "kind" in defaults.table and default_kind not in kinds:
         known = ", ".join(sorted(kinds))
@@ -295,7 +315,17 @@ def read_sources(
             selectors=_selectors(reader, kind, kinds),
             next_page_template=_next_page_template(reader),
             secret_parameters=secret_parameters,
+            full_text=reader.get("full_text", bool, default_full_text),
+            full_text_budget=reader.number(
+                "full_text_budget", int, default_budget, 0, MAX_FULL_TEXT_BUDGET
+            ),
+            full_text_selector=_full_text_selector(reader),
         )
+        if source.full_text_selector and not source.full_text:
+            raise reader.error(
+                "is used only with full_text = true (in the source or [defaults])",
+                "full_text_selector",
+            )
         reader.finish()
         sources.append(source)
     _unique(readers, [s.id for s in sources], "source")

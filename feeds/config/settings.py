@@ -126,6 +126,10 @@ class ServingLimits:
 
 # --- end of serving limits
 
+#: How many article pages one refresh of a source fetches at most, unless configured.
+DEFAULT_FULL_TEXT_BUDGET = 10
+MAX_FULL_TEXT_BUDGET = 1000
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SourceConfig:
@@ -153,6 +157,12 @@ class SourceConfig:
             items shown so far) or ``{page}`` (the page's number, from 2); used when a page
             does not link its next page itself.
         secret_parameters: The query parameters that ``public_form`` removes.
+        full_text: Fetch each entry's own page and publish its article's body as the entry's
+            content (``feeds.refresh.articles``).
+        full_text_budget: The most article pages fetched in one refresh of the source: a
+            large listing's first refresh is spread over several.
+        full_text_selector: A CSS selector of the article's body on the source's pages, for a
+            site the extractor gets wrong; empty to let it find the body.
     """
 
     id: str
@@ -170,6 +180,9 @@ class SourceConfig:
     selectors: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     next_page_template: str = ""
     secret_parameters: tuple[str, ...] = DEFAULT_SECRET_QUERY_PARAMETERS
+    full_text: bool = False
+    full_text_budget: int = DEFAULT_FULL_TEXT_BUDGET
+    full_text_selector: str = ""
 
     @property
     def page_url(self) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from feeds.identity import entry_id, normalise_text
+from feeds.ledger.articles import fetch_again, forget_articles
 from feeds.ledger.corrections import Listed, closeness, pair_corrections
 from feeds.ledger.instants import free_instants, lock_instants
 from feeds.ledger.tables import entries_table, entry_aliases_table, sources_table
@@ -87,6 +88,7 @@ def merge_listing(
         previous_order=previous.page_order or [],
         listing_urls=listing_urls,
     )
+    fetch_again(connection, source_id, corrected, now)  # a corrected item's page may be too
     listed: set[str] = set()
     new_entries: list[Entry] = []
     changes: list[dict[str, Any]] = []
@@ -358,4 +360,5 @@ def _apply_retention(
             .values(removed_at=now),
             expired,
         )
+        forget_articles(connection, source_id, [values["b_id"] for values in expired])
     return len(expired)

@@ -36,6 +36,7 @@ def _stored(row: Any) -> StoredEntry:
         ),
         first_seen=row.first_seen,
         updated=row.updated,
+        content_html=getattr(row, "content_html", None) or "",
     )
 
 

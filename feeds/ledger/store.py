@@ -31,10 +31,24 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from feeds.ledger import schema
+from feeds.ledger.articles import (
+    ArticleCounts,
+    ArticleFetch,
+    ArticleTask,
+    article_counts,
+    due_articles,
+    save_article,
+)
 from feeds.ledger.database import DEFAULT_POOL_SIZE, WRITES, open_engine, reachable
 from feeds.ledger.merge import MergeResult, Retention, merge_listing
 from feeds.ledger.rows import readable_entries
-from feeds.ledger.tables import entries_table, entry_aliases_table, hosts_table, sources_table
+from feeds.ledger.tables import (
+    articles_table,
+    entries_table,
+    entry_aliases_table,
+    hosts_table,
+    sources_table,
+)
 from feeds.model import Entry, LeftOut, StoredEntry, require_utc
 
 #: What callers of the ledger use (``MergeResult`` and ``Retention`` live in the merge module).
@@ -254,8 +268,15 @@ class Ledger:
     ) -> list[StoredEntry]:
         """Live entries (of the given sources, or all), newest first. A row that cannot be an
         entry is left out (logged, and told to ``left_out``): one bad row never stops the rest."""
-        table = entries_table
-        query = select(table).where(table.c.removed_at.is_(None))
+        table, articles = entries_table, articles_table
+        query = (
+            select(table, articles.c.content_html)
+            .outerjoin(
+                articles,
+                (articles.c.source_id == table.c.source_id) & (articles.c.entry_id == table.c.id),
+            )
+            .where(table.c.removed_at.is_(None))
+        )
         if source_ids is not None:
             query = query.where(table.c.source_id.in_(list(source_ids)))
         query = query.order_by(table.c.published.desc(), table.c.source_id, table.c.id)
@@ -263,6 +284,23 @@ class Ledger:
             query = query.limit(limit)
         with self._connection() as connection:
             return list(readable_entries(connection.execute(query), left_out))
+
+    def due_articles(
+        self, source_id: str, now: dt.datetime, *, not_links: Collection[str] = ()
+    ) -> list[ArticleTask]:
+        """The source's entries whose article is due (``feeds.ledger.articles``)."""
+        with self._connection() as connection:
+            return due_articles(connection, source_id, now, not_links=not_links)
+
+    def save_article(self, fetch: ArticleFetch) -> bool:
+        """Store what fetching an entry's article found; True when its content changed."""
+        with self.transaction() as transaction:
+            return save_article(transaction.connection, fetch)
+
+    def article_counts(self) -> dict[str, ArticleCounts]:
+        """Each source's articles: with a body, failing, the last error."""
+        with self._connection() as connection:
+            return article_counts(connection)
 
     def live_count(self, source_id: str) -> int:
         """How many entries of the source are published."""

@@ -1,6 +1,6 @@
 """The ledger's tables (SQLAlchemy Core): each source's refresh state, and every entry
-published, the aliases of corrected entries, and turns at hosts. The migrations in
-``feeds/ledger/migrations`` make them; this is what the code reads."""
+published, the aliases of corrected entries, entries' articles, and turns at hosts. The
+migrations in ``feeds/ledger/migrations`` make them; this is what the code reads."""
 
 from __future__ import annotations
 
@@ -114,4 +114,26 @@ hosts_table = Table(
     # when the next request to the host may be sent, in seconds since the epoch (shared by
     # every process on the database: see ``Ledger.take_turn``)
     Column("next_turn", Float, nullable=False),
+)
+
+articles_table = Table(
+    "articles",
+    metadata,
+    Column("source_id", String(64), primary_key=True),
+    Column("entry_id", Text, primary_key=True),
+    # the link the article was fetched from: an entry whose link changes is fetched again
+    Column("url", Text, nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    # a digest of the page's bytes, and the body extracted from them (sanitised HTML); both
+    # empty until a fetch succeeds
+    Column("content_hash", String(64)),
+    Column("content_html", Text),
+    Column("fetched_at", UTCDateTime),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    # when to fetch it again: after a failure (backoff), or a correction of its entry; never
+    # while it is fetched and unchanged
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
 )

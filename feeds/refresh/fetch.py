@@ -229,20 +229,22 @@ class Fetcher:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
-        follows: Document | None = None,
+        follows: Document | NotModified | None = None,
+        any_site: bool = False,
     ) -> Document | NotModified:
         """Fetch one document from an ``http(s):`` or ``file:`` URL, or a local path.
 
         With ``etag`` or ``last_modified`` from an earlier fetch, asks conditionally and may
         return ``NotModified``. With ``follows``, the URL is a link the document ``follows``
-        gave (its next page): it is held to the rules of that document's source.
+        gave (its next page, an entry's article): it is held to the rules of that document's
+        source; with ``any_site`` (an article), to its address rules only, on any site.
         """
         parts = urlsplit(location)
         scheme = parts.scheme.lower()
         if follows is not None:
             if scheme not in ("http", "https"):
                 raise FetchError(location, "a page's link is not an http(s) URL")
-            if not self.next_pages_off_site and not any(
+            if not (self.next_pages_off_site or any_site) and not any(
                 same_site(parts.hostname or "", host) for host in follows.site
             ):
                 raise FetchError(

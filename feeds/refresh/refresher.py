@@ -31,13 +31,15 @@ from feeds.model import (
     UTC,
     Adapter,
     AdapterFactory,
+    ArticleExtractor,
     Diagnostic,
     Entry,
     PageContext,
     ParseResult,
     Severity,
 )
-from feeds.refresh.fetch import Document, Fetcher, RetryLaterError
+from feeds.refresh.articles import ArticleTally, refresh_articles
+from feeds.refresh.fetch import Document, Fetcher, NotModified, RetryLaterError
 from feeds.refresh.network import StoppedError
 from feeds.text import read_document
 
@@ -87,6 +89,7 @@ class RefreshOutcome:
     seconds: float = 0.0
     error: str | None = None
     diagnostics: tuple[Diagnostic, ...] = ()
+    articles: ArticleTally = field(default_factory=ArticleTally)
 
     @property
     def failed(self) -> bool:
@@ -146,6 +149,9 @@ class Refresher:
     owner: str = field(default_factory=process_owner_id)
     #: How long a lease lasts unless renewed (``renew_leases``).
     lease: dt.timedelta = DEFAULT_LEASE
+    #: What extracts the articles of ``full_text`` sources (``sources.article``); without it,
+    #: no article is fetched.
+    extract_article: ArticleExtractor | None = None
 
     @property
     def stopping(self) -> bool:
@@ -296,11 +302,11 @@ class Refresher:
         )  # fmt: skip
         if not isinstance(first, Document):
             self._record(replace(success, last_status=Status.NOT_MODIFIED))
-            return self._unchanged(source, Status.NOT_MODIFIED)
+            return self._with_articles(source, first, self._unchanged(source, Status.NOT_MODIFIED))
         success = replace(success, etag=first.etag, last_modified=first.last_modified)
         if source.page_limit == 1 and trust_validators and _digest([first]) == state.content_hash:
             self._record(replace(success, last_status=Status.UNCHANGED))
-            return self._unchanged(source, Status.UNCHANGED)
+            return self._with_articles(source, first, self._unchanged(source, Status.UNCHANGED))
 
         documents, results = self._read_pages(source, adapter, first, now)
         entries = _merge_pages(source, results, now)
@@ -324,9 +330,36 @@ class Refresher:
             "source %s: %d new, %d updated, %d removed, %d published",
             source.id, merge.new, merge.updated, merge.removed, merge.total,
         )  # fmt: skip
-        return RefreshOutcome(
+        outcome = RefreshOutcome(
             source_id=source.id, status=Status.UPDATED, merge=merge, diagnostics=diagnostics
         )
+        pages = [_page_url(source, document) for document in documents]
+        return self._with_articles(source, first, outcome, listing_urls=pages)
+
+    def _with_articles(
+        self,
+        source: SourceConfig,
+        listing: Document | NotModified,
+        outcome: RefreshOutcome,
+        *,
+        listing_urls: Sequence[str] = (),
+    ) -> RefreshOutcome:
+        """The outcome of a listing's refresh, after fetching its due articles
+        (``feeds.refresh.articles``) if the source wants full text. Stopping ends the round:
+        the listing is stored already, the articles left wait for the next refresh."""
+        if not source.full_text or self.extract_article is None:
+            return outcome
+        try:
+            tally = refresh_articles(
+                source=source, ledger=self.ledger, fetcher=self.fetcher,
+                extract=self.extract_article, listing=listing, listing_urls=listing_urls,
+                clock=self.clock,
+                backoff=lambda failures, wait: self.backoff(source, failures, wait),
+            )  # fmt: skip
+        except StoppedError:
+            logger.info("source %s: articles abandoned, stopping", source.id)
+            return outcome
+        return replace(outcome, articles=tally)
 
     def _read_pages(
         self, source: SourceConfig, adapter: Adapter, first: Document, now: dt.datetime

@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from feeds.config import SourceConfig, TopicConfig
+from feeds.ledger.articles import ArticleCounts
 from feeds.ledger.store import SourceState
 from feeds.model import UTC, StoredEntry
 from feeds.serve.publish import FeedPublisher, LeftOutReport
@@ -60,6 +61,8 @@ class SourceHealth:
         left_out: What was left out of its entries in feeds and pages (since the server
             started), or ``None`` for nothing.
         checked_at: When the health was read (aware UTC).
+        articles: Its entries' articles (``full_text`` sources): how many have a body, how
+            many are failing, the last error; empty counts for none.
     """
 
     source: SourceConfig
@@ -67,6 +70,13 @@ class SourceHealth:
     entry_count: int
     checked_at: dt.datetime
     left_out: LeftOutReport | None = None
+    articles: ArticleCounts = field(default_factory=ArticleCounts)
+
+    @property
+    def articles_error(self) -> str | None:
+        """The last error fetching one of its articles, without credentials."""
+        error = self.articles.last_error
+        return None if error is None else self.source.redact(error)
 
     @property
     def suspect(self) -> bool:
@@ -130,6 +140,11 @@ class SourceHealth:
             "left_out_last_entry": self.left_out.last_entry_id if self.left_out else None,
             "left_out_last_reason": self.left_out.last_reason if self.left_out else None,
             "overdue": self.overdue,
+            "full_text": self.source.full_text,
+            "articles_with_content": self.articles.with_content,
+            "articles_failing": self.articles.failing,
+            "articles_last_error": self.articles_error,
+            "articles_last_error_at": rfc3339(self.articles.last_error_at),
         }
 
 
@@ -168,13 +183,14 @@ class Overview:
         return found
 
     def sources(self) -> tuple[SourceHealth, ...]:
-        """Every configured source's health, in the configuration's order (two queries, and the
+        """Every configured source's health, in the configuration's order (three queries, and the
         entries once per ledger version: rows that cannot be entries are found there)."""
         self._current()
         ledger = self.publisher.ledger
         left_out = self.publisher.left_out
         states = ledger.states()
         counts = ledger.source_live_counts()
+        articles = ledger.article_counts()
         now = self.clock()
         return tuple(
             SourceHealth(
@@ -183,6 +199,7 @@ class Overview:
                 entry_count=counts.get(source.id, 0),
                 checked_at=now,
                 left_out=left_out.report(source.id),
+                articles=articles.get(source.id) or ArticleCounts(),
             )
             for source in self.config.sources
         )

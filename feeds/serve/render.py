@@ -19,7 +19,10 @@ validator wants text (Atom, JSON Feed), it gets its labels and listing day, the 
 repeats its title. Instants are written in the
 source's own time zone, so the day a listing gave shows in the feed. An item's image goes in
 ``media:content`` (RSS, with its credit as ``media:credit``), an enclosure link (Atom) and
-``image`` (JSON). A topic whose entries are in several languages says each entry's.
+``image`` (JSON). A topic whose entries are in several languages says each entry's. An
+entry's article (sanitised HTML, ``full_text`` sources) is its content: RSS
+``content:encoded``, Atom ``<content type="html">``, JSON Feed ``content_html``; its summary
+stays the summary.
 """
 
 from __future__ import annotations
@@ -236,6 +239,10 @@ def _generator(info: FeedInfo, entries: Sequence[StoredEntry], *, atom: bool) ->
             item.summary(xml_text(entry_text(stored)), type="text")
         elif entry.summary:
             item.summary(xml_text(summary_html(entry.summary)))  # the RSS description
+        if stored.content_html:
+            if not atom and not entry.summary:  # content:encoded goes with a description
+                item.summary(xml_text(summary_html(stand_in_text(stored))))
+            item.content(xml_text(stored.content_html), type="html" if atom else None)
         for label in entry.labels:
             item.category(term=xml_text(label))
         if entry.credit:
@@ -289,6 +296,8 @@ def _json_item(info: FeedInfo, stored: StoredEntry) -> dict[str, object]:
         "date_published": _iso(info.local(stored, entry.published)),
         "date_modified": _iso(info.local(stored, max(stored.updated, entry.published))),
     }
+    if stored.content_html:
+        item["content_html"] = stored.content_html
     if entry.summary:
         item["summary"] = entry.summary
     if entry.image:
