@@ -300,6 +300,19 @@ _EDGES = " ()[]|,;:-\u00b7\u2022\u2013\u2014\u00bb\u00ab"
 _PATH_DAY = re.compile(r"/((?:19|20|21)\d{2})([/-])(\d{1,2})\2(\d{1,2})(?=[/._-]|$)")
 
 
+#: A year-first date inside a longer text: ``2014.03.31 UP``, ``Posted 2026/03/04``.
+_YEAR_FIRST_IN_TEXT = re.compile(r"(?<![\d./-])(\d{4})([./-])(\d{1,2})\2(\d{1,2})(?![\d/-])")
+
+
+def find_year_first_date(text: str) -> dt.date | None:
+    """The first year-first date written in a text, or ``None``."""
+    for match in _YEAR_FIRST_IN_TEXT.finditer(text):
+        day = _make_date(int(match[1]), _month_or_none(int(match[3])), int(match[4])).date
+        if day is not None:
+            return day
+    return None
+
+
 def find_numeric_date(text: str, *, month_first: bool = False) -> NumericReading:
     """The first numeric date written in a text, in the given order."""
     match = _NUMERIC_IN_TEXT.search(text)

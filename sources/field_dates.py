@@ -20,6 +20,7 @@ from feeds.dates import (
     date_text_forms,
     find_listing_date,
     find_numeric_date,
+    find_year_first_date,
     read_listing_date,
     read_numeric_date,
     read_path_date,
@@ -134,7 +135,7 @@ def read_field_date(
         if found is not None:
             return found
     if within and len(text) <= _SHORT:
-        if (written := find_listing_date(text)) is not None:
+        if (written := find_listing_date(text) or find_year_first_date(text)) is not None:
             return FieldDate(date=written)
         numeric = find_numeric_date(text, month_first=month_first)
         if numeric.date is not None:
