@@ -71,8 +71,16 @@ def _is_good_anchor(anchor: lxml.html.HtmlElement) -> bool:
 
 
 def heading(item: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    """The item's title heading: the first heading with text."""
-    return next((h for h in item.iter(*_HEADINGS) if len(clean_text(h.text_content())) >= 3), None)
+    """The item's title heading: the first heading with text that is not a date (a day's
+    heading over its posts)."""
+    return next(
+        (
+            h
+            for h in item.iter(*_HEADINGS)
+            if len(text := clean_text(h.text_content())) >= 3 and not is_date_text(text)
+        ),
+        None,
+    )
 
 
 def title_anchor(item: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
@@ -145,7 +153,9 @@ def _is_date_node(node: lxml.html.HtmlElement, item: lxml.html.HtmlElement) -> b
     if any(a.tag in _HEADINGS for a in node.iterancestors()) or not_published(node, item):
         return False
     if DATE_CLASS.search(_class_names(node, item)):
-        return read_field_date(text).date is not None
+        return read_field_date(text).date is not None or any(
+            _reads(node, name) for name in ("title", *_DATE_ATTRIBUTES)
+        )
     leaf = not any(isinstance(c.tag, str) and c.tag != "br" for c in node)
     return (node.tag == "td" or (leaf and node.tag not in ("a", "p"))) and is_date_text(text)
 
@@ -257,6 +267,10 @@ def date_selector(items: list[lxml.html.HtmlElement]) -> str | None:
             if all(_reads(t, attribute) for t in times):
                 return selector + (f"@{attribute}" if attribute else "")
     if (selector := common_child_selector(items, date_element)) is not None:
+        dates = [d for i in items if (d := date_element(i)) is not None]
+        for attribute in (None, "title", *_DATE_ATTRIBUTES):
+            if all(_reads(d, attribute) for d in dates):
+                return selector + (f"@{attribute}" if attribute else "")
         return selector
     if (selector := common_child_selector(items, path_date_anchor)) is not None:
         return f"{selector}@href"

@@ -42,6 +42,7 @@ _FURNITURE_WORDS = (
 _NAME_WORDS = re.compile(r"[a-z]+")
 _TAXONOMY = re.compile(r"(tag|category|categories|post|type|format|status|topic)[-_]")
 _MAIN_WORDS = frozenset(("content", "main"))
+_MAIN_NAMES = frozenset(("content", "main", "blog", "posts", "articles", "news", "blog-posts"))
 _MAIN_NAME = re.compile(r"^(main|content|primary|posts|news|articles|results)", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z][A-Za-z_-]{0,40}$")
 
@@ -56,7 +57,10 @@ def own_furniture(element: lxml.html.HtmlElement) -> str | None:
         return f"inside <{element.tag}>"
     if str(element.get("role", "")).lower() in _FURNITURE_ROLES:
         return f"inside role={element.get('role')}"
-    for name in f"{element.get('id', '')} {element.get('class', '')}".lower().split():
+    names = f"{element.get('id', '')} {element.get('class', '')}".lower().split()
+    if _MAIN_NAMES.intersection(names):
+        return None  # a blog's main column that its theme calls a widget: 'widget Blog'
+    for name in names:
         if _TAXONOMY.match(name):
             continue  # a post's own tag or category: 'tag-slideshow', 'category-social'
         words = _NAME_WORDS.findall(name)
