@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
@@ -32,6 +33,7 @@ from feeds.refresh.fetch import Fetcher, fetch_document
 from feeds.refresh.refresher import Refresher, outcomes_table
 from feeds.refresh.scheduler import build_scheduler, stop_scheduler
 from feeds.serve import pages
+from feeds.serve.filters import read_filter
 from feeds.serve.hosts import BaseUrls
 from feeds.serve.http import RETRY_AFTER_SECONDS, FeedMiddleware
 from feeds.serve.overview import Overview, TopicOverview, utc_now
@@ -367,14 +369,24 @@ def _add_page_routes(app: Flask, overview: Overview, site: SiteFor) -> None:
         found = topic_or_404(topic_id)
         try:
             options = pages.EmbedOptions.from_query(request.args)
+            filters = read_filter(list(request.args.items(multi=True)))
         except ValueError as error:
             abort(400, str(error))
-        return _page(pages.embed_page(site(), found, options))
+        if not filters.selects:
+            return _page(pages.embed_page(site(), found, options))
+        # the widget filters the topic's latest entries (as many as its feeds carry)
+        entries = filters.apply(found.latest, options.count, overview.clock())
+        query = urlencode(filters.pairs)
+        return _page(pages.embed_page(site(), found, options, (entries, query)))
 
     @app.get("/embed/<topic_id>.js")
     def embed_script(topic_id: str) -> Response:
         found = topic_or_404(topic_id)
-        response = _page(pages.embed_script(site(), found.topic.id), "text/javascript")
+        try:
+            query = urlencode(read_filter(list(request.args.items(multi=True))).pairs)
+        except ValueError as error:
+            abort(400, str(error))
+        response = _page(pages.embed_script(site(), found.topic.id, query), "text/javascript")
         response.headers["Access-Control-Allow-Origin"] = "*"
         return response
 
