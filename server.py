@@ -484,6 +484,14 @@ def create_app(
     app.wsgi_app = FeedMiddleware(  # type: ignore[method-assign]  # wrapping Flask's WSGI app
         app.wsgi_app, publisher, base_urls
     )
+    if config.metrics.enabled:
+        # imported only now: prometheus_client reads on import the environment that
+        # ``feedpub serve`` sets for its processes (see feeds.metrics)
+        from feeds.serve.monitoring import MonitoringMiddleware  # noqa: PLC0415
+
+        app.wsgi_app = MonitoringMiddleware(  # type: ignore[method-assign]  # as above
+            app.wsgi_app, config.metrics, overview.sources
+        )
     return app
 
 
