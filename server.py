@@ -8,6 +8,7 @@ import datetime as dt
 import faulthandler
 import logging
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 import sources
-from feeds import __version__, processes
+from feeds import __version__, logs, metrics, processes
 from feeds.config import CONFIG_ENV, DATABASE_ENV, Config, find_config_path, load_config
 from feeds.errors import ConfigError, FeedpubError, LedgerUnavailableError
 from feeds.ledger import schema
@@ -44,7 +45,6 @@ from sources import preview as preview_output
 from sources.suggest import suggest_source, suggestion_toml
 
 logger = logging.getLogger(__name__)
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: How ``feedpub serve`` tells its server processes how many threads each runs (and so how
 #: many database connections each keeps).
 THREADS_ENV = "FEEDPUB_SERVE_THREADS"
@@ -73,12 +73,16 @@ def _read_input(location: str, source_url: str | None) -> tuple[bytes, str, str 
 @click.group()
 @click.version_option(__version__, prog_name="feedpub")
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
-def cli(verbose: bool) -> None:
+@click.option(
+    "--log-format", type=click.Choice(logs.FORMATS), default="text", show_default=True,
+    envvar=logs.LOG_FORMAT_ENV,
+    help="How log lines look: for people, or one JSON object a line (with each refresh's "
+    "source, URL, outcome and duration) for log shippers.",
+)  # fmt: skip
+def cli(verbose: bool, log_format: str) -> None:
     """feedpub: feeds for news listing pages that have none."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format=LOG_FORMAT,
-    )
+    logs.configure(log_format, verbose=verbose)
+    os.environ[logs.LOG_FORMAT_ENV] = log_format  # for the processes ``serve`` starts
 
 
 config_option = click.option(
@@ -498,7 +502,7 @@ def create_app(
 def make_app() -> Flask:
     """The app factory the production server calls in each of its worker processes: one
     database connection kept per thread."""
-    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    logs.configure(os.environ.get(logs.LOG_FORMAT_ENV, "text"))
     processes.end_with_parent(signal.SIGKILL)  # nothing of a server process needs finishing
     config = load_config(find_config_path(), adapter_kinds=sources.ADAPTERS)
     threads = int(os.environ.get(THREADS_ENV, DEFAULT_POOL_SIZE))
@@ -542,6 +546,8 @@ def serve(
     os.environ[DATABASE_ENV] = config.database_url
     os.environ[THREADS_ENV] = str(threads)
     os.environ[processes.PARENT_ENV] = str(os.getpid())
+    # the server processes and the worker count into files there, read back by /metrics
+    made = metrics.prepare_multiprocess_directory() if config.metrics.enabled else None
     processes.raise_open_files(max_connections + 256)  # and database connections, logs ...
     command = [sys.executable, "-m", "server", "worker", "--config", str(config.path.resolve())]
     refresher = processes.Supervised("feedpub worker", command).start() if scheduler else None
@@ -565,6 +571,8 @@ def serve(
     finally:
         if refresher is not None:
             refresher.stop()
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
     click.echo("feedpub: stopped", err=True)
 
 

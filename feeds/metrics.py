@@ -11,6 +11,7 @@ after importing this module). So it is imported on first use, in the process tha
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,21 @@ PREFIX = "feedpub"
 RENDER_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 #: Fetch times, in seconds, up to the longest timeout.
 FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+
+
+def prepare_multiprocess_directory() -> Path | None:
+    """Have this process's children write their values to one folder: the one
+    ``$PROMETHEUS_MULTIPROC_DIR`` names (emptied of an earlier run's files), else a new one,
+    which is returned for the caller to remove when its children have ended."""
+    given = multiprocess_directory()
+    if given is not None:
+        given.mkdir(parents=True, exist_ok=True)
+        for old in given.glob("*.db"):
+            old.unlink()
+        return None
+    made = Path(tempfile.mkdtemp(prefix="feedpub-metrics-"))
+    os.environ[MULTIPROCESS_ENV] = str(made)
+    return made
 
 
 def multiprocess_directory() -> Path | None:
