@@ -46,8 +46,6 @@ def configure(log_format: str, *, verbose: bool = False) -> None:
     handler.setFormatter(
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler]
-    )
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
     if log_format == "json" and not verbose:
         logging.getLogger("feeds").setLevel(logging.INFO)
