@@ -379,7 +379,8 @@ def _add_page_routes(app: Flask, overview: Overview, site: SiteFor) -> None:
         if not filters.selects:
             return _page(pages.embed_page(site(), found, options))
         # the widget filters the topic's latest entries (as many as its feeds carry)
-        entries = filters.apply(found.latest, options.count, overview.clock())
+        cutoff = filters.cutoff(overview.clock())
+        entries = filters.apply(found.latest, options.count, cutoff)
         query = urlencode(filters.pairs)
         return _page(pages.embed_page(site(), found, options, (entries, query)))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,13 +70,20 @@ class Instruments:
     fetch_seconds: Histogram
     fetch_bytes: Counter
     lease_takeovers: Counter
+    #: The request counters of each route class and status, found once (``labels`` checks
+    #: and locks each time).
+    _children: dict[tuple[str, str], tuple[Counter, Counter]] = field(default_factory=dict)
 
     def request(self, route: str, status: str, sent: int) -> None:
         """An HTTP request answered: its route class (``feed``, ``page``...), its status code
         and the bytes of its body."""
-        self.requests.labels(route, status).inc()
+        children = self._children.get((route, status))
+        if children is None:  # a few route classes and statuses: kept once made
+            children = (self.requests.labels(route, status), self.response_bytes.labels(route))
+            self._children[route, status] = children
+        children[0].inc()
         if sent:
-            self.response_bytes.labels(route).inc(sent)
+            children[1].inc(sent)
 
     def rendered(self, feed_format: str, filtered: bool, seconds: float) -> None:
         """A feed rendered (filtered or not), and how long it took."""

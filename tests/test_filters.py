@@ -22,7 +22,7 @@ from feeds.model import UTC, Entry
 from feeds.serve.filters import MAX_PATTERN_CHARACTERS, FilterError, fold_pattern, read_filter
 from feeds.serve.publish import FeedPublisher
 from server import create_app
-from tests.refresh_kit import open_ledger
+from tests.refresh_kit import CountingLedger, open_ledger
 
 BASE = "https://feeds.example.org"
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -304,3 +304,23 @@ def test_reading_a_filter_names_the_parameter() -> None:
     with pytest.raises(FilterError, match="filter_category: not a regular expression"):
         read_filter([("filter_category", "[")])
     assert read_filter([("filter", ""), ("limit", "5")]).pairs == (("limit", "5"),)
+
+
+def test_filters_of_a_topic_read_its_entries_once_per_ledger_version(
+    config: Config, database_url: str
+) -> None:
+    ledger = CountingLedger(open_ledger(database_url).engine)
+    with ledger.transaction() as transaction:
+        transaction.merge("office", entries(), now=NOW, retention=Retention())
+    publisher = FeedPublisher(config, ledger, version_ttl=0, now=lambda: NOW)
+    client = create_app(config, ledger=ledger, publisher=publisher).test_client()
+    for pattern in ("grant", "econom", "notice", "report"):
+        assert client.get(f"/feeds/office.rss?filter={pattern}", base_url=BASE).status_code == 200
+    assert publisher.renders == 4
+    assert ledger.entry_reads == 1
+    renamed = [*entries()[:4], make_entry(4, "Old item", "From last month.", (), None, 2)]
+    with ledger.transaction() as transaction:
+        transaction.merge("office", renamed, now=NOW, retention=Retention())
+    assert titles(client, "filter=econom") == [TITLES[0], TITLES[1]]
+    assert ledger.entry_reads == 2
+    ledger.close()

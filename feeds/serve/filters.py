@@ -186,10 +186,9 @@ class FeedFilter:
         return all(found(p) for p in self.include) and not any(found(p) for p in self.exclude)
 
     def apply(
-        self, entries: Iterable[StoredEntry], count: int, now: dt.datetime
+        self, entries: Iterable[StoredEntry], count: int, cutoff: dt.datetime | None
     ) -> list[StoredEntry]:
-        """The first ``count`` of ``entries`` the filter keeps, at ``now``."""
-        cutoff = self.cutoff(now)
+        """The first ``count`` of ``entries`` the filter keeps (``cutoff`` from ``cutoff``)."""
         kept: list[StoredEntry] = []
         for stored in entries:
             if len(kept) >= count:

@@ -18,6 +18,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -81,6 +82,15 @@ def _not_modified(feed: RenderedFeed, environ: WSGIEnvironment) -> bool:
     return False
 
 
+@lru_cache(maxsize=1024)
+def _query_filter(query: str) -> tuple[FeedFilter, bool]:
+    """The filter a query string asks for, and whether the query writes it canonically (its
+    filter parameters in their order, no defaults); ``FilterError`` if it cannot be used."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    filters = read_filter(pairs)
+    return filters, [p for p in pairs if p[0] in PARAMETERS] == list(filters.pairs)
+
+
 class FeedMiddleware:
     """Answers feed URLs from the publisher; hands every other request to ``app``, with the
     canonical host if its own is not allowed (``base_urls``, by default the publisher's
@@ -122,13 +132,12 @@ class FeedMiddleware:
         query = environ.get("QUERY_STRING", "")
         filters = NO_FILTER
         if query:
-            pairs = parse_qsl(query, keep_blank_values=True)
             try:
-                filters = read_filter(pairs)
+                filters, canonical = _query_filter(query)
             except FilterError as error:
                 return self._error(start_response, "400 Bad Request", str(error))
-            # one URL a feed: ?limit=01, parameters in another order, empty patterns ...
-            if base is not None and [p for p in pairs if p[0] in PARAMETERS] != list(filters.pairs):
+            if not canonical and base is not None:  # ?limit=01, another order...: one URL a feed
+                pairs = parse_qsl(query, keep_blank_values=True)
                 return self._redirect(start_response, base, environ, pairs, filters)
         if base is None:
             return self._error(start_response, "400 Bad Request", "bad Host header")

@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 from feeds import metrics
 from feeds.config import MAX_FEED_ENTRIES, Config, TopicConfig
 from feeds.ledger.store import Ledger
-from feeds.model import UTC, LeftOut
+from feeds.model import UTC, LeftOut, StoredEntry
 from feeds.serve.filters import NO_FILTER, FeedFilter
 from feeds.serve.render import (
     FeedInfo,
@@ -191,6 +191,9 @@ class FeedPublisher:
         self._checked_at = float("-inf")
         self._cache: OrderedDict[CacheKey, RenderedFeed] = OrderedDict()
         self._cached_bytes = 0
+        #: Each topic's entries, all of them, for the ledger version they were read at: what
+        #: every filter of the topic selects from, read once per version.
+        self._selected: dict[str, tuple[int, list[StoredEntry]]] = {}
         self._lock = threading.Lock()
         #: The entries left out of feeds (and of the pages), per source.
         self.left_out = LeftOutEntries()
@@ -242,9 +245,9 @@ class FeedPublisher:
         topic = self.topics.get(topic_id)
         if topic is None:
             raise LookupError(f"no topic {topic_id!r}")
-        cutoff = filters.cutoff(self.now())
+        cutoff = filters.cutoff(self.now()) if filters.seconds else None
         key: CacheKey = (topic_id, feed_format, base_url, filters.pairs, cutoff)
-        self._current_version()
+        version = self._current_version()
         cached = self._cache.get(key)
         if cached is not None:
             with suppress(KeyError):  # dropped by another thread meanwhile
@@ -254,7 +257,9 @@ class FeedPublisher:
             cached = self._cache.get(key)
             if cached is None:
                 started = time.perf_counter()
-                cached = self._render(topic, feed_format, base_url, filters, cutoff)
+                cached = self._render(
+                    topic, feed_format, base_url, filters, cutoff=cutoff, version=version
+                )
                 self.renders += 1
                 metrics.instruments().rendered(
                     str(feed_format), filters.selects, time.perf_counter() - started
@@ -274,20 +279,32 @@ class FeedPublisher:
             self._cached_bytes -= dropped.size
         metrics.instruments().cached(len(self._cache), self._cached_bytes)
 
+    def _all_entries(self, topic: TopicConfig, version: int) -> list[StoredEntry]:
+        """All of the topic's entries, newest first, read once per ledger version (under the
+        lock)."""
+        kept = self._selected.get(topic.id)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        candidates = self.ledger.entries(topic.sources or None, left_out=self.left_out.record)
+        chosen = select_entries(topic, candidates, len(candidates))
+        self._selected[topic.id] = (version, chosen)
+        return chosen
+
     def _render(
         self,
         topic: TopicConfig,
         feed_format: FeedFormat,
         base: str,
         filters: FeedFilter,
+        *,
         cutoff: dt.datetime | None,
+        version: int,
     ) -> RenderedFeed:
-        candidates = self.ledger.entries(topic.sources or None, left_out=self.left_out.record)
         count = min(filters.limit or topic.limit, MAX_FEED_ENTRIES)
         if filters.selects:
-            chosen = select_entries(topic, candidates, len(candidates))
-            entries = [s for s in chosen if filters.keeps(s, cutoff)][:count]
+            entries = filters.apply(self._all_entries(topic, version), count, cutoff)
         else:
+            candidates = self.ledger.entries(topic.sources or None, left_out=self.left_out.record)
             entries = select_entries(topic, candidates, count)
         interval = self.refresh_interval(topic)
         query = f"?{urlencode(filters.pairs)}" if filters.pairs else ""
