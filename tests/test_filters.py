@@ -155,6 +155,8 @@ def test_escapes_in_a_pattern_keep_their_meaning_when_case_is_ignored() -> None:
     [
         ("filter=(unclosed", "filter: not a regular expression RE2 accepts: missing )"),
         ("filter_title=(?%3C=look)behind", "filter_title: not a regular expression RE2 accepts"),
+        # a pattern whose program would take more memory than a pattern may
+        ("filter_author=%5Cw%7B500%7D", "filter_author: not a regular expression RE2 accepts"),
         ("filterout=" + "a" * (MAX_PATTERN_CHARACTERS + 1), "filterout: a pattern may have at"),
         ("filter_time=-5", "filter_time must be a whole number of seconds"),
         ("filter_time=9999999999", "filter_time must be a whole number of seconds"),

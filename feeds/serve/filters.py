@@ -36,7 +36,7 @@ PARAMETERS = (*INCLUDE, *EXCLUDE, CASE_SENSITIVE, TIME, LIMIT)
 MAX_PATTERN_CHARACTERS = 256
 #: The most memory RE2 may give one compiled pattern (bytes): a pattern that needs more, a
 #: counted repetition such as ``(a{1000}){1000}``, is refused as too large.
-MAX_PATTERN_MEMORY = 1024 * 1024
+MAX_PATTERN_MEMORY = 64 * 1024
 #: The longest ``filter_time``: ten years, in seconds.
 MAX_FILTER_SECONDS = 10 * 366 * 24 * 3600
 #: ``filter_time``'s cut-off moves in steps this long, so that a filtered feed is rendered
@@ -77,7 +77,7 @@ def _options(*, case_sensitive: bool) -> Any:  # re2.Options: the module ships n
     return options
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=128)
 def compile_pattern(name: str, pattern: str, *, case_sensitive: bool) -> Any:
     """The parameter's pattern, compiled by RE2 (folded when matching is not case-sensitive);
     ``FilterError`` naming the parameter when it is too long or does not compile."""

@@ -82,7 +82,7 @@ def _not_modified(feed: RenderedFeed, environ: WSGIEnvironment) -> bool:
     return False
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=128)
 def _query_filter(query: str) -> tuple[FeedFilter, bool]:
     """The filter a query string asks for, and whether the query writes it canonically (its
     filter parameters in their order, no defaults); ``FilterError`` if it cannot be used."""
