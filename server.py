@@ -8,10 +8,12 @@ import datetime as dt
 import faulthandler
 import logging
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
@@ -21,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 import sources
-from feeds import __version__, processes
+from feeds import __version__, logs, metrics, processes
 from feeds.config import CONFIG_ENV, DATABASE_ENV, Config, find_config_path, load_config
 from feeds.errors import ConfigError, FeedpubError, LedgerUnavailableError
 from feeds.ledger import schema
@@ -32,6 +34,7 @@ from feeds.refresh.fetch import Fetcher, fetch_document
 from feeds.refresh.refresher import Refresher, outcomes_table
 from feeds.refresh.scheduler import build_scheduler, stop_scheduler
 from feeds.serve import pages
+from feeds.serve.filters import read_filter
 from feeds.serve.hosts import BaseUrls
 from feeds.serve.http import RETRY_AFTER_SECONDS, FeedMiddleware
 from feeds.serve.overview import Overview, TopicOverview, utc_now
@@ -43,7 +46,6 @@ from sources.article import extract_article, read_article
 from sources.suggest import suggest_source, suggestion_toml
 
 logger = logging.getLogger(__name__)
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: How ``feedpub serve`` tells its server processes how many threads each runs (and so how
 #: many database connections each keeps).
 THREADS_ENV = "FEEDPUB_SERVE_THREADS"
@@ -72,12 +74,16 @@ def _read_input(location: str, source_url: str | None) -> tuple[bytes, str, str 
 @click.group()
 @click.version_option(__version__, prog_name="feedpub")
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
-def cli(verbose: bool) -> None:
+@click.option(
+    "--log-format", type=click.Choice(logs.FORMATS), default="text", show_default=True,
+    envvar=logs.LOG_FORMAT_ENV,
+    help="How log lines look: for people, or one JSON object a line (with each refresh's "
+    "source, URL, outcome and duration) for log shippers.",
+)  # fmt: skip
+def cli(verbose: bool, log_format: str) -> None:
     """feedpub: feeds for news listing pages that have none."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format=LOG_FORMAT,
-    )
+    logs.configure(log_format, verbose=verbose)
+    os.environ[logs.LOG_FORMAT_ENV] = log_format  # for the processes ``serve`` starts
 
 
 config_option = click.option(
@@ -388,14 +394,25 @@ def _add_page_routes(app: Flask, overview: Overview, site: SiteFor) -> None:
         found = topic_or_404(topic_id)
         try:
             options = pages.EmbedOptions.from_query(request.args)
+            filters = read_filter(list(request.args.items(multi=True)))
         except ValueError as error:
             abort(400, str(error))
-        return _page(pages.embed_page(site(), found, options))
+        if not filters.selects:
+            return _page(pages.embed_page(site(), found, options))
+        # the widget filters the topic's latest entries (as many as its feeds carry)
+        cutoff = filters.cutoff(overview.clock())
+        entries = filters.apply(found.latest, options.count, cutoff)
+        query = urlencode(filters.pairs)
+        return _page(pages.embed_page(site(), found, options, (entries, query)))
 
     @app.get("/embed/<topic_id>.js")
     def embed_script(topic_id: str) -> Response:
         found = topic_or_404(topic_id)
-        response = _page(pages.embed_script(site(), found.topic.id), "text/javascript")
+        try:
+            query = urlencode(read_filter(list(request.args.items(multi=True))).pairs)
+        except ValueError as error:
+            abort(400, str(error))
+        response = _page(pages.embed_script(site(), found.topic.id, query), "text/javascript")
         response.headers["Access-Control-Allow-Origin"] = "*"
         return response
 
@@ -493,13 +510,21 @@ def create_app(
     app.wsgi_app = FeedMiddleware(  # type: ignore[method-assign]  # wrapping Flask's WSGI app
         app.wsgi_app, publisher, base_urls
     )
+    if config.metrics.enabled:
+        # imported only now: prometheus_client reads on import the environment that
+        # ``feedpub serve`` sets for its processes (see feeds.metrics)
+        from feeds.serve.monitoring import MonitoringMiddleware  # noqa: PLC0415
+
+        app.wsgi_app = MonitoringMiddleware(  # type: ignore[method-assign]  # as above
+            app.wsgi_app, config.metrics, overview.sources
+        )
     return app
 
 
 def make_app() -> Flask:
     """The app factory the production server calls in each of its worker processes: one
     database connection kept per thread."""
-    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    logs.configure(os.environ.get(logs.LOG_FORMAT_ENV, "text"))
     processes.end_with_parent(signal.SIGKILL)  # nothing of a server process needs finishing
     config = load_config(find_config_path(), adapter_kinds=sources.ADAPTERS)
     threads = int(os.environ.get(THREADS_ENV, DEFAULT_POOL_SIZE))
@@ -543,6 +568,8 @@ def serve(
     os.environ[DATABASE_ENV] = config.database_url
     os.environ[THREADS_ENV] = str(threads)
     os.environ[processes.PARENT_ENV] = str(os.getpid())
+    # the server processes and the worker count into files there, read back by /metrics
+    made = metrics.prepare_multiprocess_directory() if config.metrics.enabled else None
     processes.raise_open_files(max_connections + 256)  # and database connections, logs ...
     command = [sys.executable, "-m", "server", "worker", "--config", str(config.path.resolve())]
     refresher = processes.Supervised("feedpub worker", command).start() if scheduler else None
@@ -566,6 +593,8 @@ def serve(
     finally:
         if refresher is not None:
             refresher.stop()
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
     click.echo("feedpub: stopped", err=True)
 
 

@@ -18,6 +18,7 @@ from feeds.config.reading import (
     TableReader,
     check_contact,
     check_url,
+    read_metrics,
     read_reach_networks,
     read_secret_parameters,
     read_serving_limits,
@@ -34,6 +35,7 @@ from feeds.config.settings import (
     AdapterKinds,
     Config,
     FetchConfig,
+    MetricsConfig,
     PublisherConfig,
     SchedulerConfig,
     ServingLimits,
@@ -53,6 +55,7 @@ __all__ = [
     "AdapterKinds",
     "Config",
     "FetchConfig",
+    "MetricsConfig",
     "PublisherConfig",
     "SchedulerConfig",
     "ServingLimits",
@@ -134,6 +137,7 @@ def parse_config(
         lease_seconds=scheduler_reader.number("lease_seconds", int, 120, 3, 24 * 3600),
     )
     scheduler_reader.finish()
+    metrics = read_metrics(root)
     sources = read_sources(
         root, path.resolve().parent, adapter_kinds, fetch.secret_query_parameters
     )
@@ -148,6 +152,7 @@ def parse_config(
         scheduler=scheduler,
         database_url=environ.get(DATABASE_ENV) or DEFAULT_DATABASE_URL,
         limits=limits,
+        metrics=metrics,
     )
 
 

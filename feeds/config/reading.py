@@ -16,12 +16,14 @@ from cssselect import GenericTranslator, SelectorError
 
 from feeds.config.settings import (
     DEFAULT_FULL_TEXT_BUDGET,
+    DEFAULT_METRICS_NETWORKS,
     DEFAULT_RENDER_CACHE_BYTES,
     DEFAULT_RENDER_CACHE_ENTRIES,
     HOST_PATTERN,
     MAX_FEED_ENTRIES,
     MAX_FULL_TEXT_BUDGET,
     AdapterKinds,
+    MetricsConfig,
     ServingLimits,
     SourceConfig,
     TopicConfig,
@@ -398,6 +400,31 @@ def _large_number(reader: TableReader, key: str, default: int, low: int, high: i
 
 
 # --- [fetch] where redirects and next pages may go -------------------------------------------
+
+
+def read_metrics(root: TableReader) -> MetricsConfig:
+    """``[metrics]``: ``enabled`` (false by default) and ``allow``, the networks whose
+    clients may read ``/metrics`` (this machine's by default)."""
+    reader = root.sub("metrics")
+    enabled = reader.get("enabled", bool, False)
+    networks = []
+    for index, value in enumerate(reader.strings("allow")):
+        try:
+            networks.append(ipaddress.ip_network(value))
+        except ValueError as error:
+            raise reader.error(
+                "expected an address or a network like '10.1.0.0/16' (host bits zero), "
+                f"got {shown(value)}",
+                f"allow[{index}]",
+            ) from error
+    if "allow" in reader.table and not networks:
+        raise reader.error(
+            "must name at least one network (leave it out for this machine's)", "allow"
+        )
+    reader.finish()
+    return MetricsConfig(
+        enabled=enabled, allow=tuple(networks) if networks else DEFAULT_METRICS_NETWORKS
+    )
 
 
 def read_reach_networks(

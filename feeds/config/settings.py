@@ -93,6 +93,36 @@ class SchedulerConfig:
     lease_seconds: int = 120
 
 
+#: Who may read ``/metrics`` by default: this machine only.
+DEFAULT_METRICS_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsConfig:
+    """``/metrics``, for Prometheus: off unless enabled, and then only for some addresses
+    (source names and their failures may be private).
+
+    Attributes:
+        enabled: Serve ``/metrics``.
+        allow: The networks (CIDR) whose clients may read it; others get a 403. The address
+            is the connection's own: behind a proxy, the proxy's.
+    """
+
+    enabled: bool = False
+    allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = DEFAULT_METRICS_NETWORKS
+
+    def allows(self, address: str) -> bool:
+        """True when a client at ``address`` (an IP address, as the server gives it) may read
+        the metrics."""
+        try:
+            ip = ipaddress.ip_address(address.partition("%")[0])
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip in network for network in self.allow)
+
+
 # --- Serving limits: which Host names a request's links may be made from, how much the render
 # cache keeps. Read from the [publisher] table (``feeds.config.reading.read_serving_limits``).
 
@@ -269,6 +299,7 @@ class Config:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     database_url: str = DEFAULT_DATABASE_URL
     limits: ServingLimits = field(default_factory=ServingLimits)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     def topic_sources(self, topic: TopicConfig) -> tuple[SourceConfig, ...]:
         """The sources a topic draws on (all of them when it names none)."""

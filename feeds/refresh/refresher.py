@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from feeds import metrics
 from feeds.config import SourceConfig
 from feeds.dates import page_order_instants
 from feeds.errors import FeedpubError, FetchError, ParseError
@@ -174,10 +175,20 @@ class Refresher:
         in the database (``Ledger.claim``), refresh, give the lease back. ``None`` when
         skipped: the source is backing off, another process holds it, or this one is
         stopping."""
-        if self.stopping or not self.ledger.claim(
-            source.id, self.owner, self.clock(), self.lease, tolerance=due_tolerance(source)
+        if self.stopping:
+            return None
+        now = self.clock()
+        held = self.ledger.state(source.id)
+        if not self.ledger.claim(
+            source.id, self.owner, now, self.lease, tolerance=due_tolerance(source)
         ):
             return None
+        if held.lease_owner not in (None, self.owner):  # its lease had expired: a takeover
+            logger.warning(
+                "source %s: taken over from %s, whose lease had expired",
+                source.id, held.lease_owner, extra={"source": source.id},
+            )  # fmt: skip
+            metrics.instruments().lease_taken_over(source.id)
         try:
             return self.refresh(source)
         finally:
@@ -260,7 +271,44 @@ class Refresher:
                 )
             )  # fmt: skip
             outcome = RefreshOutcome(source_id=source.id, status=Status.FAILED, error=message)
-        return replace(outcome, seconds=time.perf_counter() - started)
+        outcome = replace(outcome, seconds=time.perf_counter() - started)
+        self._report(source, outcome)
+        return outcome
+
+    @staticmethod
+    def _report(source: SourceConfig, outcome: RefreshOutcome) -> None:
+        """Count the refresh, and log it with its fields (for ``--log-format json``): the
+        source, its URL without credentials, the outcome and how long it took."""
+        metrics.instruments().refreshed(source.id, str(outcome.status), outcome.seconds)
+        logger.info(
+            "source %s: %s in %.2f s",
+            source.id, outcome_status(outcome), outcome.seconds,
+            extra={
+                "source": source.id,
+                "url": source.page_url,
+                "outcome": str(outcome.status),
+                "duration": round(outcome.seconds, 3),
+                **({"error": outcome.error} if outcome.error else {}),
+            },
+        )  # fmt: skip
+
+    def _fetch(
+        self,
+        source: SourceConfig,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        follows: Document | None = None,
+    ) -> Document | NotModified:
+        """Fetch a page of the source, counting the request's time (its wait for the host's
+        turn left out) and the bytes of the page."""
+        started = time.perf_counter()
+        answer = self.fetcher.fetch(url, etag=etag, last_modified=last_modified, follows=follows)
+        seconds = max(0.0, time.perf_counter() - started - answer.waited_seconds)
+        size = len(answer.content) if isinstance(answer, Document) else 0
+        metrics.instruments().fetched(source.id, seconds, size)
+        return answer
 
     def backoff(
         self, source: SourceConfig, failures: int, retry_after: float | None
@@ -288,7 +336,8 @@ class Refresher:
     ) -> RefreshOutcome:
         adapter = self.adapters[source.kind](source.selectors)
         trust_validators = state.suspect_reason is None
-        first = self.fetcher.fetch(
+        first = self._fetch(
+            source,
             source.url,
             etag=state.etag if trust_validators else None,
             last_modified=state.last_modified if trust_validators else None,
@@ -392,8 +441,8 @@ class Refresher:
                 return documents, results
             seen_urls.add(next_url)
             try:
-                page = self.fetcher.fetch(
-                    source.fetch_form(next_url), follows=first if given else None
+                page = self._fetch(
+                    source, source.fetch_form(next_url), follows=first if given else None
                 )
             except FetchError as error:
                 logger.warning(

@@ -1,14 +1,15 @@
 """Serving feeds over HTTP: a thin WSGI layer in front of the web app.
 
-``FeedMiddleware`` answers ``/feeds/<topic>.<rss|atom|json>`` straight from the publisher's
-ready representations, before any framework routing: strong ETags, ``Last-Modified``, 304s
-to ``If-None-Match`` and ``If-Modified-Since``, gzip when asked for, caching headers, and
-CORS on every answer (304s and errors included). A browser opening an RSS or Atom feed gets
-it as ``application/xml``, so that its stylesheet shows it as a page. Errors are never
-cached; while the database is unavailable, a feed that must be read from it is a 503 at once,
-with ``Retry-After``. Every request to a host that is not allowed is given the canonical host
-first (``feeds.serve.hosts``). Everything else is handed to the wrapped app. Knows no Flask:
-plain WSGI.
+``FeedMiddleware`` answers ``/feeds/<topic>.<rss|atom|json>`` (filtered by its query,
+``feeds.serve.filters``; a query not written canonically is redirected to the one that is)
+straight from the publisher's ready representations, before any framework routing: strong
+ETags, ``Last-Modified``, 304s to ``If-None-Match`` and ``If-Modified-Since``, gzip when
+asked for, caching headers, and CORS on every answer (304s and errors included). A browser
+opening an RSS or Atom feed gets it as ``application/xml``, so that its stylesheet shows it
+as a page. Errors are never cached; while the database is unavailable, a feed that must be
+read from it is a 503 at once, with ``Retry-After``. Every request to a host that is not
+allowed is given the canonical host first (``feeds.serve.hosts``). Everything else is handed
+to the wrapped app. Knows no Flask: plain WSGI.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
-from feeds.config import MAX_FEED_ENTRIES
 from feeds.errors import LedgerUnavailableError
+from feeds.serve.filters import NO_FILTER, PARAMETERS, FeedFilter, FilterError, read_filter
 from feeds.serve.hosts import BaseUrls
 from feeds.serve.publish import FeedFormat, FeedPublisher, RenderedFeed
-from feeds.serve.query import whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,15 @@ def _not_modified(feed: RenderedFeed, environ: WSGIEnvironment) -> bool:
     return False
 
 
+@lru_cache(maxsize=128)
+def _query_filter(query: str) -> tuple[FeedFilter, bool]:
+    """The filter a query string asks for, and whether the query writes it canonically (its
+    filter parameters in their order, no defaults); ``FilterError`` if it cannot be used."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    filters = read_filter(pairs)
+    return filters, [p for p in pairs if p[0] in PARAMETERS] == list(filters.pairs)
+
+
 class FeedMiddleware:
     """Answers feed URLs from the publisher; hands every other request to ``app``, with the
     canonical host if its own is not allowed (``base_urls``, by default the publisher's
@@ -119,24 +129,21 @@ class FeedMiddleware:
                 "method not allowed",
                 [("Allow", _ALLOWED)],
             )
-        limit = None
         query = environ.get("QUERY_STRING", "")
+        filters = NO_FILTER
         if query:
-            values = parse_qs(query).get("limit")
-            if values:
-                if len(values) > 1:
-                    return self._error(start_response, "400 Bad Request", "limit may be given once")
-                try:
-                    limit = whole_number("limit", values[0], 1, MAX_FEED_ENTRIES)
-                except ValueError as error:
-                    return self._error(start_response, "400 Bad Request", str(error))
-                if values[0] != str(limit) and base is not None:  # ?limit=01: one URL a feed
-                    return self._redirect(start_response, base, environ, query, limit)
+            try:
+                filters, canonical = _query_filter(query)
+            except FilterError as error:
+                return self._error(start_response, "400 Bad Request", str(error))
+            if not canonical and base is not None:  # ?limit=01, another order...: one URL a feed
+                pairs = parse_qsl(query, keep_blank_values=True)
+                return self._redirect(start_response, base, environ, pairs, filters)
         if base is None:
             return self._error(start_response, "400 Bad Request", "bad Host header")
         try:
             feed = self.publisher.feed(
-                match["topic"], FeedFormat(match["format"]), base_url=base, limit=limit
+                match["topic"], FeedFormat(match["format"]), base_url=base, filters=filters
             )
         except LookupError:
             return self._error(start_response, "404 Not Found", f"no topic {match['topic']!r}")
@@ -169,15 +176,14 @@ class FeedMiddleware:
         start_response: StartResponse,
         base: str,
         environ: WSGIEnvironment,
-        query: str,
-        limit: int,
+        pairs: list[tuple[str, str]],
+        filters: FeedFilter,
     ) -> list[bytes]:
-        """A permanent redirect to the feed's URL with its limit written plainly."""
-        pairs = [
-            (name, str(limit) if name == "limit" else value)
-            for name, value in parse_qsl(query, keep_blank_values=True)
-        ]
-        location = f"{base}{quote(environ.get('PATH_INFO', ''))}?{urlencode(pairs)}"
+        """A permanent redirect to the feed's URL with its filter written canonically (other
+        parameters kept after it)."""
+        others = [pair for pair in pairs if pair[0] not in PARAMETERS]
+        query = urlencode([*filters.pairs, *others])
+        location = f"{base}{quote(environ.get('PATH_INFO', ''))}{'?' if query else ''}{query}"
         start_response(
             "301 Moved Permanently",
             [

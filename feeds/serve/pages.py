@@ -21,6 +21,8 @@ from urllib.parse import urlencode, urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from feeds.model import StoredEntry
+from feeds.serve.filters import MAX_PATTERN_CHARACTERS
 from feeds.serve.overview import MAX_EMBED_COUNT, SourceHealth, TopicOverview, rfc3339
 from feeds.serve.publish import FeedFormat
 from feeds.serve.query import whole_number
@@ -49,11 +51,12 @@ FEED_STYLESHEET = _static("feed.xsl").encode()
 
 def content_security_policy(*, frame_ancestors: str) -> str:
     """The pages' policy: nothing loads but the inline stylesheet and entries' images (from
-    the web, sent no referrer); no script runs at all."""
+    the web, sent no referrer); no script runs at all; a form (the topic page's filter) goes
+    to this site only."""
     return (
         f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src https: http:; "
         "base-uri 'none'; "
-        f"form-action 'none'; frame-ancestors {frame_ancestors}"
+        f"form-action 'self'; frame-ancestors {frame_ancestors}"
     )
 
 
@@ -114,8 +117,9 @@ class Site:
     base: str
     source_languages: Mapping[str, str]
 
-    def feed(self, topic_id: str, feed_format: FeedFormat) -> str:
-        return f"{self.base}/feeds/{topic_id}.{feed_format}"
+    def feed(self, topic_id: str, feed_format: FeedFormat, query: str = "") -> str:
+        """A topic's feed; ``query``, a filter's canonical query string, filters it."""
+        return f"{self.base}/feeds/{topic_id}.{feed_format}{'?' if query else ''}{query}"
 
     def topic(self, topic_id: str) -> str:
         return f"{self.base}/topics/{topic_id}"
@@ -205,28 +209,38 @@ def topic_page(site: Site, overview: TopicOverview) -> str:
         site=site,
         overview=overview,
         snippets={"iframe": iframe, "script": script},
+        max_pattern=MAX_PATTERN_CHARACTERS,
+        ages={"a day": 86_400, "a week": 7 * 86_400, "30 days": 30 * 86_400},
         default_count=DEFAULT_EMBED_COUNT,
         max_count=MAX_EMBED_COUNT,
     )
 
 
-def embed_page(site: Site, overview: TopicOverview, options: EmbedOptions) -> str:
-    """``/embed/<topic>``: the widget partners frame: the latest entries, nothing else."""
+def embed_page(
+    site: Site,
+    overview: TopicOverview,
+    options: EmbedOptions,
+    filtered: tuple[Sequence[StoredEntry], str] | None = None,
+) -> str:
+    """``/embed/<topic>``: the widget partners frame: the latest entries, nothing else; or
+    those of a filter (``filtered``: its entries, and its query, which its links keep)."""
+    entries, query = filtered or (overview.latest[: options.count], "")
     return _render(
         "embed.html",
         site=site,
         overview=overview,
-        entries=overview.latest[: options.count],
+        entries=entries,
         options=options,
+        feed_query=query,
     )
 
 
-def embed_script(site: Site, topic_id: str) -> str:
+def embed_script(site: Site, topic_id: str, query: str = "") -> str:
     """``/embed/<topic>.js``: renders the topic's latest entries into a partner's element,
-    from the JSON feed."""
+    from the JSON feed (filtered by ``query``, a filter's canonical query string)."""
     return _render(
         "embed.js",
-        feed_url=site.feed(topic_id, FeedFormat.JSON),
+        feed_url=site.feed(topic_id, FeedFormat.JSON, query),
         topic_url=site.topic(topic_id),
         default_count=DEFAULT_EMBED_COUNT,
         max_count=MAX_EMBED_COUNT,

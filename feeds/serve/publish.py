@@ -4,7 +4,8 @@
 caching headers). It renders only when the ledger's version has moved since the last render
 (a cheap check, made at most once per ``version_ttl`` seconds); otherwise it answers from
 memory without touching the database. What it keeps is bounded in count and in bytes; the
-least recently used feeds go first. Entries left out of feeds (a row that cannot be an entry,
+least recently used feeds go first. A filtered feed (``feeds.serve.filters``) is kept as any
+other, once per canonical filter. Entries left out of feeds (a row that cannot be an entry,
 an entry a feed cannot be rendered with) are counted per source, for the status page.
 """
 
@@ -22,10 +23,13 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 from enum import StrEnum
+from urllib.parse import urlencode
 
+from feeds import metrics
 from feeds.config import MAX_FEED_ENTRIES, Config, TopicConfig
 from feeds.ledger.store import Ledger
-from feeds.model import LeftOut
+from feeds.model import UTC, LeftOut, StoredEntry
+from feeds.serve.filters import NO_FILTER, FeedFilter
 from feeds.serve.render import (
     FeedInfo,
     feed_updated,
@@ -88,6 +92,11 @@ class RenderedFeed:
     def size(self) -> int:
         """The bytes it takes in the render cache, roughly: both bodies and an overhead."""
         return len(self.plain.body) + len(self.gzipped.body) + ENTRY_OVERHEAD_BYTES
+
+
+#: What a kept feed is found by: topic, format, base URL, canonical filter (its query's
+#: pairs), and the filter's time cut-off (``None`` for none).
+CacheKey = tuple[str, "FeedFormat", str, tuple[tuple[str, str], ...], dt.datetime | None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -157,6 +166,7 @@ class FeedPublisher:
     At most ``config.limits.render_cache_entries`` feeds and
     ``config.limits.render_cache_bytes`` bytes are kept (the least recently used are dropped;
     a feed larger than the whole bound is served, never kept). ``renders`` counts the renders.
+    ``now`` is the wall clock, which a filter's ``filter_time`` counts back from.
     """
 
     def __init__(
@@ -166,19 +176,24 @@ class FeedPublisher:
         *,
         version_ttl: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(UTC),
     ) -> None:
         self.config = config
         self.ledger = ledger
         self.topics = {topic.id: topic for topic in config.topics}
         self.version_ttl = version_ttl
         self.clock = clock
+        self.now = now
         self.max_cached = config.limits.render_cache_entries
         self.max_cached_bytes = config.limits.render_cache_bytes
         self.renders = 0
         self._version: int | None = None
         self._checked_at = float("-inf")
-        self._cache: OrderedDict[tuple[str, FeedFormat, int, str], RenderedFeed] = OrderedDict()
+        self._cache: OrderedDict[CacheKey, RenderedFeed] = OrderedDict()
         self._cached_bytes = 0
+        #: Each topic's entries, all of them, for the ledger version they were read at: what
+        #: every filter of the topic selects from, read once per version.
+        self._selected: dict[str, tuple[int, list[StoredEntry]]] = {}
         self._lock = threading.Lock()
         #: The entries left out of feeds (and of the pages), per source.
         self.left_out = LeftOutEntries()
@@ -211,21 +226,28 @@ class FeedPublisher:
                 if version != self._version:
                     self._cache.clear()
                     self._cached_bytes = 0
+                    metrics.instruments().cached(0, 0)
                 self._version, self._checked_at = version, now
         return self._version
 
     def feed(
-        self, topic_id: str, feed_format: FeedFormat, *, base_url: str, limit: int | None = None
+        self,
+        topic_id: str,
+        feed_format: FeedFormat,
+        *,
+        base_url: str,
+        filters: FeedFilter = NO_FILTER,
     ) -> RenderedFeed:
         """The topic's feed in a format, as served under ``base_url`` (``https://host``: one
-        of the few a request may be given, see ``feeds.serve.hosts``); ``LookupError`` for an
-        unknown topic."""
+        of the few a request may be given, see ``feeds.serve.hosts``), with the entries
+        ``filters`` keeps (canonical, so that equal filters share one kept feed);
+        ``LookupError`` for an unknown topic."""
         topic = self.topics.get(topic_id)
         if topic is None:
             raise LookupError(f"no topic {topic_id!r}")
-        count = min(limit or topic.limit, MAX_FEED_ENTRIES)
-        key = (topic_id, feed_format, count if limit else 0, base_url)
-        self._current_version()
+        cutoff = filters.cutoff(self.now()) if filters.seconds else None
+        key: CacheKey = (topic_id, feed_format, base_url, filters.pairs, cutoff)
+        version = self._current_version()
         cached = self._cache.get(key)
         if cached is not None:
             with suppress(KeyError):  # dropped by another thread meanwhile
@@ -234,14 +256,18 @@ class FeedPublisher:
         with self._lock:
             cached = self._cache.get(key)
             if cached is None:
+                started = time.perf_counter()
                 cached = self._render(
-                    topic, feed_format, base_url, count, explicit_limit=bool(limit)
+                    topic, feed_format, base_url, filters, cutoff=cutoff, version=version
                 )
                 self.renders += 1
+                metrics.instruments().rendered(
+                    str(feed_format), filters.selects, time.perf_counter() - started
+                )
                 self._keep(key, cached)
             return cached
 
-    def _keep(self, key: tuple[str, FeedFormat, int, str], feed: RenderedFeed) -> None:
+    def _keep(self, key: CacheKey, feed: RenderedFeed) -> None:
         """Keep a feed just rendered, dropping the least recently used beyond the bounds
         (under the lock)."""
         if feed.size > self.max_cached_bytes:
@@ -251,20 +277,37 @@ class FeedPublisher:
         while len(self._cache) > self.max_cached or self._cached_bytes > self.max_cached_bytes:
             _key, dropped = self._cache.popitem(last=False)
             self._cached_bytes -= dropped.size
+        metrics.instruments().cached(len(self._cache), self._cached_bytes)
+
+    def _all_entries(self, topic: TopicConfig, version: int) -> list[StoredEntry]:
+        """All of the topic's entries, newest first, read once per ledger version (under the
+        lock)."""
+        kept = self._selected.get(topic.id)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        candidates = self.ledger.entries(topic.sources or None, left_out=self.left_out.record)
+        chosen = select_entries(topic, candidates, len(candidates))
+        self._selected[topic.id] = (version, chosen)
+        return chosen
 
     def _render(
         self,
         topic: TopicConfig,
         feed_format: FeedFormat,
         base: str,
-        count: int,
+        filters: FeedFilter,
         *,
-        explicit_limit: bool,
+        cutoff: dt.datetime | None,
+        version: int,
     ) -> RenderedFeed:
-        candidates = self.ledger.entries(topic.sources or None, left_out=self.left_out.record)
-        entries = select_entries(topic, candidates, count)
+        count = min(filters.limit or topic.limit, MAX_FEED_ENTRIES)
+        if filters.selects:
+            entries = filters.apply(self._all_entries(topic, version), count, cutoff)
+        else:
+            candidates = self.ledger.entries(topic.sources or None, left_out=self.left_out.record)
+            entries = select_entries(topic, candidates, count)
         interval = self.refresh_interval(topic)
-        query = f"?limit={count}" if explicit_limit else ""
+        query = f"?{urlencode(filters.pairs)}" if filters.pairs else ""
         language = self.config.topic_language(topic)
         sources = self.config.topic_sources(topic)
         info = FeedInfo(

@@ -22,6 +22,8 @@ from feeds.model import StoredEntry
 def fold(text: str) -> str:
     """Case-, accent- and typography-insensitive form of a text: ``L\u2019Économie`` ->
     ``l'economie`` (quotes and dashes made plain, whitespace collapsed)."""
+    if text.isascii():  # the same, sooner: nothing to decompose or make plain
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text.casefold()).translate(PLAIN_CHARACTERS)
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
