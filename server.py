@@ -31,7 +31,8 @@ from feeds.ledger.database import DEFAULT_POOL_SIZE, open_engine, shown_url
 from feeds.ledger.store import Ledger
 from feeds.model import UTC, PageContext
 from feeds.refresh.fetch import Fetcher, fetch_document
-from feeds.refresh.refresher import Refresher, outcomes_table
+from feeds.refresh.outcomes import outcomes_table
+from feeds.refresh.refresher import Refresher
 from feeds.refresh.scheduler import build_scheduler, stop_scheduler
 from feeds.serve import pages
 from feeds.serve.filters import read_filter

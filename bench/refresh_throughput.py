@@ -58,7 +58,8 @@ from feeds.ledger.tables import entries_table
 from feeds.model import Entry, PageContext
 from feeds.refresh.fetch import Fetcher
 from feeds.refresh.gate import HostGate
-from feeds.refresh.refresher import Refresher, Status
+from feeds.refresh.outcomes import Status
+from feeds.refresh.refresher import Refresher
 from sources import ADAPTERS, ilo
 from tests.listing_writer import WrittenItem, write_html
 from tests.refresh_kit import Clock

@@ -12,7 +12,8 @@ import pytest
 
 from feeds.ledger.store import Ledger
 from feeds.model import Severity
-from feeds.refresh.refresher import Refresher, Status
+from feeds.refresh.outcomes import Status
+from feeds.refresh.refresher import Refresher
 from feeds.text import read_document
 from tests.http_server import LocalServer, Route
 from tests.listing_writer import WrittenItem, write_html

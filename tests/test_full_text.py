@@ -23,7 +23,8 @@ from feeds.config import SourceConfig, parse_config
 from feeds.ledger.store import Ledger
 from feeds.ledger.tables import articles_table
 from feeds.refresh.fetch import Fetcher
-from feeds.refresh.refresher import Refresher, Status
+from feeds.refresh.outcomes import Status
+from feeds.refresh.refresher import Refresher
 from sources import ADAPTERS
 from sources.article import extract_article
 from tests.article_writer import (

@@ -15,7 +15,7 @@ from feeds.config import Config
 from feeds.ledger.store import Ledger
 from feeds.links import web_url
 from feeds.model import TITLE_LIMIT
-from feeds.refresh.refresher import Status
+from feeds.refresh.outcomes import Status
 from sources import ADAPTERS
 from tests.conftest import make_context
 from tests.hostile_kit import (

@@ -11,7 +11,8 @@ from types import MappingProxyType
 from feeds.ledger.store import Ledger
 from feeds.refresh.fetch import Fetcher
 from feeds.refresh.network import StoppedError
-from feeds.refresh.refresher import Refresher, Status
+from feeds.refresh.outcomes import Status
+from feeds.refresh.refresher import Refresher
 from sources import ADAPTERS
 from tests.http_server import LocalServer, Route, local_server
 from tests.refresh_kit import Clock, make_source, titles

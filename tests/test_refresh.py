@@ -11,7 +11,8 @@ import pytest
 
 from feeds.ledger.store import Ledger
 from feeds.model import UTC
-from feeds.refresh.refresher import Refresher, Status
+from feeds.refresh.outcomes import Status
+from feeds.refresh.refresher import Refresher
 from tests.http_server import LocalServer, Route
 from tests.refresh_kit import (
     Clock,

@@ -13,7 +13,8 @@ import httpx
 
 from feeds.ledger.store import Ledger, SourceState
 from feeds.refresh.fetch import Fetcher
-from feeds.refresh.refresher import Refresher, Status
+from feeds.refresh.outcomes import Status
+from feeds.refresh.refresher import Refresher
 from feeds.refresh.scheduler import (
     LEASES_EXECUTOR,
     RENEW_LEASES_JOB,

@@ -14,7 +14,7 @@ import pytest
 
 from feeds.config import CONFIG_ENV, DATABASE_ENV, bundled_config_path, load_config, parse_config
 from feeds.ledger.store import Ledger
-from feeds.refresh.refresher import Status
+from feeds.refresh.outcomes import Status
 from feeds.serve.publish import FeedPublisher
 from server import THREADS_ENV, make_app
 from sources import ADAPTERS

@@ -20,36 +20,36 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
 from feeds import metrics
 from feeds.config import SourceConfig
-from feeds.dates import page_order_instants
-from feeds.errors import FeedpubError, FetchError, ParseError
+from feeds.errors import FeedpubError, FetchError
 from feeds.identity import listing_key
-from feeds.ledger.store import Ledger, LedgerTransaction, MergeResult, Retention, SourceState
+from feeds.ledger.store import Ledger, MergeResult, Retention, SourceState
 from feeds.model import (
     UTC,
     Adapter,
     AdapterFactory,
     ArticleExtractor,
-    Diagnostic,
-    Entry,
     PageContext,
     ParseResult,
-    Severity,
 )
-from feeds.refresh.articles import ArticleTally, refresh_articles
+from feeds.refresh.articles import refresh_articles
 from feeds.refresh.fetch import Document, Fetcher, NotModified, RetryLaterError
+from feeds.refresh.listing_pages import (
+    Suspect,
+    guard,
+    merge_pages,
+    page_url,
+    templated_next_page,
+    with_notes,
+)
 from feeds.refresh.network import StoppedError
+from feeds.refresh.outcomes import RefreshOutcome, Status, outcome_status
 from feeds.text import read_document
 
 logger = logging.getLogger(__name__)
 
-#: A source that has this many entries on its page, and whose next fetch shares fewer than
-#: ``MIN_KNOWN_SHARE`` of its ids with them, is suspect: its layout (or identity) changed.
-MIN_ENTRIES_FOR_ID_GUARD = 5
-MIN_KNOWN_SHARE = 0.2
 #: A scheduled run this early is still on time (a run that started late makes the next one
 #: seem early): this much, or a tenth of the source's interval if that is shorter.
 DUE_TOLERANCE = dt.timedelta(seconds=30)
@@ -68,65 +68,6 @@ def process_owner_id() -> str:
 def due_tolerance(source: SourceConfig) -> dt.timedelta:
     """How early a scheduled run of the source may come and still refresh it."""
     return min(DUE_TOLERANCE, source.refresh_interval / 10)
-
-
-class Status(StrEnum):
-    """How a refresh ended."""
-
-    UPDATED = "updated"  # fetched, parsed and stored (maybe with nothing new)
-    UNCHANGED = "unchanged"  # fetched the same bytes as last time: nothing parsed
-    NOT_MODIFIED = "not-modified"  # the server said 304: nothing parsed
-    SUSPECT = "suspect"  # the page no longer looks like it did: nothing published
-    FAILED = "failed"  # could not fetch or read the page: nothing published
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RefreshOutcome:
-    """What one refresh of one source did."""
-
-    source_id: str
-    status: Status
-    merge: MergeResult = field(default_factory=MergeResult)
-    seconds: float = 0.0
-    error: str | None = None
-    diagnostics: tuple[Diagnostic, ...] = ()
-    articles: ArticleTally = field(default_factory=ArticleTally)
-
-    @property
-    def failed(self) -> bool:
-        """True when the refresh published nothing because something was wrong."""
-        return self.status in (Status.FAILED, Status.SUSPECT)
-
-
-def outcome_status(outcome: RefreshOutcome) -> str:
-    """How a refresh ended, in words: an update that changed no entry says so."""
-    if outcome.status == Status.UPDATED and not outcome.merge.changed:
-        return "page changed, no entry changed"
-    return str(outcome.status)
-
-
-def outcomes_table(outcomes: list[RefreshOutcome]) -> str:
-    """The summary ``feedpub refresh`` prints: a row per source (status, new, updated, total,
-    time)."""
-    width = max([len("source"), *(len(o.source_id) for o in outcomes)])
-    status_width = max([len("status"), *(len(outcome_status(o)) for o in outcomes)])
-    rows = [
-        f"{'source':<{width}}  {'status':<{status_width}} "
-        f"{'new':>5} {'updated':>7} {'total':>6} {'time':>7}"
-    ]
-    for outcome in outcomes:
-        merge = outcome.merge
-        rows.append(
-            f"{outcome.source_id:<{width}}  {outcome_status(outcome):<{status_width}} "
-            f"{merge.new:>5} {merge.updated:>7} {merge.total:>6} {outcome.seconds:>6.2f}s"
-        )
-    return "\n".join(rows)
-
-
-class _Suspect(Exception):  # noqa: N818  (control flow inside this module, never raised out)
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def _digest(documents: list[Document]) -> str:
@@ -240,7 +181,7 @@ class Refresher:
         state = self.ledger.state(source.id)
         try:
             outcome = self._refresh(source, state, now, accept_changes=accept_changes)
-        except _Suspect as suspect:
+        except Suspect as suspect:
             logger.warning("source %s is suspect: %s", source.id, suspect.reason)
             reason = source.redact(suspect.reason)
             self._record(
@@ -358,11 +299,11 @@ class Refresher:
             return self._with_articles(source, first, self._unchanged(source, Status.UNCHANGED))
 
         documents, results = self._read_pages(source, adapter, first, now)
-        entries = _merge_pages(source, results, now)
+        entries = merge_pages(source, results, now)
         diagnostics = tuple(d for result in results for d in result.diagnostics)
         with self.ledger.transaction() as transaction:
             if not accept_changes:
-                _guard(source, transaction, results, entries)
+                guard(source, transaction, results, entries)
             merge = transaction.merge(
                 source.id,
                 entries,
@@ -370,7 +311,7 @@ class Refresher:
                 retention=Retention(
                     keep_at_least=source.keep_at_least, max_age_days=source.max_age_days
                 ),
-                listing_urls={_page_url(source, document) for document in documents},
+                listing_urls={page_url(source, document) for document in documents},
             )
             transaction.save_state(
                 replace(success, content_hash=_digest(documents), last_status=Status.UPDATED)
@@ -382,7 +323,7 @@ class Refresher:
         outcome = RefreshOutcome(
             source_id=source.id, status=Status.UPDATED, merge=merge, diagnostics=diagnostics
         )
-        pages = [_page_url(source, document) for document in documents]
+        pages = [page_url(source, document) for document in documents]
         return self._with_articles(source, first, outcome, listing_urls=pages)
 
     def _with_articles(
@@ -425,16 +366,16 @@ class Refresher:
                 )
             context = PageContext(
                 source_id=source.id,
-                page_url=_page_url(source, document),
+                page_url=page_url(source, document),
                 timezone=source.timezone,
                 seen_at=now,
                 identity_key=listing_key(source.page_url),
             )
-            results.append(_with_notes(adapter(decoded.text, context), decoded.notes))
+            results.append(with_notes(adapter(decoded.text, context), decoded.notes))
             # a link the page gives is held to the source's rules; a templated one is the
             # operator's own
             given = results[-1].next_page
-            next_url = given or _templated_next_page(source, results)
+            next_url = given or templated_next_page(source, results)
             if len(documents) >= source.page_limit or not next_url or next_url in seen_urls:
                 return documents, results
             if not results[-1].entries:
@@ -452,72 +393,3 @@ class Refresher:
             if not isinstance(page, Document):
                 return documents, results
             documents.append(page)
-
-
-def _page_url(source: SourceConfig, document: Document) -> str:
-    """The URL a fetched page of the source stands for in its entries (their fallback link,
-    the base of their relative links)."""
-    return source.public_url or source.public_form(document.url)
-
-
-def _with_notes(result: ParseResult, notes: tuple[str, ...]) -> ParseResult:
-    """The result, with what reading the page's bytes noticed as diagnostics."""
-    if not notes:
-        return result
-    noticed = tuple(
-        Diagnostic(code="charset", severity=Severity.WARNING, message=note) for note in notes
-    )
-    return replace(result, diagnostics=(*result.diagnostics, *noticed))
-
-
-def _templated_next_page(source: SourceConfig, results: list[ParseResult]) -> str | None:
-    """Page n+1 from the source's ``next_page_template``, if it has one."""
-    if not source.next_page_template:
-        return None
-    offset = sum(result.item_count for result in results)
-    return source.next_page_template.format(offset=offset, page=len(results) + 1)
-
-
-def _merge_pages(source: SourceConfig, results: list[ParseResult], now: dt.datetime) -> list[Entry]:
-    """One list of entries from a listing's pages, in order, each id once. Over several pages,
-    instants are decided again over the whole list, so that page order holds across pages."""
-    entries: list[Entry] = []
-    seen: set[str] = set()
-    for result in results:
-        for entry in result.entries:
-            if entry.id not in seen:
-                seen.add(entry.id)
-                entries.append(entry)
-    if len(results) > 1 and all(result.instants_from_days for result in results):
-        instants = page_order_instants([e.date for e in entries], source.timezone, now)
-        entries = [replace(e, published=p) for e, p in zip(entries, instants, strict=True)]
-    return entries
-
-
-def _guard(
-    source: SourceConfig,
-    transaction: LedgerTransaction,
-    results: list[ParseResult],
-    entries: list[Entry],
-) -> None:
-    """Raise ``_Suspect`` when the fetched page no longer looks like the listing it was."""
-    live, dated = transaction.live_counts(source.id)
-    if not entries:
-        reasons = [d.message for r in results for d in r.diagnostics if d.code == "not-a-listing"]
-        reason = reasons[0] if reasons else "the page gives no entries"
-        if live:
-            raise _Suspect(f"{reason}; it had {live} entries (has the layout changed?)")
-        raise ParseError(source.url, reason)
-    if dated and not any(entry.date for entry in entries):
-        raise _Suspect(
-            f"none of the {len(entries)} items has a date where it had dated items "
-            "(has the layout changed?)"
-        )
-    listed_before = transaction.on_page_ids(source.id)
-    if len(listed_before) >= MIN_ENTRIES_FOR_ID_GUARD and len(entries) >= MIN_ENTRIES_FOR_ID_GUARD:
-        known = sum(1 for entry in entries if entry.id in listed_before)
-        if known < MIN_KNOWN_SHARE * len(entries):
-            raise _Suspect(
-                f"{len(entries) - known} of the {len(entries)} entries are new at once "
-                "(has the layout or the wording of every item changed?)"
-            )
