@@ -6,12 +6,13 @@ language's order, never from prose), and what is worth saying about a page's dat
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import lxml.html
 from dateutil import parser as date_parser
+from lxml import etree
 
 from feeds.dates import (
     MAX_YEAR,
@@ -183,15 +184,24 @@ def published_elements(item: lxml.html.HtmlElement) -> list[lxml.html.HtmlElemen
     return marked + [t for t in item.iter("time") if t not in marked]
 
 
-def _text_nodes(item: lxml.html.HtmlElement) -> list[tuple[str, lxml.html.HtmlElement]]:
-    """Every line of text directly in ``item`` or between its elements (``» 13 May 2026``),
-    with the element it belongs to."""
-    found = [(item.text, item)] if item.text else []
-    for node in item.iter():
-        if node is not item and node.tail:
+def _reading_order(item: lxml.html.HtmlElement) -> Iterator[tuple[str, lxml.html.HtmlElement]]:
+    """The item's elements (their whole text) and every line of text between them (``»
+    13 May 2026``), in the order a reader meets them, each with the element it belongs to."""
+    for event, node in etree.iterwalk(item, events=("start", "end")):
+        if not isinstance(node, lxml.html.HtmlElement):
+            continue
+        if event == "start":
+            if node is not item:
+                yield element_text(node), node
+            texts, owner = node.text or "", node
+        else:
+            if node is item:
+                continue
             parent = node.getparent()
-            found.append((node.tail, parent if parent is not None else item))
-    return [(line, owner) for text, owner in found for line in text.splitlines() if line.strip()]
+            texts, owner = node.tail or "", parent if parent is not None else item
+        for line in texts.splitlines():
+            if line.strip():
+                yield line, owner
 
 
 def dedicated_date(
@@ -226,9 +236,7 @@ def dedicated_date(
             found = read_field_date(text, month_first=month_first, within=node.tag not in _CELLS)
             if found.date is not None:
                 return found, node
-    nodes = (n for n in item.iter() if n is not item and isinstance(n, lxml.html.HtmlElement))
-    stray = itertools.chain(((element_text(n), n) for n in nodes), _text_nodes(item))
-    for text, node in stray:
+    for text, node in _reading_order(item):
         if len(text) <= _SHORT and not not_published(node, item):
             found = read_field_date(
                 text.strip(_AROUND_A_DATE), month_first=month_first, within=False

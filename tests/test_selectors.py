@@ -337,3 +337,32 @@ def test_a_forums_last_post_time_is_not_the_threads_date() -> None:
     )
     found, _node = dedicated_date(started)
     assert found.date == dt.date(2004, 9, 8)
+
+
+def test_a_stray_date_is_the_first_a_reader_meets_line_by_line() -> None:
+    import lxml.html
+
+    from sources.field_dates import dedicated_date
+
+    item = lxml.html.fragment_fromstring(
+        "<div class='preview'><h3><a href='/c/1'>Harbour guide</a></h3>"
+        "<div class='user'><a href='/u/ann'>ann</a>\n    Posted 14.08.2025  14:27\n"
+        "    Views: 1031\n</div>"
+        "<div class='text'>The ferry added a stop on <font>9 October 2025</font>.</div></div>"
+    )
+    found, _node = dedicated_date(item)
+    assert found.date == dt.date(2025, 8, 14)
+
+
+def test_a_column_headed_last_post_holds_no_publication_date() -> None:
+    import lxml.html
+
+    from sources.field_dates import dedicated_date
+
+    table = lxml.html.fragment_fromstring(
+        "<table><tr><td>Subject</td><td>Author</td><td>LAST POST</td></tr>"
+        "<tr><td><a href='/t/1'>Ferry times</a></td><td>ann</td><td>Mar 11, 2026 10:49 AM</td>"
+        "</tr></table>"
+    )
+    found, _node = dedicated_date(table.xpath("./tr")[1])
+    assert found.date is None
