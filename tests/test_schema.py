@@ -213,3 +213,30 @@ def test_messages_show_database_urls_without_their_password() -> None:
     )
     assert shown_url("sqlite:///feedpub.db") == "sqlite:///feedpub.db"
     assert shown_url("not a url") == "not a url"
+
+
+def test_switching_a_new_database_to_wal_asks_again_while_it_is_locked() -> None:
+    """SQLite answers "database is locked" at once, without its busy timeout, when connections
+    opening a new database together would wait for each other: the switch is asked again."""
+    from feeds.ledger import database
+
+    class LockedTwice:
+        def __init__(self) -> None:
+            self.asked = 0
+
+        def execute(self, statement: str) -> None:
+            assert statement == "PRAGMA journal_mode=WAL"
+            self.asked += 1
+            if self.asked <= 2:
+                raise sqlite3.OperationalError("database is locked")
+
+    cursor = LockedTwice()
+    database._switch_to_wal(cursor)
+    assert cursor.asked == 3
+
+    class Broken:
+        def execute(self, statement: str) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        database._switch_to_wal(Broken())

@@ -5,6 +5,8 @@ without a restart), SQLite in WAL mode, and one error for a database that cannot
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -69,17 +71,39 @@ def reachable(engine: Engine) -> Iterator[None]:
         ) from error
 
 
+#: How long an SQLite connection waits for another's lock.
+SQLITE_BUSY_MS = 30_000
+#: How long to wait before asking again for WAL mode on a database another connection locks.
+WAL_RETRY_SECONDS = 0.05
+
+
 def _sqlite_pragmas(connection: Any, _record: object) -> None:
     cursor = connection.cursor()
     # first, so that the pragmas after it wait too: switching to WAL needs the database's
     # lock, which another process creating the schema may hold for a while
-    cursor.execute("PRAGMA busy_timeout=30000")  # other processes (a worker) may be writing
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")  # others (a worker) may write
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
     # the driver would begin a transaction only before the first write, leaving the reads
     # before it outside: transactions are begun by ``_sqlite_begin`` instead
     connection.isolation_level = None
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL``, tried again while the database is locked: SQLite answers
+    "database is locked" at once, without waiting out the busy timeout, when connections
+    opening a new database at the same moment would otherwise wait for each other."""
+    deadline = time.monotonic() + SQLITE_BUSY_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(WAL_RETRY_SECONDS)
+        else:
+            return
 
 
 def _sqlite_begin(connection: Connection) -> None:
