@@ -247,3 +247,42 @@ def test_stopping_abandons_the_refresh_under_way_and_queued_runs_do_nothing(
     for source in sources:
         state = ledger.state(source.id)
         assert (state.lease_owner, state.last_fetch_at, state.last_error) == (None, None, None)
+
+
+def test_stopping_while_a_run_moves_its_job_does_not_deadlock(
+    server: LocalServer, ledger: Ledger
+) -> None:
+    """A run that finds its source not yet due moves its job's next time, which takes the
+    scheduler's job-store lock: stopping must not hold that lock while it waits for the run
+    (APScheduler's shutdown(wait=True) does: a worker once hung so on SIGTERM)."""
+    from apscheduler.schedulers.base import STATE_STOPPED
+
+    source = make_source(server, refresh_minutes=60)
+    with ledger.transaction() as transaction:  # another process refreshed it a moment ago
+        due = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=59)
+        transaction.save_state(SourceState(source_id=source.id, next_attempt_at=due))
+    started = threading.Event()
+    scheduler_box: list[object] = []
+
+    class StopsMidRun(Refresher):
+        def refresh_if_due(self, source):  # type: ignore[no-untyped-def]  # (a test double)
+            started.set()
+            scheduler = scheduler_box[0]
+            while getattr(scheduler, "state", None) != STATE_STOPPED:  # until shutdown began
+                time.sleep(0.005)
+            # not due: the run then moves its job
+
+    refresher = StopsMidRun(
+        ledger=ledger, fetcher=Fetcher(timeout=httpx.Timeout(5.0)), adapters=ADAPTERS
+    )
+    scheduler = build_scheduler((source,), refresher, threads=1)
+    scheduler_box.append(scheduler)
+    scheduler.start(paused=True)
+    scheduler.modify_job(source.id, next_run_time=dt.datetime.now(dt.UTC))
+    scheduler.resume()
+    assert started.wait(timeout=30)
+    stopper = threading.Thread(target=stop_scheduler, args=(scheduler, refresher), daemon=True)
+    stopper.start()
+    stopper.join(timeout=20)
+    refresher.fetcher.close()
+    assert not stopper.is_alive()

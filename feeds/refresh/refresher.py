@@ -16,9 +16,11 @@ import os
 import random
 import secrets
 import socket
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from feeds import metrics
@@ -94,6 +96,27 @@ class Refresher:
     #: What extracts the articles of ``full_text`` sources (``sources.article``); without it,
     #: no article is fetched.
     extract_article: ArticleExtractor | None = None
+
+    _runs: int = field(default=0, init=False, repr=False)
+    _idle: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Count a scheduled run as under way for its duration (``wait_idle``)."""
+        with self._idle:
+            self._runs += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._runs -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no scheduled run is under way (at most ``timeout`` seconds); whether
+        none is."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._runs == 0, timeout)
 
     @property
     def stopping(self) -> bool:

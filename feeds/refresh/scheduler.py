@@ -68,6 +68,10 @@ def jitter_seconds(source: SourceConfig) -> int:
     return max(1, min(300, int(source.refresh_interval.total_seconds()) // 10))
 
 
+#: How long stopping waits for the runs under way (abandoned, they end within about a second).
+STOP_WAIT_SECONDS = 30
+
+
 def build_scheduler(
     sources: tuple[SourceConfig, ...],
     refresher: Refresher,
@@ -135,6 +139,13 @@ def run_scheduled_refresh(
     host's turn makes the next one due that much later than the job's interval. Once the
     refresher is stopping, a run does nothing (the scheduler's shutdown runs every queued
     job), and the refresh under way is abandoned, its lease given back."""
+    with refresher.running():
+        _run(refresher, source, look_again)
+
+
+def _run(
+    refresher: Refresher, source: SourceConfig, look_again: Callable[[dt.datetime], None] | None
+) -> None:
     if refresher.stopping:
         return
     try:
@@ -171,5 +182,10 @@ def stop_scheduler(scheduler: BackgroundScheduler, refresher: Refresher) -> None
     logger.info("stopping: abandoning the refreshes under way")
     refresher.stop()
     if scheduler.running:
-        scheduler.shutdown(wait=True)
-    logger.info("stopped: no refresh under way")
+        # not shutdown(wait=True): it holds the scheduler's job-store lock while it waits
+        # for the runs under way, and a run moving its job's next time waits for that lock
+        scheduler.shutdown(wait=False)
+    if refresher.wait_idle(STOP_WAIT_SECONDS):
+        logger.info("stopped: no refresh under way")
+    else:
+        logger.warning("stopped with a run still under way after %d s", STOP_WAIT_SECONDS)
