@@ -213,7 +213,8 @@ def preview(  # noqa: PLR0917  (click passes every option)
             if output_format == "json":
                 click.echo(preview_output.suggestion_json(suggestion))
             else:
-                click.echo(suggestion_toml(suggestion, page_url, zone.key), nl=False)
+                toml = suggestion_toml(suggestion, page_url, zone.key, render=render or "")
+                click.echo(toml, nl=False)
             return
         recognised: ilo.Rendition | None = None
         if source is not None and source.kind != "ilo":

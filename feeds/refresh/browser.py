@@ -101,6 +101,15 @@ def resident_bytes(pids: list[int], proc: Path = Path("/proc")) -> int:
     return total
 
 
+def alive(pid: int, proc: Path = Path("/proc")) -> bool:
+    """True while the process runs (not gone, not a zombie waiting to be reaped)."""
+    try:
+        stat = (proc / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
 def _marked(marker: str, proc: Path = Path("/proc")) -> int | None:
     """The process whose command line holds ``marker`` (the browser this renderer started)."""
     for entry in proc.iterdir():
@@ -191,6 +200,8 @@ class Renderer:
             self.kill()
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
+        if not thread.is_alive():
+            loop.close()
 
     def _submit(self, work: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         with self._guard:
@@ -210,6 +221,7 @@ class Renderer:
             await self._playwright.stop()
         self._browser = self._playwright = None
         self.pid = None
+        await asyncio.get_running_loop().shutdown_default_executor()
 
     async def _render(
         self, request: RenderRequest, fetcher: Fetcher, source: str, follows: Document | None
@@ -248,7 +260,8 @@ class Renderer:
         if self._starting is None:
             self._starting = asyncio.Lock()
         async with self._starting:
-            if self._browser is not None and self._browser.is_connected() and self.pid:
+            running = self.pid is not None and alive(self.pid)
+            if self._browser is not None and self._browser.is_connected() and running:
                 return self._browser
             if self._browser is not None:
                 self.kill()
