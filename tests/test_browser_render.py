@@ -214,6 +214,22 @@ def test_one_browser_renders_every_source_and_is_started_again_once_killed(
     assert renderer.pid not in (None, pid)
 
 
+def test_a_browser_grown_past_its_memory_bound_is_started_again(
+    server: LocalServer, ledger: Ledger
+) -> None:
+    server.routes["/news"] = DELAYED
+    small = Renderer(BrowserConfig(executable=CHROMIUM, max_memory_mb=128))
+    try:
+        refresher = refresher_for(ledger, small)
+        assert refresher.refresh(rendered(server)).status is Status.UPDATED
+        first = small.launches
+        assert small.pid is None  # more than 128 MB once it rendered a page: killed
+        assert refresher.refresh(replace(rendered(server), id="again")).status is Status.UPDATED
+    finally:
+        small.close()
+    assert (first, small.launches) == (1, 2)
+
+
 def test_without_the_browser_a_rendered_source_fails_saying_what_to_install(
     server: LocalServer, ledger: Ledger, tmp_path: Path
 ) -> None:

@@ -26,6 +26,7 @@ from feeds.config.settings import CHROMIUM_ENV, DEFAULT_CHROMIUM
 from feeds.errors import BrowserUnavailableError, FetchError, RenderError
 from feeds.refresh.browser_requests import PageRules, Sentry
 from feeds.refresh.fetch import Document, Fetcher
+from feeds.refresh.network import SLICE_SECONDS, StoppedError
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page, Playwright
@@ -157,17 +158,26 @@ class Renderer:
     ) -> Document:
         """The page as the browser shows it once settled (its DOM, serialized), as a
         ``Document`` of the URL it came from; ``RenderError`` naming ``source`` otherwise.
-        The page's document is fetched by ``fetcher`` (``follows``: as a link of that
-        document, held to its source's rules)."""
-        future = self._submit(self._render(request, fetcher, source, follows))
+        The page's document is fetched first, by ``fetcher``, in the calling thread
+        (``follows``: as a link of that document, held to its source's rules); the time
+        limit runs from when the page has its turn in the browser (``max_pages``)."""
+        document = _fetch_document(fetcher, request.url, follows)
+        agent = fetcher.client.headers.get("User-Agent", "")
+        turn = threading.Event()  # set once the page has its turn in the browser
+        future = self._submit(self._render(request, document, agent, source, turn))
+        while not turn.wait(SLICE_SECONDS) and not future.done():
+            if fetcher.stopping.is_set():
+                future.cancel()
+                raise StoppedError("stopping: rendering abandoned")
+        limit = request.timeout_seconds + LAUNCH_TIMEOUT_SECONDS + HANG_GRACE_SECONDS
         try:
-            return future.result(timeout=request.timeout_seconds + HANG_GRACE_SECONDS)
+            return future.result(timeout=limit)
         except concurrent.futures.TimeoutError as error:
             future.cancel()
             logger.warning("browser hung rendering %s: killing it", source)
             self.kill()
             raise RenderError(
-                source, f"the browser hung (no answer in {request.timeout_seconds:g} seconds)"
+                source, f"the browser hung (no answer in {limit:g} seconds)"
             ) from error
 
     def kill(self) -> None:
@@ -221,19 +231,24 @@ class Renderer:
             await self._playwright.stop()
         self._browser = self._playwright = None
         self.pid = None
-        await asyncio.get_running_loop().shutdown_default_executor()
 
     async def _render(
-        self, request: RenderRequest, fetcher: Fetcher, source: str, follows: Document | None
+        self,
+        request: RenderRequest,
+        document: Document,
+        agent: str,
+        source: str,
+        turn: threading.Event,
     ) -> Document:
         if self._pages is None:
             self._pages = asyncio.Semaphore(self.config.max_pages)
         async with self._pages:
+            turn.set()
             self._active += 1
             try:
                 browser = await self._running_browser(source)
                 return await asyncio.wait_for(
-                    self._page(browser, request, fetcher, source, follows),
+                    self._page(browser, request, document, agent, source),
                     request.timeout_seconds,
                 )
             except TimeoutError as error:
@@ -306,21 +321,13 @@ class Renderer:
         self,
         browser: Browser,
         request: RenderRequest,
-        fetcher: Fetcher,
+        document: Document,
+        agent: str,
         source: str,
-        follows: Document | None,
     ) -> Document:
         from playwright.async_api import Error  # noqa: PLC0415  (an optional dependency)
         from playwright.async_api import TimeoutError as PageTimeoutError  # noqa: PLC0415
 
-        loop = asyncio.get_running_loop()
-        try:
-            document = await loop.run_in_executor(
-                None, _fetch_document, fetcher, request.url, follows
-            )
-        except FetchError as error:
-            raise RenderError(source, error.reason) from error
-        agent = fetcher.client.headers.get("User-Agent", "")
         rules = PageRules(
             document=document, images=request.images, same_site_only=request.same_site_only
         )
