@@ -185,6 +185,39 @@ def test_a_request_of_the_page_to_another_loopback_address_is_never_made(
         assert [path for _method, path, _headers in other.requests] == ["/secret"]
 
 
+def test_images_load_only_when_asked_and_other_sites_can_be_refused(
+    server: LocalServer, ledger: Ledger, renderer: Renderer
+) -> None:
+    port = server.base_url.rsplit(":", 1)[1]
+    # the same server under another name: another site
+    elsewhere = f"http://localhost:{port}/items.json"
+    server.routes["/news"] = shell(
+        f"fetch({json.dumps(elsewhere)}).then(r => r.json())"
+        ".then(d => { app.innerHTML = d.html + '<img src=\"/picture.png\">'; });"
+    )
+    server.routes["/items.json"] = Route(
+        json.dumps({"html": LISTING}).encode(),
+        headers={"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
+    )
+    server.routes["/picture.png"] = Route(b"\x89PNG", headers={"Content-Type": "image/png"})
+    refresher = refresher_for(ledger, renderer)
+
+    def asked() -> list[str]:
+        paths = [path for _method, path, _headers in server.requests]
+        server.requests.clear()
+        return paths
+
+    assert refresher.refresh(rendered(server, wait_for="li")).status is Status.UPDATED
+    assert asked() == ["/news", "/items.json"]
+    with_images = rendered(server, id="images", wait_for="img", render_images=True)
+    assert refresher.refresh(with_images).status is Status.UPDATED
+    assert sorted(asked()) == ["/items.json", "/news", "/picture.png"]
+    same_site = rendered(server, id="same", render_same_site_only=True)
+    outcome = refresher.refresh(same_site)
+    assert outcome.status is Status.FAILED  # the items are on another site: never asked for
+    assert asked() == ["/news"]
+
+
 def test_one_browser_renders_every_source_and_is_started_again_once_killed(
     server: LocalServer, ledger: Ledger, renderer: Renderer
 ) -> None:
