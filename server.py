@@ -30,6 +30,7 @@ from feeds.ledger import schema
 from feeds.ledger.database import DEFAULT_POOL_SIZE, open_engine, shown_url
 from feeds.ledger.store import Ledger
 from feeds.model import UTC, PageContext
+from feeds.refresh.browser import Renderer, render_document
 from feeds.refresh.fetch import Fetcher, fetch_document
 from feeds.refresh.outcomes import outcomes_table
 from feeds.refresh.refresher import Refresher
@@ -64,11 +65,14 @@ def _zone(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Zo
         raise click.BadParameter(f"unknown time zone {value!r}") from error
 
 
-def _read_input(location: str, source_url: str | None) -> tuple[bytes, str, str | None]:
-    """Read the page to preview: returns its bytes, its page URL and its declared charset."""
+def _read_input(
+    location: str, source_url: str | None, render: str | None
+) -> tuple[bytes, str, str | None]:
+    """Read the page to preview (``render``: as the browser shows it): returns its bytes, its
+    page URL and its declared charset."""
     if location == _STDIN:
         return sys.stdin.buffer.read(), source_url or "stdin:", None
-    document = fetch_document(location)
+    document = render_document(location) if render else fetch_document(location)
     return document.content, source_url or document.url, document.charset
 
 
@@ -139,6 +143,10 @@ def _selector_options(command: Callable[..., None]) -> Callable[..., None]:
     "--full-text-selector", metavar="SEL", default=None,
     help="--full-text: the article body's CSS selector (default: the source's, else found).",
 )  # fmt: skip
+@click.option(
+    "--render", type=click.Choice(["browser"]), default=None,
+    help="Read the page as headless Chromium shows it once its scripts have run.",
+)  # fmt: skip
 @_selector_options
 def preview(  # noqa: PLR0917  (click passes every option)
     location: str | None,
@@ -152,6 +160,7 @@ def preview(  # noqa: PLR0917  (click passes every option)
     suggest: bool,
     full_text: bool,
     full_text_selector: str | None,
+    render: str | None,
     **fields: str | None,
 ) -> None:
     """Parse one listing page (a path, a URL, or - for standard input) and show its entries.
@@ -178,7 +187,9 @@ def preview(  # noqa: PLR0917  (click passes every option)
     try:
         selectors = preview_output.command_line_selectors(fields, kind, source_id)
         content, page_url, charset = _read_input(
-            location, source_url or (source.public_url if source else None)
+            location,
+            source_url or (source.public_url if source else None),
+            render or (source.render if source else None),
         )
         decoded = read_document(content, source=name, charset=charset)
         for note in decoded.notes:
@@ -202,7 +213,8 @@ def preview(  # noqa: PLR0917  (click passes every option)
             if output_format == "json":
                 click.echo(preview_output.suggestion_json(suggestion))
             else:
-                click.echo(suggestion_toml(suggestion, page_url, zone.key), nl=False)
+                toml = suggestion_toml(suggestion, page_url, zone.key, render=render or "")
+                click.echo(toml, nl=False)
             return
         recognised: ilo.Rendition | None = None
         if source is not None and source.kind != "ilo":
@@ -275,6 +287,7 @@ def open_refresher(config: Config) -> Refresher:
         ),
         adapters=sources.ADAPTERS,
         extract_article=extract_article,
+        renderer=Renderer(config.browser),
         max_backoff=dt.timedelta(minutes=config.fetch.max_backoff_minutes),
         lease=dt.timedelta(seconds=config.scheduler.lease_seconds),
     )

@@ -26,6 +26,16 @@ class FetchError(SourceError, OSError):
     """A source could not be fetched (network, HTTP status, size cap, unreadable file)."""
 
 
+class RenderError(FetchError):
+    """A page could not be rendered in the browser (``render = "browser"``): the browser is
+    missing, crashed, hung or grew too large, the page did not settle in time, or its
+    navigation was refused."""
+
+
+class BrowserUnavailableError(RenderError):
+    """The browser cannot be started here: the message says what to install."""
+
+
 class ParseError(SourceError, ValueError):
     """A fetched document could not be read as what its adapter expects."""
 

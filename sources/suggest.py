@@ -265,9 +265,10 @@ def _samples(result: ParseResult, indent: str = "#   ") -> list[str]:
     ]
 
 
-def suggestion_toml(suggestion: Suggestion, url: str, timezone: str) -> str:
+def suggestion_toml(suggestion: Suggestion, url: str, timezone: str, *, render: str = "") -> str:
     """The suggestion as a ``[[sources]]`` table to paste into ``feedpub.toml``, the other
-    candidates and why each scored as comments above it."""
+    candidates and why each scored as comments above it; ``render``: how the page was read
+    (``browser``), said in the table too."""
     host = (urlsplit(url).hostname or "source").removeprefix("www.")
     lines = [f"# {note}" for note in suggestion.notes]
     if suggestion.result is not None and suggestion.kind != "feed":  # a feed is read later
@@ -295,6 +296,8 @@ def suggestion_toml(suggestion: Suggestion, url: str, timezone: str) -> str:
         f"kind = {_toml_string(suggestion.kind)}",
         f"timezone = {_toml_string(zone)}  # {suggestion.timezone_reason}: check it",
     ]
+    if render and suggestion.kind != "feed":
+        lines.append(f"render = {_toml_string(render)}")
     if suggestion.selectors:
         lines.append("")
         lines.append("[sources.selectors]")

@@ -18,6 +18,7 @@ from feeds.config.reading import (
     TableReader,
     check_contact,
     check_url,
+    read_browser,
     read_metrics,
     read_reach_networks,
     read_secret_parameters,
@@ -33,6 +34,7 @@ from feeds.config.settings import (
     HOST_PATTERN,
     MAX_FEED_ENTRIES,
     AdapterKinds,
+    BrowserConfig,
     Config,
     FetchConfig,
     MetricsConfig,
@@ -53,6 +55,7 @@ __all__ = [
     "HOST_PATTERN",
     "MAX_FEED_ENTRIES",
     "AdapterKinds",
+    "BrowserConfig",
     "Config",
     "FetchConfig",
     "MetricsConfig",
@@ -138,6 +141,7 @@ def parse_config(
     )
     scheduler_reader.finish()
     metrics = read_metrics(root)
+    browser = read_browser(root, environ)
     sources = read_sources(
         root, path.resolve().parent, adapter_kinds, fetch.secret_query_parameters
     )
@@ -153,6 +157,7 @@ def parse_config(
         database_url=environ.get(DATABASE_ENV) or DEFAULT_DATABASE_URL,
         limits=limits,
         metrics=metrics,
+        browser=browser,
     )
 
 

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cssselect import GenericTranslator, SelectorError
 
 from feeds.config.settings import (
+    CHROMIUM_ENV,
+    DEFAULT_CHROMIUM,
     DEFAULT_FULL_TEXT_BUDGET,
     DEFAULT_METRICS_NETWORKS,
     DEFAULT_RENDER_CACHE_BYTES,
@@ -23,6 +25,7 @@ from feeds.config.settings import (
     MAX_FEED_ENTRIES,
     MAX_FULL_TEXT_BUDGET,
     AdapterKinds,
+    BrowserConfig,
     MetricsConfig,
     ServingLimits,
     SourceConfig,
@@ -245,16 +248,37 @@ def _next_page_template(reader: TableReader) -> str:
     return template
 
 
-def _full_text_selector(reader: TableReader) -> str:
-    selector = reader.text("full_text_selector", "")
+def _css_selector(reader: TableReader, key: str) -> str:
+    selector = reader.text(key, "")
     if selector:
         try:
             GenericTranslator().css_to_xpath(selector)
         except SelectorError as error:
-            raise reader.error(
-                f"not a CSS selector: {shown(selector)} ({error})", "full_text_selector"
-            ) from error
+            raise reader.error(f"not a CSS selector: {shown(selector)} ({error})", key) from error
     return selector
+
+
+#: The adapter kinds that read a page's HTML, which a browser may render first.
+RENDERED_KINDS = ("ilo", "html")
+#: The keys that mean something only with ``render = "browser"``.
+_RENDER_KEYS = ("wait_for", "render_timeout_seconds", "render_images", "render_same_site_only")
+
+
+def _render(reader: TableReader, kind: str, default: str) -> str:
+    """A source's ``render``: ``browser``, or empty (the page is read as fetched)."""
+    render = reader.text("render", default)
+    if render not in ("", "browser"):
+        raise reader.error(f"expected 'browser' (or no render key), got {shown(render)}", "render")
+    if render and kind not in RENDERED_KINDS:
+        raise reader.error(
+            f"a {kind!r} source is not rendered: render is for kinds reading HTML "
+            f"({', '.join(RENDERED_KINDS)})",
+            "render",
+        )
+    for key in _RENDER_KEYS:
+        if key in reader.table and not render:
+            raise reader.error('is used only with render = "browser"', key)
+    return render
 
 
 def _refresh(reader: TableReader, minutes: int, seconds: int) -> tuple[int, int]:
@@ -284,6 +308,12 @@ def read_sources(
         "full_text_budget", int, DEFAULT_FULL_TEXT_BUDGET, 0, MAX_FULL_TEXT_BUDGET
     )
     default_kind = defaults.text("kind", "ilo")
+    default_render = defaults.text("render", "")
+    if default_render not in ("", "browser"):
+        raise defaults.error(
+            f"expected 'browser' (or no render key), got {shown(default_render)}", "render"
+        )
+    default_render_timeout = defaults.number("render_timeout_seconds", float, 30.0, 1, 600)
     if "kind" in defaults.table and default_kind not in kinds:
         known = ", ".join(sorted(kinds))
         raise defaults.error(f"unknown adapter kind {default_kind!r} (known: {known})", "kind")
@@ -321,7 +351,14 @@ def read_sources(
             full_text_budget=reader.number(
                 "full_text_budget", int, default_budget, 0, MAX_FULL_TEXT_BUDGET
             ),
-            full_text_selector=_full_text_selector(reader),
+            full_text_selector=_css_selector(reader, "full_text_selector"),
+            render=_render(reader, kind, default_render),
+            wait_for=_css_selector(reader, "wait_for"),
+            render_timeout_seconds=reader.number(
+                "render_timeout_seconds", float, default_render_timeout, 1, 600
+            ),
+            render_images=reader.get("render_images", bool, False),
+            render_same_site_only=reader.get("render_same_site_only", bool, False),
         )
         if source.full_text_selector and not source.full_text:
             raise reader.error(
@@ -397,6 +434,22 @@ def _large_number(reader: TableReader, key: str, default: int, low: int, high: i
 
 
 # --- end of serving limits
+
+
+def read_browser(root: TableReader, environ: Mapping[str, str]) -> BrowserConfig:
+    """``[browser]``: the Chromium to run (``executable``, else ``$FEEDPUB_CHROMIUM``, else
+    the system's), how many pages at a time (``max_pages``) and the memory bound."""
+    reader = root.sub("browser")
+    executable = reader.text("executable", environ.get(CHROMIUM_ENV) or DEFAULT_CHROMIUM)
+    if not executable:
+        raise reader.error("must not be empty", "executable")
+    config = BrowserConfig(
+        executable=executable,
+        max_pages=reader.number("max_pages", int, 4, 1, 64),
+        max_memory_mb=reader.number("max_memory_mb", int, 1024, 128, 64 * 1024),
+    )
+    reader.finish()
+    return config
 
 
 # --- [fetch] where redirects and next pages may go -------------------------------------------

@@ -93,6 +93,29 @@ class SchedulerConfig:
     lease_seconds: int = 120
 
 
+#: Where the system's Chromium is looked for (Debian's ``chromium`` package), unless
+#: ``[browser] executable`` or ``$FEEDPUB_CHROMIUM`` says otherwise.
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ENV = "FEEDPUB_CHROMIUM"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BrowserConfig:
+    """The headless browser that renders ``render = "browser"`` sources: one per worker
+    process, started when the first such source is refreshed.
+
+    Attributes:
+        executable: The Chromium to run (the system's; never a downloaded build).
+        max_pages: How many pages it renders at a time; more wait their turn.
+        max_memory_mb: When the browser's processes together hold more memory than this
+            (resident, read from /proc), it is killed and started again.
+    """
+
+    executable: str = DEFAULT_CHROMIUM
+    max_pages: int = 4
+    max_memory_mb: int = 1024
+
+
 #: Who may read ``/metrics`` by default: this machine only.
 DEFAULT_METRICS_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
@@ -193,6 +216,14 @@ class SourceConfig:
             large listing's first refresh is spread over several.
         full_text_selector: A CSS selector of the article's body on the source's pages, for a
             site the extractor gets wrong; empty to let it find the body.
+        render: ``browser`` to read the listing as a headless browser shows it once its
+            scripts have run (``feeds.refresh.browser``); empty to read the page as fetched.
+        wait_for: With ``render``: a CSS selector the rendered page must show before it is
+            read; empty to wait for the network to settle.
+        render_timeout_seconds: With ``render``: the longest a page may take to render.
+        render_images: With ``render``: load images, media and fonts (not loaded by default).
+        render_same_site_only: With ``render``: refuse every request to another site than
+            the source's.
     """
 
     id: str
@@ -213,6 +244,11 @@ class SourceConfig:
     full_text: bool = False
     full_text_budget: int = DEFAULT_FULL_TEXT_BUDGET
     full_text_selector: str = ""
+    render: str = ""
+    wait_for: str = ""
+    render_timeout_seconds: float = 30.0
+    render_images: bool = False
+    render_same_site_only: bool = False
 
     @property
     def page_url(self) -> str:
@@ -300,6 +336,7 @@ class Config:
     database_url: str = DEFAULT_DATABASE_URL
     limits: ServingLimits = field(default_factory=ServingLimits)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    browser: BrowserConfig = field(default_factory=BrowserConfig)
 
     def topic_sources(self, topic: TopicConfig) -> tuple[SourceConfig, ...]:
         """The sources a topic draws on (all of them when it names none)."""

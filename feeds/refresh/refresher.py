@@ -37,6 +37,7 @@ from feeds.model import (
     ParseResult,
 )
 from feeds.refresh.articles import refresh_articles
+from feeds.refresh.browser import Renderer, RenderRequest
 from feeds.refresh.fetch import Document, Fetcher, NotModified, RetryLaterError
 from feeds.refresh.listing_pages import (
     Suspect,
@@ -96,6 +97,8 @@ class Refresher:
     #: What extracts the articles of ``full_text`` sources (``sources.article``); without it,
     #: no article is fetched.
     extract_article: ArticleExtractor | None = None
+    #: What renders ``render = "browser"`` sources (its browser starts on first use).
+    renderer: Renderer = field(default_factory=Renderer)
 
     _runs: int = field(default=0, init=False, repr=False)
     _idle: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
@@ -191,8 +194,9 @@ class Refresher:
         return [outcomes[source.id] for source in chosen]
 
     def close(self) -> None:
-        """Close the fetcher's connections and the ledger's."""
+        """Close the fetcher's connections, the browser, and the ledger's connections."""
         self.fetcher.close()
+        self.renderer.close()
         self.ledger.close()
 
     def refresh(self, source: SourceConfig, *, accept_changes: bool = False) -> RefreshOutcome:
@@ -265,10 +269,22 @@ class Refresher:
         last_modified: str | None = None,
         follows: Document | None = None,
     ) -> Document | NotModified:
-        """Fetch a page of the source, counting the request's time (its wait for the host's
-        turn left out) and the bytes of the page."""
+        """Fetch a page of the source (rendered in the browser if it says so), counting the
+        request's time (its wait for the host's turn left out) and the bytes of the page."""
         started = time.perf_counter()
-        answer = self.fetcher.fetch(url, etag=etag, last_modified=last_modified, follows=follows)
+        answer: Document | NotModified
+        if source.render:
+            request = RenderRequest(
+                url=url, wait_for=source.wait_for, timeout_seconds=source.render_timeout_seconds,
+                images=source.render_images, same_site_only=source.render_same_site_only,
+            )  # fmt: skip
+            answer = self.renderer.render(
+                request, fetcher=self.fetcher, source=url, follows=follows
+            )
+        else:
+            answer = self.fetcher.fetch(
+                url, etag=etag, last_modified=last_modified, follows=follows
+            )
         seconds = max(0.0, time.perf_counter() - started - answer.waited_seconds)
         size = len(answer.content) if isinstance(answer, Document) else 0
         metrics.instruments().fetched(source.id, seconds, size)
