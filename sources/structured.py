@@ -88,6 +88,18 @@ def _is_json_ld(script: lxml.html.HtmlElement) -> bool:
     return str(script.get("type", "")).strip().lower() == "application/ld+json"
 
 
+def json_ld_types(root: lxml.html.HtmlElement) -> set[str]:
+    """Every schema.org type the page's JSON-LD declares (``NewsArticle``, ``ItemList``...)."""
+    documents, _diagnostics = json_scripts(root, _is_json_ld, "JSON-LD")
+    return {
+        kind
+        for document in documents
+        for thing, _depth in walk_json(document)
+        if isinstance(thing, dict)
+        for kind in _types(thing)
+    }
+
+
 def read_json_ld(root: lxml.html.HtmlElement) -> StructuredReading:
     """The schema.org articles of the page's JSON-LD: articles anywhere in its blocks (in
     ``@graph``, arrays, ``mainEntity``), and the entries of an ``ItemList``."""

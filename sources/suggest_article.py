@@ -10,8 +10,10 @@ from collections import Counter
 import lxml.html
 
 from feeds.text import clean_text
+from sources.structured import json_ld_types
+from sources.structured_items import ARTICLE_TYPES
 from sources.suggest_fields import title_anchor
-from sources.suggest_lists import Candidate, own_furniture
+from sources.suggest_lists import SKIPPED, Candidate, own_furniture
 
 #: An article's body: this much text in paragraphs outside every candidate list.
 ARTICLE_BODY_CHARACTERS = 1000
@@ -38,19 +40,16 @@ LISTS_KEPT_OUT = 3
 _BLOCKS = frozenset(
     ("p", "div", "td", "article", "section", "blockquote", "main", "li", "dd", "pre", "font")
 )
-_SKIPPED = frozenset(("script", "style", "noscript", "template", "svg", "head", "select"))
 _WIDE = re.compile(r"[\u3000-\u9fff\uac00-\ud7af\uff00-\uffef]")
-_ARTICLE_TYPES = re.compile(
-    r'"@type"\s*:\s*"(?:News|Blog|Scholarly|Tech|Reportage|Analysis|Opinion)?'
-    r'(?:Article|Posting|NewsArticle)"'
-)
+#: The schema.org types of a page that is one story (an event page is none).
+_STORY_TYPES = ARTICLE_TYPES - {"Event"}
 
 
 def _own_text(block: lxml.html.HtmlElement) -> str:
     """The text of ``block`` without the text of the blocks inside it."""
     parts = [block.text or ""]
     for child in block:
-        if isinstance(child.tag, str) and child.tag not in _BLOCKS and child.tag not in _SKIPPED:
+        if isinstance(child.tag, str) and child.tag not in _BLOCKS and child.tag not in SKIPPED:
             parts.append(child.text_content())
         parts.append(child.tail or "")
     return clean_text("".join(parts))
@@ -68,10 +67,8 @@ def declared_article(root: lxml.html.HtmlElement, og_type: str) -> str | None:
     for meta in root.iter("meta"):
         if str(meta.get("property", "")).lower() == "article:published_time":
             return "it has an article:published_time"
-    scripts = " ".join(
-        s.text or "" for s in root.iter("script") if s.get("type") == "application/ld+json"
-    )
-    if _ARTICLE_TYPES.search(scripts) and "ItemList" not in scripts:
+    types = json_ld_types(root)
+    if types & _STORY_TYPES and "ItemList" not in types:
         return "its JSON-LD declares an article"
     return None
 

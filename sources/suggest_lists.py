@@ -28,7 +28,8 @@ from sources.suggest_fields import (
 )
 
 MIN_ITEMS = 3
-_SKIPPED = frozenset(("script", "style", "noscript", "template", "svg", "head", "select"))
+#: Elements that hold no visible content of a page.
+SKIPPED = frozenset(("script", "style", "noscript", "template", "svg", "head", "select"))
 _FURNITURE_TAGS = frozenset(("nav", "header", "footer", "aside", "form"))
 _TYPED = frozenset(("text", "search", "email", "password", "tel", "url", "number"))
 _FURNITURE_ROLES = frozenset(("navigation", "banner", "contentinfo", "complementary", "search"))
@@ -185,7 +186,7 @@ def _groups(parent: lxml.html.HtmlElement) -> Iterator[list[lxml.html.HtmlElemen
     class most of them share (so that ``div.post`` is told apart from ``div.ad``)."""
     by_tag: dict[str, list[lxml.html.HtmlElement]] = {}
     for child in parent:
-        if isinstance(child.tag, str) and child.tag not in _SKIPPED:
+        if isinstance(child.tag, str) and child.tag not in SKIPPED:
             by_tag.setdefault(child.tag, []).append(child)
     for members in by_tag.values():
         if len(members) < MIN_ITEMS:
@@ -209,10 +210,10 @@ def _cousin_groups(root: lxml.html.HtmlElement) -> Iterator[list[lxml.html.HtmlE
     cousins: dict[tuple[lxml.html.HtmlElement, str, str], list[lxml.html.HtmlElement]] = {}
     for parent in root.iter():
         grandparent = parent.getparent()
-        if grandparent is None or not isinstance(parent.tag, str) or parent.tag in _SKIPPED:
+        if grandparent is None or not isinstance(parent.tag, str) or parent.tag in SKIPPED:
             continue
         for child in parent:
-            if isinstance(child.tag, str) and child.tag not in _SKIPPED:
+            if isinstance(child.tag, str) and child.tag not in SKIPPED:
                 shape = f"{child.tag}.{next(iter(stable_classes(child)), '')}"
                 cousins.setdefault((grandparent, str(parent.tag), shape), []).append(child)
     for members in cousins.values():
@@ -229,7 +230,7 @@ def candidates(root: lxml.html.HtmlElement, page_url: str) -> list[Candidate]:
     groups = (
         members
         for parent in root.iter()
-        if isinstance(parent.tag, str) and parent.tag not in _SKIPPED
+        if isinstance(parent.tag, str) and parent.tag not in SKIPPED
         for members in _groups(parent)
     )
     for members in itertools.chain(groups, _cousin_groups(root)):

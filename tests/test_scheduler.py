@@ -262,13 +262,11 @@ def test_stopping_while_a_run_moves_its_job_does_not_deadlock(
         due = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=59)
         transaction.save_state(SourceState(source_id=source.id, next_attempt_at=due))
     started = threading.Event()
-    scheduler_box: list[object] = []
 
     class StopsMidRun(Refresher):
         def refresh_if_due(self, source):  # type: ignore[no-untyped-def]  # (a test double)
             started.set()
-            scheduler = scheduler_box[0]
-            while getattr(scheduler, "state", None) != STATE_STOPPED:  # until shutdown began
+            while scheduler.state != STATE_STOPPED:  # until shutdown began
                 time.sleep(0.005)
             # not due: the run then moves its job
 
@@ -276,7 +274,6 @@ def test_stopping_while_a_run_moves_its_job_does_not_deadlock(
         ledger=ledger, fetcher=Fetcher(timeout=httpx.Timeout(5.0)), adapters=ADAPTERS
     )
     scheduler = build_scheduler((source,), refresher, threads=1)
-    scheduler_box.append(scheduler)
     scheduler.start(paused=True)
     scheduler.modify_job(source.id, next_run_time=dt.datetime.now(dt.UTC))
     scheduler.resume()

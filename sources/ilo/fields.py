@@ -114,6 +114,15 @@ def item_diagnostic(code: str, severity: Severity, message: str, raw: RawItem) -
     )
 
 
+def skipped_line(
+    line: int, text: str, where: str, severity: Severity = Severity.INFO
+) -> Diagnostic:
+    """The diagnostic for a line of a text rendition that belongs to no item."""
+    return Diagnostic(
+        code="skipped-line", severity=severity, message=f"{where} skipped: {text[:80]!r}", line=line
+    )
+
+
 def word_count(text: str) -> int:
     """Words, counting two characters of a script written without spaces as one word."""
     return len(text.split()) + len(_WIDE.findall(text)) // 2

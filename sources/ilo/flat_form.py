@@ -10,9 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from feeds.model import Diagnostic, Severity
+from feeds.model import Diagnostic
 from sources.ilo.days import is_group_heading
-from sources.ilo.fields import RawField, RawItem, drop_cut_item, is_date, is_short_label
+from sources.ilo.fields import (
+    RawField,
+    RawItem,
+    drop_cut_item,
+    is_date,
+    is_short_label,
+    skipped_line,
+)
 
 SEPARATOR = "-"
 #: A flat page with fewer date lines than this is prose with a date in it, not a listing.
@@ -37,14 +44,7 @@ class _Page:
         )
 
     def skip(self, line: int, text: str, where: str) -> None:
-        self.diagnostics.append(
-            Diagnostic(
-                code="skipped-line",
-                severity=Severity.INFO,
-                message=f"{where} skipped: {text[:80]!r}",
-                line=line,
-            )
-        )
+        self.diagnostics.append(skipped_line(line, text, where))
 
 
 def _numbered(lines: list[str]) -> list[tuple[int, str]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from feeds.model import Diagnostic, Severity
 from feeds.text import clean_text
 from sources.ilo.days import is_group_heading
-from sources.ilo.fields import RawField, RawItem
+from sources.ilo.fields import RawField, RawItem, skipped_line
 
 _ITEM = re.compile(r"^  (?:(\d{1,4})\.|[\u2022\u25e6\u25aa])(?: (.*))?$")
 _FIRST_LINE_ITEM = re.compile(r"^(?:(\d{1,4})\.|[\u2022\u25e6\u25aa]) (.*)$")
@@ -82,14 +82,8 @@ class _Cutter:
             if index == heading_at:
                 continue
             where = "prelude" if before_first_item else "line between items"
-            self.diagnostics.append(
-                Diagnostic(
-                    code="skipped-line",
-                    severity=Severity.INFO if before_first_item else Severity.WARNING,
-                    message=f"{where} skipped: {text[:80]!r}",
-                    line=line_number,
-                )
-            )
+            severity = Severity.INFO if before_first_item else Severity.WARNING
+            self.diagnostics.append(skipped_line(line_number, text, where, severity))
 
 
 def is_item_line(line: str, line_number: int) -> bool:
@@ -116,12 +110,7 @@ def cut_text(lines: list[str]) -> tuple[list[RawItem], list[Diagnostic]]:
         elif line.startswith(" "):
             if cutter.fields is None:
                 cutter.diagnostics.append(
-                    Diagnostic(
-                        code="skipped-line",
-                        severity=Severity.INFO,
-                        message=f"indented line outside any item skipped: {line.strip()[:80]!r}",
-                        line=line_number,
-                    )
+                    skipped_line(line_number, line.strip(), "indented line outside any item")
                 )
             elif cutter.after_blank or not cutter.fields:
                 cutter.fields.append([line])
@@ -133,12 +122,5 @@ def cut_text(lines: list[str]) -> tuple[list[RawItem], list[Diagnostic]]:
         cutter.after_blank = False
     cutter.close_item()
     for line_number, loose in cutter.loose_lines:
-        cutter.diagnostics.append(
-            Diagnostic(
-                code="skipped-line",
-                severity=Severity.INFO,
-                message=f"line after the last item skipped: {loose[:80]!r}",
-                line=line_number,
-            )
-        )
+        cutter.diagnostics.append(skipped_line(line_number, loose, "line after the last item"))
     return cutter.items, cutter.diagnostics
