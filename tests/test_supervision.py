@@ -138,6 +138,14 @@ def test_a_killed_server_process_is_replaced_and_serve_keeps_serving(tmp_path: P
         )
         assert served.process is not None
         assert served.process.poll() is None
+
+        def all_answer() -> bool:  # the replacement may still be starting when it is listed
+            try:
+                return {served.get("/healthz").status for _ in range(20)} == {200}
+            except OSError:
+                return False
+
+        eventually(all_answer, 30, "both server processes answering")
         assert {served.get("/healthz").status for _ in range(20)} == {200}
 
 
