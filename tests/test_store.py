@@ -67,6 +67,9 @@ def test_the_same_merges_leave_the_same_ledger_on_sqlite_and_postgresql(
         stored = ledger.entries()
         seen.append((results, dump(ledger), stored, ledger.states(), ledger.version()))
         assert type(ledger.version()) is int
+        versions = ledger.source_versions()
+        assert versions == {s.source_id: s.version for s in ledger.states().values()}
+        assert sum(versions.values()) == ledger.version()
         assert all(s.entry.published.tzinfo is UTC for s in stored)
         assert all(type(s.entry.labels) is tuple for s in stored)
         ledger.close()

@@ -401,3 +401,10 @@ class Ledger:
         with self._connection() as connection:
             total = connection.execute(select(func.coalesce(func.sum(sources_table.c.version), 0)))
             return int(total.scalar_one())
+
+    def source_versions(self) -> dict[str, int]:
+        """Each source's version: its own count of content changes (cheap to poll), so that
+        what is drawn from some sources is made again only when one of those changes."""
+        with self._connection() as connection:
+            rows = connection.execute(select(sources_table.c.id, sources_table.c.version))
+            return {str(source_id): int(version) for source_id, version in rows}
