@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from feeds.ledger.store import Ledger
 from feeds.model import UTC, PageContext
@@ -33,6 +34,16 @@ SHARED_LISTINGS = ROOT.parent / "shared" / "listings"
 FIXED_NOW = dt.datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 #: The databases the ledger, refresh and serving tests run on.
 DATABASES = ("sqlite", "postgresql")
+
+# The property tests check what is read back, not how fast: no deadline, whatever else runs
+# beside them; on CI the same examples every run, so that a red run can be run again.
+settings.register_profile(
+    "feedpub",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=bool(os.environ.get("CI")),
+)
+settings.load_profile("feedpub")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
