@@ -266,7 +266,9 @@ def test_upgrading_gives_stored_entries_their_item_keys(database_url: str) -> No
     with schema.schema_lock(engine) as connection:
         command.upgrade(schema.alembic_config(connection), "head")
     with engine.connect() as connection:
-        keys = dict(connection.execute(text("SELECT id, item_key FROM entries")).all())
+        keys: dict[str, str] = dict(
+            connection.execute(text("SELECT id, item_key FROM entries")).all()
+        )
     engine.dispose()
     assert (
         keys["e0"] == keys["e1"] == keys["e3"] == item_key('budget "draft"', dt.date(2026, 11, 20))
