@@ -33,11 +33,15 @@ An item without a native id is identified by its link, else by its title and dat
 Precedence is therefore: native id, link, title and date.
 
 A ``urn:uuid:`` IRI is valid as an Atom id and an RSS guid and claims no domain we do not own.
+
+An **item key** (``item_key``) is not an id: it is what the same item listed by several
+sources shares (normalised title and day), the key topics fold such listings into one by.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import unicodedata
 import uuid
@@ -174,3 +178,11 @@ def entry_id(
         parts.append(normalise_text(discriminator))
     name = "\n".join(parts)
     return f"urn:uuid:{uuid.uuid5(NAMESPACE, name)}"
+
+
+def item_key(title: str, date: dt.date | None) -> str:
+    """What tells one item listed by several sources: its normalised title and listing day,
+    as a digest of 32 hex digits (stored with each entry, so that a topic finds the other
+    listings of an item with one indexed read)."""
+    name = normalise_text(title) + "\n" + (date.isoformat() if date else "")
+    return hashlib.sha256(name.encode()).hexdigest()[:32]

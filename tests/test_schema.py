@@ -5,6 +5,7 @@ migrations make exactly the ledger's tables and indexes, an empty database gets 
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, Index, MetaData, create_engine, inspect, text
 
 from feeds.errors import SchemaVersionError
+from feeds.identity import item_key
 from feeds.ledger import schema
 from feeds.ledger.database import open_engine, shown_url
 from feeds.ledger.store import Ledger
@@ -240,3 +242,36 @@ def test_switching_a_new_database_to_wal_asks_again_while_it_is_locked() -> None
 
     with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
         database._switch_to_wal(Broken())
+
+
+def test_upgrading_gives_stored_entries_their_item_keys(database_url: str) -> None:
+    """Revision 0006 computes the item key of every entry stored before it (in batches)."""
+    engine = create_engine(database_url)
+    with schema.schema_lock(engine) as connection:
+        command.upgrade(schema.alembic_config(connection), "0005")
+        for n, (title, day) in enumerate(
+            [("Budget \u201cdraft\u201d.", "2026-11-20"), ("Budget \"draft\"", "2026-11-20"),
+             ("Undated note", None)] * 2
+        ):  # fmt: skip
+            connection.execute(
+                text(
+                    "INSERT INTO entries (source_id, id, title, link, listing_date, published,"
+                    " updated, first_seen, summary, labels, content_hash, on_page, instant)"
+                    " VALUES (:source, :id, :title, 'https://example.org/', :day,"
+                    " '2026-11-20 09:00:00', '2026-11-20 09:00:00', '2026-11-20 09:00:00',"
+                    " '', '[]', '', true, :instant)"
+                ),
+                {"source": f"s{n % 2}", "id": f"e{n}", "title": title, "day": day, "instant": n},
+            )
+    with schema.schema_lock(engine) as connection:
+        command.upgrade(schema.alembic_config(connection), "head")
+    with engine.connect() as connection:
+        keys: dict[str, str] = dict(
+            connection.execute(text("SELECT id, item_key FROM entries")).all()
+        )
+    engine.dispose()
+    assert (
+        keys["e0"] == keys["e1"] == keys["e3"] == item_key('budget "draft"', dt.date(2026, 11, 20))
+    )
+    assert keys["e2"] == keys["e5"] == item_key("Undated note", None)
+    assert len(set(keys.values())) == 2

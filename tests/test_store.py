@@ -13,7 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+from sqlalchemy import select
+
+from feeds.identity import item_key
 from feeds.ledger.store import Ledger, MergeResult, Retention, SourceState
+from feeds.ledger.tables import entries_table
 from feeds.model import UTC, Entry
 from tests.postgres import PostgresServer
 from tests.refresh_kit import dump, open_ledger
@@ -336,3 +340,18 @@ def test_processes_taking_turns_at_a_host_at_once_each_get_their_own(database_ur
     finally:
         for ledger in ledgers:
             ledger.close()
+
+
+def test_merges_store_each_entrys_item_key_and_keep_it_with_its_title(
+    database_url: str,
+) -> None:
+    ledger = open_ledger(database_url)
+    first = entry("office", 1, 20)
+    retitled = replace(first, title="Office story one, retitled")
+    for listed in (first, retitled):
+        with ledger.transaction() as transaction:
+            transaction.merge("office", [listed], now=NOW, retention=Retention())
+        with ledger.engine.connect() as connection:
+            stored = connection.execute(select(entries_table.c.item_key)).scalar_one()
+        assert stored == item_key(listed.title, listed.date)
+    ledger.close()

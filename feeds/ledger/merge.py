@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from feeds.identity import entry_id, normalise_text
+from feeds.identity import entry_id, item_key, normalise_text
 from feeds.ledger.articles import fetch_again, forget_articles
 from feeds.ledger.corrections import Listed, closeness, pair_corrections
 from feeds.ledger.instants import free_instants, lock_instants
@@ -115,6 +115,7 @@ def merge_listing(
                 "labels": list(entry.labels), "link": entry.link, "credit": entry.credit,
                 "group_heading": entry.group, "image": entry.image, "content_hash": digest,
                 "listing_date": entry.date, "on_page": True,
+                "item_key": item_key(entry.title, entry.date),
             }  # fmt: skip
             # a corrected title, summary, labels or date is news to readers: ``updated``
             if (
@@ -191,6 +192,7 @@ def _insert_new(
                 "credit": e.credit, "group_heading": e.group, "image": e.image,
                 "content_hash": content_hash(e), "on_page": True,
                 "instant": int(published.timestamp()),
+                "item_key": item_key(e.title, e.date),
             }
             for e, published in zip(new_entries, instants, strict=True)
         ],

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -40,20 +40,20 @@ from feeds.ledger.articles import (
     save_article,
 )
 from feeds.ledger.database import DEFAULT_POOL_SIZE, WRITES, open_engine, reachable
+from feeds.ledger.items import EntryBatch, EntryReads
 from feeds.ledger.merge import MergeResult, Retention, merge_listing
-from feeds.ledger.rows import readable_entries
 from feeds.ledger.tables import (
-    articles_table,
     entries_table,
     entry_aliases_table,
     hosts_table,
     sources_table,
 )
-from feeds.model import Entry, LeftOut, StoredEntry, require_utc
+from feeds.model import Entry, require_utc
 
 #: What callers of the ledger use (``MergeResult`` and ``Retention`` live in the merge module).
 __all__ = [
     "UNSAVED_STATE_FIELDS",
+    "EntryBatch",
     "Ledger",
     "LedgerTransaction",
     "MergeResult",
@@ -200,7 +200,7 @@ class LedgerTransaction:
         )
 
 
-class Ledger:
+class Ledger(EntryReads):
     """The entry ledger on one database."""
 
     def __init__(self, engine: Engine) -> None:
@@ -243,12 +243,6 @@ class Ledger:
                 with connection.begin():
                     yield LedgerTransaction(connection)
 
-    @contextmanager
-    def _connection(self) -> Iterator[Connection]:
-        """A connection for reading."""
-        with reachable(self.engine), self.engine.connect() as connection:
-            yield connection
-
     def state(self, source_id: str) -> SourceState:
         """The refresh state of a source (an empty one for a source never refreshed)."""
         with self._connection() as connection:
@@ -258,32 +252,6 @@ class Ledger:
         """The refresh state of every source ever refreshed."""
         with self._connection() as connection:
             return {row.id: _state(row) for row in connection.execute(select(sources_table))}
-
-    def entries(
-        self,
-        source_ids: Sequence[str] | None = None,
-        *,
-        limit: int | None = None,
-        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
-    ) -> list[StoredEntry]:
-        """Live entries (of the given sources, or all), newest first. A row that cannot be an
-        entry is left out (logged, and told to ``left_out``): one bad row never stops the rest."""
-        table, articles = entries_table, articles_table
-        query = (
-            select(table, articles.c.content_html)
-            .outerjoin(
-                articles,
-                (articles.c.source_id == table.c.source_id) & (articles.c.entry_id == table.c.id),
-            )
-            .where(table.c.removed_at.is_(None))
-        )
-        if source_ids is not None:
-            query = query.where(table.c.source_id.in_(list(source_ids)))
-        query = query.order_by(table.c.published.desc(), table.c.source_id, table.c.id)
-        if limit is not None:
-            query = query.limit(limit)
-        with self._connection() as connection:
-            return list(readable_entries(connection.execute(query), left_out))
 
     def due_articles(
         self, source_id: str, now: dt.datetime, *, not_links: Collection[str] = ()

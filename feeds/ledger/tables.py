@@ -93,9 +93,15 @@ entries_table = Table(
     Column("removed_at", UTCDateTime),
     # the published instant in whole seconds since the epoch: no two entries share one
     Column("instant", BigInteger, nullable=False),
+    # ``feeds.identity.item_key`` of its title and date: what its listings by other sources
+    # share (empty only in a row written by hand)
+    Column("item_key", String(32)),
     Index("ix_entries_published", "published"),
     Index("ix_entries_instant", "instant", unique=True),
-    Index("ix_entries_source_removed", "source_id", "removed_at"),
+    # a source's live entries, newest first; every source's, newest first; an item's listings
+    Index("ix_entries_source_live", "source_id", "removed_at", "instant"),
+    Index("ix_entries_live", "removed_at", "instant"),
+    Index("ix_entries_item_key", "item_key"),
 )
 
 entry_aliases_table = Table(

@@ -4,19 +4,27 @@ A topic draws on some sources (or all), keeps entries with one of its labels (if
 any) and none of its excluded labels, and entries whose title or summary holds one of its
 keywords as a whole word, ignoring case and accents. The same item listed by two of its
 sources appears once. Entries are ordered newest first; instants are distinct, so the order
-is total and page order holds within a day.
+is total and page order holds within a day. ``newest_entries`` reads only the newest few
+of the ledger that ``select_entries`` would choose among everything.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from functools import lru_cache
+from typing import Protocol
 
 from feeds.config import TopicConfig
-from feeds.identity import PLAIN_CHARACTERS, normalise_text
-from feeds.model import StoredEntry
+from feeds.identity import PLAIN_CHARACTERS, item_key, normalise_text
+from feeds.ledger.store import EntryBatch
+from feeds.model import LeftOut, StoredEntry
+
+#: The fewest entries ``newest_entries`` reads at once, and the most (batches double).
+FIRST_BATCH = 64
+MAX_BATCH = 4096
 
 
 def fold(text: str) -> str:
@@ -74,3 +82,68 @@ def select_entries(
         chosen.extend(s for s in group if s.entry.source_id == first.entry.source_id)
     chosen.sort(key=lambda s: (s.entry.published, s.entry.source_id, s.entry.id), reverse=True)
     return chosen[:limit]
+
+
+class EntryReader(Protocol):
+    """What ``newest_entries`` reads the ledger with (``feeds.ledger.store.Ledger``)."""
+
+    def newest_entries(
+        self,
+        source_ids: Sequence[str] | None,
+        *,
+        limit: int,
+        before: int | None = None,
+        left_out: Callable[[LeftOut], object] = ...,
+    ) -> EntryBatch: ...
+
+    def listings(
+        self,
+        keys: Collection[str],
+        source_ids: Sequence[str] | None,
+        *,
+        left_out: Callable[[LeftOut], object] = ...,
+    ) -> list[StoredEntry]: ...
+
+
+def _key(stored: StoredEntry) -> str:
+    return item_key(stored.entry.title, stored.entry.date)
+
+
+def newest_entries(
+    topic: TopicConfig,
+    reader: EntryReader,
+    limit: int,
+    *,
+    keep: Callable[[StoredEntry], bool] | None = None,
+    left_out: Callable[[LeftOut], object] = lambda _left_out: None,
+) -> list[StoredEntry]:
+    """The topic's newest ``limit`` entries that ``keep`` keeps (all: ``None``): what
+    ``select_entries`` chooses among all of its sources' entries, read a batch at a time,
+    newest first, until enough are chosen. An item's other listings are read by its key, so
+    that the one its first source showed is chosen as over everything."""
+    sources = topic.sources or None
+    chosen: list[StoredEntry] = []
+    first_source: dict[str, str] = {}  # an item's key: the source that showed it first
+    before: int | None = None
+    size = max(2 * limit, FIRST_BATCH)
+    while len(chosen) < limit:
+        batch = reader.newest_entries(sources, limit=size, before=before, left_out=left_out)
+        candidates = [stored for stored in batch.entries if matches(topic, stored)]
+        unknown = {_key(stored) for stored in candidates} - first_source.keys()
+        earliest: dict[str, tuple[dt.datetime, str]] = {}
+        for listed in reader.listings(unknown, sources, left_out=left_out):
+            key = _key(listed)
+            if key in unknown and matches(topic, listed):
+                shown = (listed.first_seen, listed.entry.source_id)
+                earliest[key] = min(earliest.get(key, shown), shown)
+        first_source.update((key, shown[1]) for key, shown in earliest.items())
+        for stored in candidates:
+            first = first_source.setdefault(_key(stored), stored.entry.source_id)
+            if stored.entry.source_id == first and (keep is None or keep(stored)):
+                chosen.append(stored)
+                if len(chosen) == limit:
+                    break
+        if batch.after is None:
+            break
+        before, size = batch.after, min(2 * size, MAX_BATCH)
+    return chosen
