@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
+from feeds.config.hub import DEFAULT_LEASE_SECONDS, MAX_SECRET_BYTES, WebSubConfig
 from feeds.config.reading import (
     TableReader,
     check_contact,
@@ -54,6 +55,7 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "HOST_PATTERN",
     "MAX_FEED_ENTRIES",
+    "MAX_SECRET_BYTES",
     "AdapterKinds",
     "BrowserConfig",
     "Config",
@@ -64,6 +66,7 @@ __all__ = [
     "ServingLimits",
     "SourceConfig",
     "TopicConfig",
+    "WebSubConfig",
     "bundled_config_path",
     "find_config_path",
     "load_config",
@@ -142,6 +145,7 @@ def parse_config(
     scheduler_reader.finish()
     metrics = read_metrics(root)
     browser = read_browser(root, environ)
+    websub = read_websub(root)
     sources = read_sources(
         root, path.resolve().parent, adapter_kinds, fetch.secret_query_parameters
     )
@@ -158,6 +162,7 @@ def parse_config(
         limits=limits,
         metrics=metrics,
         browser=browser,
+        websub=websub,
     )
 
 
@@ -186,3 +191,49 @@ def load_config(
             f"column {column} (save the file as UTF-8)"
         ) from error
     return parse_config(text, path, adapter_kinds=adapter_kinds, environ=environ)
+
+
+def read_websub(root: TableReader) -> WebSubConfig:
+    """``[websub]``: every key optional; numbers within their ranges, the lease bounds in
+    order, the external hubs http(s) URLs."""
+    reader = root.sub("websub")
+    number = reader.number
+    minimum = number("min_lease_seconds", int, 3600, 1, 365 * 24 * 3600)
+    maximum = number("max_lease_seconds", int, 30 * 24 * 3600, 1, 365 * 24 * 3600)
+    if maximum < minimum:
+        raise reader.error(
+            f"must be at least min_lease_seconds ({minimum}), got {maximum}", "max_lease_seconds"
+        )
+    default = number("default_lease_seconds", int, DEFAULT_LEASE_SECONDS, 1, 365 * 24 * 3600)
+    if not minimum <= default <= maximum:
+        raise reader.error(
+            f"must be between min_lease_seconds ({minimum}) and max_lease_seconds "
+            f"({maximum}), got {default}",
+            "default_lease_seconds",
+        )
+    hubs = reader.strings("external_hubs")
+    checked = tuple(
+        check_url(reader, f"external_hubs[{index}]", hub, Path(), files=False)
+        for index, hub in enumerate(hubs)
+    )
+    config = WebSubConfig(
+        enabled=reader.get("enabled", bool, True),
+        default_lease_seconds=default,
+        min_lease_seconds=minimum,
+        max_lease_seconds=maximum,
+        allow_private_callbacks=reader.get("allow_private_callbacks", bool, False),
+        max_subscriptions=number("max_subscriptions", int, 100_000, 1, 10_000_000),
+        max_subscriptions_per_host=number("max_subscriptions_per_host", int, 1000, 1, 10_000_000),
+        requests_per_minute=number("requests_per_minute", int, 60, 1, 1_000_000),
+        timeout_seconds=number("timeout_seconds", float, 10.0, 0.1, 300),
+        max_response_bytes=number("max_response_bytes", int, 64 * 1024, 256, 16 * 1024 * 1024),
+        retry_seconds=number("retry_seconds", float, 30.0, 0.01, 24 * 3600),
+        max_retry_seconds=number("max_retry_seconds", float, 3600.0, 0.01, 7 * 24 * 3600),
+        give_up_seconds=number("give_up_seconds", float, 24 * 3600.0, 0.1, 30 * 24 * 3600),
+        drop_after_give_ups=number("drop_after_give_ups", int, 3, 1, 1000),
+        poll_seconds=number("poll_seconds", float, 1.0, 0.01, 600),
+        delivery_threads=number("delivery_threads", int, 16, 1, 256),
+        external_hubs=checked,
+    )
+    reader.finish()
+    return config

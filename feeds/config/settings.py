@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+from feeds.config.hub import WebSubConfig
 from feeds.text import DEFAULT_SECRET_QUERY_PARAMETERS, public_url, redact_credentials
 
 #: The file looked for in the working directory when no config is named.
@@ -337,6 +338,7 @@ class Config:
     limits: ServingLimits = field(default_factory=ServingLimits)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     browser: BrowserConfig = field(default_factory=BrowserConfig)
+    websub: WebSubConfig = field(default_factory=WebSubConfig)
 
     def topic_sources(self, topic: TopicConfig) -> tuple[SourceConfig, ...]:
         """The sources a topic draws on (all of them when it names none)."""

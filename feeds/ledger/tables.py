@@ -18,6 +18,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -142,4 +143,93 @@ articles_table = Table(
     Column("next_attempt_at", UTCDateTime),
     Column("last_error", Text),
     Column("last_error_at", UTCDateTime),
+)
+
+# --- the WebSub hub (``feeds.ledger.hub``): instants in seconds since the epoch, as floats,
+# so that retries and leases are timed finer than the second
+
+hub_requests_table = Table(
+    "hub_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # subscribe, unsubscribe, or denied (a refusal the callback is told of)
+    Column("mode", String(16), nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("callback", Text, nullable=False),
+    Column("callback_host", String(255), nullable=False),
+    Column("secret", Text),
+    Column("lease_seconds", Integer),
+    Column("reason", Text),
+    Column("requested_at", Float, nullable=False),
+    # the worker verifying it, until when (another takes it over after)
+    Column("claimed_by", Text),
+    Column("claim_expires_at", Float),
+    Index("ix_hub_requests_pair", "topic", "callback"),
+)
+
+hub_subscriptions_table = Table(
+    "hub_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("topic", Text, nullable=False),
+    Column("callback", Text, nullable=False),
+    Column("callback_host", String(255), nullable=False),
+    Column("secret", Text),
+    Column("lease_seconds", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    # active, or dropped (its callback kept failing: no deliveries until it subscribes again)
+    Column("state", String(16), nullable=False),
+    Column("verified_at", Float, nullable=False),
+    Column("deliveries", Integer, nullable=False, default=0),
+    Column("delivered_at", Float),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("give_ups", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("last_error_at", Float),
+    Index("ix_hub_subscriptions_pair", "topic", "callback", unique=True),
+    Index("ix_hub_subscriptions_host", "callback_host"),
+)
+
+hub_topics_table = Table(
+    "hub_topics",
+    metadata,
+    # a feed's URL, as subscribed to, and its content as last published to subscribers
+    Column("topic", Text, primary_key=True),
+    # the sum of its sources' versions it was rendered at: an older render never replaces it
+    Column("version", BigInteger, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    # how many times its content changed since it was first published
+    Column("sequence", Integer, nullable=False),
+    Column("changed_at", Float, nullable=False),
+)
+
+hub_deliveries_table = Table(
+    "hub_deliveries",
+    metadata,
+    # one pending delivery a subscription at most: it sends the topic's content as it is then
+    Column("subscription_id", Integer, primary_key=True),
+    # the topic's sequence it is for: done when a delivery of it (or a later one) succeeds
+    Column("sequence", Integer, nullable=False),
+    Column("due_at", Float, nullable=False),
+    Column("first_due_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_by", Text),
+    Column("claim_expires_at", Float),
+    Index("ix_hub_deliveries_due", "due_at"),
+)
+
+hub_pings_table = Table(
+    "hub_pings",
+    metadata,
+    # an external hub to tell of a change of a topic (``hub.mode=publish``)
+    Column("hub", Text, primary_key=True),
+    Column("topic", Text, primary_key=True),
+    Column("due_at", Float, nullable=False),
+    Column("first_due_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("claimed_by", Text),
+    Column("claim_expires_at", Float),
 )
