@@ -1,0 +1,496 @@
+"""The WebSub hub's records: subscription requests waiting to be verified, subscriptions and
+their leases, each subscribed feed's content as last published, and the deliveries due.
+
+Every decision that processes sharing the database could race on is one conditional
+statement: a request or a delivery is claimed by one worker at a time (until its claim
+expires), and a feed's new content is published, and its deliveries queued, by one process
+only, and never replaced by an older render. A subscription has one pending delivery at
+most: it carries the feed as it is when sent, and is done only once what it carries is at
+least as new as the newest change. Instants are seconds since the epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, true, update
+
+from feeds.ledger.tables import (
+    hub_deliveries_table,
+    hub_requests_table,
+    hub_subscriptions_table,
+    hub_topics_table,
+)
+
+SUBSCRIBE, UNSUBSCRIBE, DENIED = "subscribe", "unsubscribe", "denied"
+ACTIVE, DROPPED = "active", "dropped"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HubRequest:
+    """A subscriber's request (or a refusal to tell it of), as the hub took it."""
+
+    mode: str
+    topic: str
+    callback: str
+    callback_host: str
+    secret: str | None = None
+    lease_seconds: int | None = None
+    reason: str | None = None
+    id: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    """A delivery claimed: the feed's content as it is now, for one subscriber."""
+
+    subscription_id: int
+    topic: str
+    callback: str
+    secret: str | None
+    sequence: int
+    content_type: str
+    body: bytes
+    attempts: int
+    first_due_at: float
+
+
+def _claimable(table: Any, now: float) -> Any:
+    return or_(table.c.claim_expires_at.is_(None), table.c.claim_expires_at <= now)
+
+
+def _claim(
+    connection: Connection,
+    table: Any,
+    key: Any,
+    ready: Any,
+    order: tuple[Any, ...],
+    *,
+    owner: str,
+    now: float,
+    lease: float,
+    limit: int,
+) -> list[Any]:
+    """Claim up to ``limit`` rows that are ``ready`` and held by no one, in ``order``, for
+    ``owner`` until ``now + lease``: the rows claimed (of processes claiming at once, each
+    row goes to one, the conditional UPDATE re-checking it)."""
+    candidates = list(
+        connection.execute(
+            select(key).where(ready, _claimable(table, now)).order_by(*order).limit(limit)
+        ).scalars()
+    )
+    if not candidates:
+        return []
+    return connection.execute(
+        update(table)
+        .where(key.in_(candidates), _claimable(table, now))
+        .values(claimed_by=owner, claim_expires_at=now + lease)
+        .returning(*table.c)
+    ).all()
+
+
+def held(connection: Connection, callback_host: str) -> tuple[int, int]:
+    """How many subscriptions (dropped ones aside) and requests waiting there are in all,
+    and for one callback host: what the hub's bounds are checked against."""
+    subscriptions, requests = hub_subscriptions_table, hub_requests_table
+    counts = []
+    for where_host in (None, callback_host):
+        total = 0
+        for table, extra in ((subscriptions, subscriptions.c.state == ACTIVE), (requests, None)):
+            query = select(func.count()).select_from(table)
+            if extra is not None:
+                query = query.where(extra)
+            if where_host is not None:
+                query = query.where(table.c.callback_host == where_host)
+            total += int(connection.execute(query).scalar_one())
+        counts.append(total)
+    return counts[0], counts[1]
+
+
+def add_request(connection: Connection, request: HubRequest, now: float) -> int:
+    """Take a request to verify; one waiting for the same topic and callback is replaced (the
+    subscriber's last word counts). Its id."""
+    table = hub_requests_table
+    connection.execute(
+        delete(table).where(
+            table.c.topic == request.topic,
+            table.c.callback == request.callback,
+            _claimable(table, now),
+        )
+    )
+    inserted = connection.execute(
+        insert(table).values(
+            mode=request.mode,
+            topic=request.topic,
+            callback=request.callback,
+            callback_host=request.callback_host,
+            secret=request.secret,
+            lease_seconds=request.lease_seconds,
+            reason=request.reason,
+            requested_at=now,
+        )
+    )
+    key = inserted.inserted_primary_key
+    return int(key[0]) if key else 0
+
+
+def claim_requests(
+    connection: Connection, owner: str, now: float, lease: float, limit: int
+) -> list[HubRequest]:
+    """Up to ``limit`` waiting requests, claimed for ``owner`` until ``now + lease``, oldest
+    first; none that another holds."""
+    table = hub_requests_table
+    claimed = _claim(
+        connection, table, table.c.id, true(), (table.c.requested_at, table.c.id),
+        owner=owner, now=now, lease=lease, limit=limit,
+    )  # fmt: skip
+    return sorted(
+        (
+            HubRequest(
+                id=row.id,
+                mode=row.mode,
+                topic=row.topic,
+                callback=row.callback,
+                callback_host=row.callback_host,
+                secret=row.secret,
+                lease_seconds=row.lease_seconds,
+                reason=row.reason,
+            )
+            for row in claimed
+        ),
+        key=lambda request: request.id,
+    )
+
+
+def finish_request(
+    connection: Connection, request: HubRequest, owner: str, *, verified: bool, now: float
+) -> bool:
+    """The end of a claimed request: verified, a subscription is made or renewed (lease from
+    ``now``; a dropped one becomes active again) or removed; in any case the request is gone.
+    False when ``owner`` no longer held it (it expired and was taken over: nothing done)."""
+    requests, subscriptions = hub_requests_table, hub_subscriptions_table
+    gone = connection.execute(
+        delete(requests).where(requests.c.id == request.id, requests.c.claimed_by == owner)
+    )
+    if gone.rowcount != 1:
+        return False
+    if not verified or request.mode == DENIED:
+        return True
+    pair = and_(
+        subscriptions.c.topic == request.topic, subscriptions.c.callback == request.callback
+    )
+    if request.mode == UNSUBSCRIBE:
+        ids = select(subscriptions.c.id).where(pair).scalar_subquery()
+        connection.execute(
+            delete(hub_deliveries_table).where(hub_deliveries_table.c.subscription_id == ids)
+        )
+        connection.execute(delete(subscriptions).where(pair))
+        return True
+    lease = int(request.lease_seconds or 0)
+    values = {
+        "secret": request.secret,
+        "lease_seconds": lease,
+        "expires_at": now + lease,
+        "state": ACTIVE,
+        "verified_at": now,
+        "consecutive_failures": 0,
+        "give_ups": 0,
+    }
+    renewed = connection.execute(update(subscriptions).where(pair).values(**values))
+    if renewed.rowcount == 0:
+        connection.execute(
+            insert(subscriptions).values(
+                topic=request.topic,
+                callback=request.callback,
+                callback_host=request.callback_host,
+                deliveries=0,
+                **values,
+            )
+        )
+    return True
+
+
+def expire(connection: Connection, now: float) -> int:
+    """Remove the subscriptions whose lease has ended (and their deliveries); how many."""
+    subscriptions, deliveries = hub_subscriptions_table, hub_deliveries_table
+    ended = select(subscriptions.c.id).where(subscriptions.c.expires_at <= now)
+    connection.execute(delete(deliveries).where(deliveries.c.subscription_id.in_(ended)))
+    return int(
+        connection.execute(delete(subscriptions).where(subscriptions.c.expires_at <= now)).rowcount
+    )
+
+
+def subscribed_topics(connection: Connection) -> list[str]:
+    """The topics with an active subscription."""
+    table = hub_subscriptions_table
+    query = select(table.c.topic).where(table.c.state == ACTIVE).distinct().order_by(table.c.topic)
+    return [str(topic) for topic in connection.execute(query).scalars()]
+
+
+def publish(
+    connection: Connection,
+    topic: str,
+    *,
+    version: int,
+    content_type: str,
+    body: bytes,
+    now: float,
+) -> int:
+    """Record a feed's content as rendered at ``version`` (the sum of its sources' versions
+    read before rendering). The first content of a topic is its baseline (nothing is
+    delivered); a later one that differs, rendered at a newer version than the stored one,
+    replaces it and queues a delivery to each active subscriber (coalescing with one not yet
+    sent). How many deliveries were queued: of processes publishing the same change at
+    once, one queues them."""
+    topics = hub_topics_table
+    digest = hashlib.sha256(body).hexdigest()
+    if connection.execute(select(topics.c.topic).where(topics.c.topic == topic)).first() is None:
+        connection.execute(
+            insert(topics).values(
+                topic=topic,
+                version=version,
+                digest=digest,
+                content_type=content_type,
+                body=body,
+                sequence=0,
+                changed_at=now,
+            )
+        )
+        return 0
+    changed = connection.execute(
+        update(topics)
+        .where(topics.c.topic == topic, topics.c.version < version, topics.c.digest != digest)
+        .values(
+            version=version,
+            digest=digest,
+            content_type=content_type,
+            body=body,
+            sequence=topics.c.sequence + 1,
+            changed_at=now,
+        )
+        .returning(topics.c.sequence)
+    ).first()
+    if changed is None:
+        connection.execute(
+            update(topics)
+            .where(topics.c.topic == topic, topics.c.version < version)
+            .values(version=version)
+        )
+        return 0
+    return _queue(connection, topic, int(changed.sequence), now)
+
+
+def _queue(connection: Connection, topic: str, sequence: int, now: float) -> int:
+    subscriptions, deliveries = hub_subscriptions_table, hub_deliveries_table
+    ids = list(
+        connection.execute(
+            select(subscriptions.c.id).where(
+                subscriptions.c.topic == topic, subscriptions.c.state == ACTIVE
+            )
+        ).scalars()
+    )
+    if not ids:
+        return 0
+    waiting = set(
+        connection.execute(
+            select(deliveries.c.subscription_id).where(deliveries.c.subscription_id.in_(ids))
+        ).scalars()
+    )
+    if waiting:
+        connection.execute(
+            update(deliveries)
+            .where(deliveries.c.subscription_id.in_(waiting))
+            .values(sequence=sequence)
+        )
+    fresh = [
+        {
+            "subscription_id": subscription_id,
+            "sequence": sequence,
+            "due_at": now,
+            "first_due_at": now,
+            "attempts": 0,
+        }
+        for subscription_id in ids
+        if subscription_id not in waiting
+    ]
+    if fresh:
+        connection.execute(insert(deliveries), fresh)
+    return len(ids)
+
+
+def claim_deliveries(
+    connection: Connection, owner: str, now: float, lease: float, limit: int
+) -> list[Delivery]:
+    """Up to ``limit`` due deliveries, claimed for ``owner`` until ``now + lease``, with the
+    feed's content as it is now."""
+    deliveries, subscriptions, topics = (
+        hub_deliveries_table,
+        hub_subscriptions_table,
+        hub_topics_table,
+    )
+    claimed = _claim(
+        connection, deliveries, deliveries.c.subscription_id, deliveries.c.due_at <= now,
+        (deliveries.c.due_at,), owner=owner, now=now, lease=lease, limit=limit,
+    )  # fmt: skip
+    if not claimed:
+        return []
+    rows = {
+        row.id: row
+        for row in connection.execute(
+            select(
+                subscriptions.c.id,
+                subscriptions.c.topic,
+                subscriptions.c.callback,
+                subscriptions.c.secret,
+                topics.c.sequence,
+                topics.c.content_type,
+                topics.c.body,
+            )
+            .join(topics, topics.c.topic == subscriptions.c.topic)
+            .where(subscriptions.c.id.in_([row.subscription_id for row in claimed]))
+        )
+    }
+    return [
+        Delivery(
+            subscription_id=claim.subscription_id,
+            topic=rows[claim.subscription_id].topic,
+            callback=rows[claim.subscription_id].callback,
+            secret=rows[claim.subscription_id].secret,
+            sequence=int(rows[claim.subscription_id].sequence),
+            content_type=rows[claim.subscription_id].content_type,
+            body=bytes(rows[claim.subscription_id].body),
+            attempts=int(claim.attempts),
+            first_due_at=float(claim.first_due_at),
+        )
+        for claim in sorted(claimed, key=lambda claim: claim.subscription_id)
+        if claim.subscription_id in rows
+    ]
+
+
+def delivered(connection: Connection, delivery: Delivery, owner: str, now: float) -> None:
+    """A delivery succeeded: done, unless a newer change came meanwhile (then it is due
+    again at once); its subscriber's failures are forgotten."""
+    deliveries, subscriptions = hub_deliveries_table, hub_subscriptions_table
+    mine = and_(
+        deliveries.c.subscription_id == delivery.subscription_id,
+        deliveries.c.claimed_by == owner,
+    )
+    connection.execute(delete(deliveries).where(mine, deliveries.c.sequence <= delivery.sequence))
+    connection.execute(
+        update(deliveries)
+        .where(mine)
+        .values(claimed_by=None, claim_expires_at=None, due_at=now, first_due_at=now, attempts=0)
+    )
+    connection.execute(
+        update(subscriptions)
+        .where(subscriptions.c.id == delivery.subscription_id)
+        .values(
+            deliveries=subscriptions.c.deliveries + 1,
+            delivered_at=now,
+            consecutive_failures=0,
+            give_ups=0,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    """When a failed delivery is tried again, given up, and its subscription dropped."""
+
+    retry_seconds: float
+    max_retry_seconds: float
+    give_up_seconds: float
+    drop_after_give_ups: int
+
+    def wait(self, attempts: int) -> float:
+        """The wait after the ``attempts``-th failed try in a row."""
+        return float(min(self.max_retry_seconds, self.retry_seconds * 2 ** min(attempts - 1, 60)))
+
+
+def delivery_failed(
+    connection: Connection,
+    delivery: Delivery,
+    owner: str,
+    now: float,
+    *,
+    error: str,
+    policy: RetryPolicy,
+) -> str:
+    """A delivery failed: tried again after a backoff, or given up once it has failed for
+    ``give_up_seconds``; a subscription given up on ``drop_after_give_ups`` times in a row is
+    dropped. Says which: ``retry``, ``given up`` or ``dropped``."""
+    deliveries, subscriptions = hub_deliveries_table, hub_subscriptions_table
+    attempts = delivery.attempts + 1
+    mine = and_(
+        deliveries.c.subscription_id == delivery.subscription_id,
+        deliveries.c.claimed_by == owner,
+    )
+    connection.execute(
+        update(subscriptions)
+        .where(subscriptions.c.id == delivery.subscription_id)
+        .values(
+            consecutive_failures=subscriptions.c.consecutive_failures + 1,
+            last_error=error[:500],
+            last_error_at=now,
+        )
+    )
+    retry_at = now + policy.wait(attempts)
+    if retry_at - delivery.first_due_at <= policy.give_up_seconds:
+        connection.execute(
+            update(deliveries)
+            .where(mine)
+            .values(attempts=attempts, due_at=retry_at, claimed_by=None, claim_expires_at=None)
+        )
+        return "retry"
+    connection.execute(delete(deliveries).where(mine))
+    give_ups = connection.execute(
+        update(subscriptions)
+        .where(subscriptions.c.id == delivery.subscription_id)
+        .values(give_ups=subscriptions.c.give_ups + 1)
+        .returning(subscriptions.c.give_ups)
+    ).scalar()
+    if give_ups is not None and give_ups >= policy.drop_after_give_ups:
+        connection.execute(
+            update(subscriptions)
+            .where(subscriptions.c.id == delivery.subscription_id)
+            .values(state=DROPPED)
+        )
+        return "dropped"
+    return "given up"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscriber:
+    """One subscription as the status page shows it (the callback's host only: its path
+    may be a capability)."""
+
+    topic: str
+    callback_host: str
+    state: str
+    expires_at: float
+    deliveries: int
+    consecutive_failures: int
+    last_error: str | None
+
+
+def subscribers(connection: Connection, topics: Sequence[str] | None = None) -> list[Subscriber]:
+    """Every subscription (of some topics), by topic and callback host."""
+    table = hub_subscriptions_table
+    query = select(table).order_by(table.c.topic, table.c.callback_host, table.c.id)
+    if topics is not None:
+        query = query.where(table.c.topic.in_(list(topics)))
+    return [
+        Subscriber(
+            topic=row.topic,
+            callback_host=row.callback_host,
+            state=row.state,
+            expires_at=row.expires_at,
+            deliveries=row.deliveries,
+            consecutive_failures=row.consecutive_failures,
+            last_error=row.last_error,
+        )
+        for row in connection.execute(query)
+    ]
