@@ -84,12 +84,14 @@ def _claim(
     )
     if not candidates:
         return []
-    return connection.execute(
-        update(table)
-        .where(key.in_(candidates), _claimable(table, now))
-        .values(claimed_by=owner, claim_expires_at=now + lease)
-        .returning(*table.c)
-    ).all()
+    return list(
+        connection.execute(
+            update(table)
+            .where(key.in_(candidates), _claimable(table, now))
+            .values(claimed_by=owner, claim_expires_at=now + lease)
+            .returning(*table.c)
+        )
+    )
 
 
 def held(connection: Connection, callback_host: str) -> tuple[int, int]:
