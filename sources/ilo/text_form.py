@@ -16,8 +16,8 @@ from feeds.text import clean_text
 from sources.ilo.days import is_group_heading
 from sources.ilo.fields import RawField, RawItem, skipped_line
 
-_ITEM = re.compile(r"^  (?:(\d{1,4})\.|[\u2022\u25e6\u25aa])(?: (.*))?$")
-_FIRST_LINE_ITEM = re.compile(r"^(?:(\d{1,4})\.|[\u2022\u25e6\u25aa]) (.*)$")
+_ITEM = re.compile(r"^  (?:(\d{1,9})\.|[\u2022\u25e6\u25aa])(?: (.*))?$")
+_FIRST_LINE_ITEM = re.compile(r"^(?:(\d{1,9})\.|[\u2022\u25e6\u25aa]) (.*)$")
 _URL_OR_CONTACT = re.compile(
     r"(?:https?://|www\.|@[\w-]+\.|^(?:tel|fax|phone|email|e-mail|t|f)\s*[.:])", re.IGNORECASE
 )
