@@ -355,3 +355,25 @@ def test_merges_store_each_entrys_item_key_and_keep_it_with_its_title(
             stored = connection.execute(select(entries_table.c.item_key)).scalar_one()
         assert stored == item_key(listed.title, listed.date)
     ledger.close()
+
+
+def test_counting_live_entries_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    """A count is a plain read: on SQLite it answers, with what is committed, while another
+    process (another ledger) holds the write lock."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    writer, reader = open_ledger(url), open_ledger(url)
+    try:
+        with writer.transaction() as transaction:
+            transaction.merge(
+                "office", [entry("office", 1, 20), entry("office", 2, 19)], now=NOW,
+                retention=Retention(),
+            )  # fmt: skip
+        with writer.transaction() as transaction:
+            transaction.state("office")  # the write lock is held from here
+            transaction.merge("office", [entry("office", 3, 21)], now=NOW, retention=Retention())
+            assert reader.live_count("office") == 2
+        assert reader.live_count("office") == 3  # entries that left the page are kept
+        assert reader.live_count("bureau") == 0
+    finally:
+        writer.close()
+        reader.close()

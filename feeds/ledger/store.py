@@ -272,8 +272,12 @@ class Ledger(EntryReads):
 
     def live_count(self, source_id: str) -> int:
         """How many entries of the source are published."""
-        with self.transaction() as transaction:
-            return transaction.live_counts(source_id)[0]
+        table = entries_table
+        query = select(func.count()).where(
+            table.c.source_id == source_id, table.c.removed_at.is_(None)
+        )
+        with self._connection() as connection:
+            return int(connection.execute(query).scalar_one())
 
     def source_live_counts(self) -> dict[str, int]:
         """How many entries each source has published (sources with none are left out), in
