@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, Index, MetaData, create_engine, inspect, text
 
 from feeds.errors import SchemaVersionError
@@ -275,3 +278,26 @@ def test_upgrading_gives_stored_entries_their_item_keys(database_url: str) -> No
     )
     assert keys["e2"] == keys["e5"] == item_key("Undated note", None)
     assert len(set(keys.values())) == 2
+
+
+def test_the_newest_revision_is_the_one_alembic_finds_at_the_head() -> None:
+    script = ScriptDirectory.from_config(schema.alembic_config())
+    assert schema.head_revision() == script.get_current_head()
+
+
+def test_opening_a_current_ledger_does_not_import_alembic(tmp_path: Path) -> None:
+    """Alembic is for changing schemas: a start on a database at the newest revision (every
+    start but the first) checks it with a query and leaves Alembic unimported."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    Ledger.open(url).close()  # the schema is made (by Alembic) here
+    program = (
+        "import sys\n"
+        "from feeds.ledger.store import Ledger\n"
+        f"ledger = Ledger.open({url!r})\n"
+        "print(ledger.live_count('office'), 'alembic' in sys.modules)\n"
+        "ledger.close()\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert run.stdout == "0 False\n"

@@ -1,26 +1,31 @@
 """The ledger's schema versions: Alembic migrations (``feeds/migrations``), configured here
 without an ini file. ``feedpub db upgrade`` applies them; opening the ledger applies them on
 its own only to a database with no tables at all, and refuses one whose schema is behind.
+Alembic is imported only to change a schema or to look into an unexpected revision: a
+database already at the newest revision is checked with one small query.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, func, inspect, select
+from sqlalchemy import Connection, Engine, String, column, func, inspect, select, table
 
 from feeds.errors import SchemaVersionError
 from feeds.ledger.database import WRITES, shown_url
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: A migration's file name: its revision (four digits, in order) and what it does.
+_MIGRATION_FILE = re.compile(r"^(\d{4})_\w+\.py$")
 #: The revision of the schema feedpub made with ``create_all`` before it had migrations: a
 #: database holding the ledger's tables but no revision is taken to be at it.
 BASELINE_REVISION = "0001"
@@ -66,6 +71,8 @@ class SchemaUpgrade:
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     """Alembic's configuration for feedpub's migrations; ``env.py`` runs them on
     ``connection``."""
+    from alembic.config import Config as AlembicConfig  # noqa: PLC0415  (see the docstring)
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("path_separator", "os")
@@ -73,19 +80,36 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     return config
 
 
+@cache
 def head_revision() -> str:
-    """The revision this feedpub needs: the newest migration's."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None  # noqa: S101  (the package ships its migrations)
-    return head
+    """The revision this feedpub needs: the newest migration's, read from the names of the
+    migrations' files (``NNNN_what.py``, each revising the one before; a test holds this to
+    what Alembic finds)."""
+    revisions = [
+        match[1]
+        for path in (MIGRATIONS / "versions").iterdir()
+        if (match := _MIGRATION_FILE.match(path.name))
+    ]
+    return max(revisions)
 
 
 def current_revision(connection: Connection) -> str | None:
     """The revision the database's schema is at (``None``: not marked with one)."""
-    return MigrationContext.configure(connection).get_current_revision()
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    marks = select(column("version_num", String)).select_from(table(VERSION_TABLE))
+    revisions = list(connection.execute(marks).scalars())
+    if len(revisions) > 1:  # branches, which feedpub never makes: Alembic says what is wrong
+        from alembic.runtime.migration import MigrationContext  # noqa: PLC0415  (seldom)
+
+        return MigrationContext.configure(connection).get_current_revision()
+    return revisions[0] if revisions else None
 
 
 def _known(revision: str) -> bool:
+    from alembic.script import ScriptDirectory  # noqa: PLC0415  (see the module docstring)
+    from alembic.util import CommandError  # noqa: PLC0415  (see the module docstring)
+
     try:
         ScriptDirectory.from_config(alembic_config()).get_revision(revision)
     except CommandError:
@@ -121,6 +145,8 @@ def ensure_current(engine: Engine) -> None:
         with schema_lock(engine) as connection:
             revision = current_revision(connection)
             if revision is None and _empty(connection):
+                from alembic import command  # noqa: PLC0415  (see the module docstring)
+
                 command.upgrade(alembic_config(connection), "head")
                 revision = head
         if revision == head:
@@ -144,6 +170,8 @@ def revision_report(revision: str | None) -> str:
 def upgrade(engine: Engine) -> SchemaUpgrade:
     """Apply the migrations up to the newest (``feedpub db upgrade``). A database whose
     ledger tables predate migrations is first marked as at ``BASELINE_REVISION``."""
+    from alembic import command  # noqa: PLC0415  (see the module docstring)
+
     with schema_lock(engine) as connection:
         before = current_revision(connection)
         tables = set(inspect(connection).get_table_names())
