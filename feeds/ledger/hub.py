@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, true, update
 
+from feeds.ledger.store import insert_if_missing
 from feeds.ledger.tables import (
     hub_deliveries_table,
     hub_requests_table,
@@ -249,18 +250,20 @@ def publish(
     once, one queues them."""
     topics = hub_topics_table
     digest = hashlib.sha256(body).hexdigest()
-    if connection.execute(select(topics.c.topic).where(topics.c.topic == topic)).first() is None:
-        connection.execute(
-            insert(topics).values(
-                topic=topic,
-                version=version,
-                digest=digest,
-                content_type=content_type,
-                body=body,
-                sequence=0,
-                changed_at=now,
-            )
+    baseline = connection.execute(
+        insert_if_missing(
+            connection,
+            topics,
+            topic=topic,
+            version=version,
+            digest=digest,
+            content_type=content_type,
+            body=body,
+            sequence=0,
+            changed_at=now,
         )
+    )
+    if baseline.rowcount == 1:  # the topic's first content (another process's, if not)
         return 0
     changed = connection.execute(
         update(topics)

@@ -93,7 +93,7 @@ class SourceState:
     lease_expires_at: dt.datetime | None = None
 
 
-def _insert_if_missing(connection: Connection, table: Table, **values: object) -> Insert:
+def insert_if_missing(connection: Connection, table: Table, **values: object) -> Insert:
     """An INSERT of a row that does nothing when a row with its key exists, even when another
     transaction is inserting it at the same moment (``ON CONFLICT DO NOTHING``, in the
     dialect's own construct)."""
@@ -104,8 +104,8 @@ def _insert_if_missing(connection: Connection, table: Table, **values: object) -
 
 
 def _empty_source(connection: Connection, source_id: str) -> Insert:
-    """An INSERT of a source's empty row, if it has none (``_insert_if_missing``)."""
-    return _insert_if_missing(
+    """An INSERT of a source's empty row, if it has none (``insert_if_missing``)."""
+    return insert_if_missing(
         connection, sources_table, id=source_id, consecutive_failures=0, version=0
     )
 
@@ -358,7 +358,7 @@ class Ledger(EntryReads):
         table = hosts_table
         with self.transaction() as transaction:
             connection = transaction.connection
-            connection.execute(_insert_if_missing(connection, table, host=host, next_turn=now))
+            connection.execute(insert_if_missing(connection, table, host=host, next_turn=now))
             start = case((table.c.next_turn > now, table.c.next_turn), else_=now)
             taken: float = connection.execute(
                 update(table)
