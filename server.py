@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlencode
@@ -25,13 +26,15 @@ from werkzeug.wrappers import Response as BaseResponse
 import sources
 from feeds import __version__, logs, metrics, processes
 from feeds.config import CONFIG_ENV, DATABASE_ENV, Config, find_config_path, load_config
+from feeds.config.hub import HUB_PATH
 from feeds.errors import ConfigError, FeedpubError, LedgerUnavailableError
 from feeds.ledger import schema
 from feeds.ledger.database import DEFAULT_POOL_SIZE, open_engine, shown_url
 from feeds.ledger.store import Ledger
 from feeds.model import UTC, PageContext
 from feeds.refresh.browser import Renderer, render_document
-from feeds.refresh.fetch import Fetcher, fetch_document
+from feeds.refresh.fetch import Fetcher, fetch_document, user_agent
+from feeds.refresh.hub import HubWorker
 from feeds.refresh.outcomes import outcomes_table
 from feeds.refresh.refresher import Refresher
 from feeds.refresh.scheduler import build_scheduler, stop_scheduler
@@ -39,6 +42,7 @@ from feeds.serve import pages
 from feeds.serve.filters import read_filter
 from feeds.serve.hosts import BaseUrls
 from feeds.serve.http import RETRY_AFTER_SECONDS, FeedMiddleware
+from feeds.serve.hub import ChangeWatcher, HubIntake
 from feeds.serve.overview import Overview, TopicOverview, utc_now
 from feeds.serve.publish import STYLESHEET_PATH, FeedPublisher
 from feeds.text import read_document
@@ -275,11 +279,11 @@ def open_ledger(config: Config, *, pool_size: int = DEFAULT_POOL_SIZE) -> Ledger
         return Ledger.open(config.database_url, pool_size=pool_size)
 
 
-def open_refresher(config: Config) -> Refresher:
+def open_refresher(config: Config, *, pool_size: int = DEFAULT_POOL_SIZE) -> Refresher:
     """The ledger, a polite fetcher and the adapters, wired for this configuration. The
     spacing between requests to a host holds across every process on the database (the
     ledger keeps the hosts' turns)."""
-    ledger = open_ledger(config)
+    ledger = open_ledger(config, pool_size=pool_size)
     return Refresher(
         ledger=ledger,
         fetcher=Fetcher.configured(
@@ -342,19 +346,64 @@ def worker(config_path: str | None) -> None:
     processes.end_with_parent()  # started by ``feedpub serve``: ends with it
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1: every thread's stack
     config = load(config_path)
-    refresher = open_refresher(config)
+    websub = config.websub
+    # the hub's threads (deliveries, and the watcher) keep connections of their own
+    extra = websub.delivery_threads + 2 if websub.enabled else 0
+    refresher = open_refresher(config, pool_size=DEFAULT_POOL_SIZE + extra)
     scheduler = build_scheduler(config.sources, refresher, threads=config.scheduler.threads)
+    hub_threads = start_hub(config, refresher.ledger) if websub.enabled else None
     click.echo(f"feedpub worker: refreshing {len(config.sources)} sources; Ctrl-C stops", err=True)
     try:
         processes.run_until_stopped(scheduler.start)
     finally:
+        if hub_threads is not None:
+            hub_threads.stop()
         stop_scheduler(scheduler, refresher)
         refresher.close()
     click.echo("feedpub worker: stopped", err=True)
 
 
+class HubThreads:
+    """The hub's work in a worker process: the watcher publishing each subscribed feed's
+    changes, and the worker verifying requests and sending deliveries."""
+
+    def __init__(self, watcher: ChangeWatcher, hub_worker: HubWorker) -> None:
+        self.watcher = watcher
+        self.hub_worker = hub_worker
+        self.threads = [
+            threading.Thread(target=watcher.run, name="websub-watcher", daemon=True),
+            threading.Thread(target=hub_worker.run, name="websub-worker", daemon=True),
+        ]
+
+    def start(self) -> HubThreads:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.watcher.stopping.set()
+        self.hub_worker.stop()
+        for thread in self.threads:
+            thread.join(timeout=10)
+        self.hub_worker.close()
+
+
+def start_hub(config: Config, ledger: Ledger) -> HubThreads:
+    """Start the hub's threads on the worker's ledger."""
+    hub_worker = HubWorker(ledger, config.websub, agent=user_agent(config.publisher.contact))
+    watcher = ChangeWatcher(
+        FeedPublisher(config, ledger, version_ttl=0.0),
+        config.websub,
+        canonical_base=config.publisher.base_url,
+        queued=hub_worker.wake,
+    )
+    return HubThreads(watcher, hub_worker).start()
+
+
 #: Paths that say how things are now: never cached.
-_LIVE_PATHS = frozenset({"/status", "/status.json", "/healthz"})
+_LIVE_PATHS = frozenset({"/status", "/status.json", "/healthz", HUB_PATH})
+#: The largest subscription request taken (a form of a few URLs).
+MAX_HUB_REQUEST_BYTES = 16 * 1024
 #: How long caches may keep a page.
 PAGE_MAX_AGE_SECONDS = 60
 SiteFor = Callable[..., pages.Site]
@@ -456,6 +505,24 @@ def _add_status_routes(app: Flask, ledger: Ledger, overview: Overview, site: Sit
         return Response("ok\n", mimetype="text/plain")
 
 
+def _add_hub_route(app: Flask, intake: HubIntake, site: SiteFor) -> None:
+    """``POST /websub``: subscription requests to the hub of the feeds (``feeds.serve.hub``)."""
+
+    @app.post(HUB_PATH)
+    def websub() -> Response:
+        request.max_content_length = MAX_HUB_REQUEST_BYTES
+        if request.mimetype != "application/x-www-form-urlencoded":
+            abort(415, "a subscription request is a form (application/x-www-form-urlencoded)")
+        answer = intake.take(
+            list(request.form.items(multi=True)),
+            client=request.remote_addr or "",
+            base=site().base,
+        )
+        response = Response(f"{answer.message}\n", status=answer.status, mimetype="text/plain")
+        response.headers.update(answer.headers)
+        return response
+
+
 def _add_response_rules(app: Flask, site: SiteFor) -> None:
     """Error pages, and every answer's caching, framing and sniffing headers: ``/embed/*`` may
     be framed anywhere, nothing else anywhere; no page runs a script."""
@@ -520,6 +587,9 @@ def create_app(
     app.extensions["feedpub"] = publisher
     _add_page_routes(app, overview, site)
     _add_status_routes(app, ledger, overview, site)
+    if config.websub.enabled:
+        topic_ids = [topic.id for topic in config.topics]
+        _add_hub_route(app, HubIntake(config.websub, ledger, topic_ids), site)
     _add_response_rules(app, site)
     app.wsgi_app = FeedMiddleware(  # type: ignore[method-assign]  # wrapping Flask's WSGI app
         app.wsgi_app, publisher, base_urls

@@ -55,3 +55,13 @@ class SchemaVersionError(LedgerError, RuntimeError):
 
 class LedgerUnavailableError(LedgerError, ConnectionError):
     """The database cannot be reached, or the connection to it was lost: try again later."""
+
+
+class CallbackError(FeedpubError, OSError):
+    """A WebSub callback (or an external hub) could not be reached, or did not answer as it
+    must; ``url`` names it (a callback's path can be a capability: messages show its host)."""
+
+    def __init__(self, url: str, shown: str, message: str) -> None:
+        super().__init__(f"{shown}: {message}")
+        self.url = url
+        self.reason = message

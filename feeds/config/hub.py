@@ -11,6 +11,13 @@ from dataclasses import dataclass
 DEFAULT_LEASE_SECONDS = 10 * 24 * 3600
 #: The longest ``hub.secret`` the WebSub Recommendation allows, in bytes.
 MAX_SECRET_BYTES = 200
+#: Where the hub takes requests, under the server's base URL.
+HUB_PATH = "/websub"
+
+
+def hub_of(topic: str) -> str:
+    """The hub of one of feedpub's feed URLs (``<base>/feeds/...``): ``<base>/websub``."""
+    return topic.rpartition("/feeds/")[0] + HUB_PATH
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, or_, select, true
 from feeds.ledger.store import insert_if_missing
 from feeds.ledger.tables import (
     hub_deliveries_table,
+    hub_pings_table,
     hub_requests_table,
     hub_subscriptions_table,
     hub_topics_table,
@@ -499,3 +500,92 @@ def subscribers(connection: Connection, topics: Sequence[str] | None = None) -> 
         )
         for row in connection.execute(query)
     ]
+
+
+def is_subscribed(connection: Connection, topic: str, callback: str) -> bool:
+    """Whether the callback holds a subscription to the topic (dropped or not): a renewal,
+    which the hub's bounds do not refuse."""
+    table = hub_subscriptions_table
+    query = select(table.c.id).where(table.c.topic == topic, table.c.callback == callback)
+    return connection.execute(query.limit(1)).first() is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ping:
+    """An external hub to tell of a change of a topic (``hub.mode=publish``)."""
+
+    hub: str
+    topic: str
+    attempts: int
+    first_due_at: float
+
+
+def queue_pings(connection: Connection, hubs: Sequence[str], topic: str, now: float) -> int:
+    """Tell each hub of a change of the topic (once, however many changes come before it is
+    told); how many pings are newly due."""
+    table = hub_pings_table
+    queued = 0
+    for hub_url in hubs:
+        added = connection.execute(
+            insert_if_missing(
+                connection, table, hub=hub_url, topic=topic, due_at=now, first_due_at=now,
+                attempts=0,
+            )
+        )  # fmt: skip
+        if added.rowcount == 1:
+            queued += 1
+            continue
+        # one being told now may have missed this change: it is told again after
+        connection.execute(
+            update(table)
+            .where(table.c.hub == hub_url, table.c.topic == topic, table.c.claimed_by.is_not(None))
+            .values(first_due_at=now, due_at=now, attempts=0)
+        )
+    return queued
+
+
+def claim_pings(
+    connection: Connection, owner: str, now: float, lease: float, limit: int
+) -> list[Ping]:
+    """Up to ``limit`` due pings, claimed for ``owner`` until ``now + lease``."""
+    table = hub_pings_table
+    key = table.c.hub + " " + table.c.topic
+    claimed = _claim(
+        connection, table, key, table.c.due_at <= now, (table.c.due_at,),
+        owner=owner, now=now, lease=lease, limit=limit,
+    )  # fmt: skip
+    return sorted(
+        (
+            Ping(hub=row.hub, topic=row.topic, attempts=row.attempts, first_due_at=row.first_due_at)
+            for row in claimed
+        ),
+        key=lambda ping: (ping.hub, ping.topic),
+    )
+
+
+def ping_done(
+    connection: Connection, ping: Ping, owner: str, now: float, *, error: str | None,
+    policy: RetryPolicy,
+) -> str:  # fmt: skip
+    """The end of a claimed ping: ``done``, ``retry`` (after a backoff) or ``given up``."""
+    table = hub_pings_table
+    mine = and_(table.c.hub == ping.hub, table.c.topic == ping.topic, table.c.claimed_by == owner)
+    attempts = ping.attempts + 1
+    retry_at = now + policy.wait(attempts)
+    if error is not None and retry_at - ping.first_due_at <= policy.give_up_seconds:
+        connection.execute(
+            update(table)
+            .where(mine)
+            .values(
+                attempts=attempts,
+                due_at=retry_at,
+                last_error=error[:500],
+                claimed_by=None,
+                claim_expires_at=None,
+            )
+        )
+        return "retry"
+    connection.execute(delete(table).where(mine, table.c.first_due_at == ping.first_due_at))
+    # a change came while it was being told: due again
+    connection.execute(update(table).where(mine).values(claimed_by=None, claim_expires_at=None))
+    return "done" if error is None else "given up"
