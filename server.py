@@ -589,7 +589,9 @@ def create_app(
     _add_status_routes(app, ledger, overview, site)
     if config.websub.enabled:
         topic_ids = [topic.id for topic in config.topics]
-        _add_hub_route(app, HubIntake(config.websub, ledger, topic_ids), site)
+        intake = HubIntake(config.websub, ledger, topic_ids)
+        app.extensions["feedpub.hub"] = intake
+        _add_hub_route(app, intake, site)
     _add_response_rules(app, site)
     app.wsgi_app = FeedMiddleware(  # type: ignore[method-assign]  # wrapping Flask's WSGI app
         app.wsgi_app, publisher, base_urls
