@@ -493,11 +493,11 @@ def _add_status_routes(app: Flask, ledger: Ledger, overview: Overview, site: Sit
 
     @app.get("/status")
     def status() -> Response:
-        return _page(pages.status_page(site(), overview.sources()))
+        return _page(pages.status_page(site(), overview.sources(), overview.hub()))
 
     @app.get("/status.json")
     def status_json() -> Response:
-        return _page(pages.status_json(overview.sources()), "application/json")
+        return _page(pages.status_json(overview.sources(), overview.hub()), "application/json")
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -457,3 +457,71 @@ def test_the_hub_is_a_thread_of_the_worker_that_delivers_within_seconds(
         hub.worker.stop()
         watcher.join(5)
         worker.join(5)
+
+
+@pytest.mark.parametrize("feed_format", ["rss", "atom"])
+def test_every_feed_advertises_the_hub_and_its_own_url(hub: Hub, feed_format: str) -> None:
+    served = hub.client.get(f"/feeds/office.{feed_format}?limit=1")
+    topic = f"{BASE}/feeds/office.{feed_format}?limit=1"
+    assert served.headers["Link"] == f'<{HUB}>; rel="hub", <{topic}>; rel="self"'
+    parsed = feedparser.parse(served.data)
+    assert not parsed.bozo
+    links = {(link.rel, link.href) for link in parsed.feed.links}
+    assert ("hub", HUB) in links
+    assert ("self", topic) in links
+    assert parsed.feed.link == f"{BASE}/topics/office"  # the channel's own link is kept
+    assert served.data.count(b'rel="hub"') == 1
+    not_modified = hub.client.get(
+        f"/feeds/office.{feed_format}?limit=1", headers={"If-None-Match": served.headers["ETag"]}
+    )
+    assert not_modified.status_code == 304
+    assert not_modified.headers["Link"] == served.headers["Link"]
+
+
+def test_json_feeds_name_the_hub(hub: Hub) -> None:
+    served = hub.client.get("/feeds/office.json")
+    assert served.json is not None
+    assert served.json["hubs"] == [{"type": "WebSub", "url": HUB}]
+
+
+def test_with_the_hub_disabled_nothing_advertises_it(tmp_path: Path, ledger: Ledger) -> None:
+    with running_hub(tmp_path, ledger, "[websub]\nenabled = false\n") as hub:
+        for feed_format in ("rss", "atom", "json"):
+            served = hub.client.get(f"/feeds/office.{feed_format}")
+            assert "Link" not in served.headers
+            assert b"websub" not in served.data
+        assert hub.client.post("/websub", data={"hub.mode": "subscribe"}).status_code == 404
+
+
+def test_the_status_page_shows_subscribers_and_delivery_failures(
+    hub: Hub, callback: Subscriber
+) -> None:
+    assert b"No one subscribes through the hub yet" in hub.client.get("/status").data
+    subscribed(
+        hub,
+        callback,
+        f"{BASE}/feeds/office.atom",
+    )
+    callback_path = "/secret-capability-7f3a"
+    status, _said = hub.request("subscribe", ATOM, callback.url(callback_path))
+    assert status == 202
+    hub.settle()
+    callback.statuses = [500]
+    store(hub.ledger, "office", entry(1), entry(2), entry(3))
+    hub.settle()
+    page = hub.client.get("/status").get_data(as_text=True)
+    assert "Subscribers (WebSub)" in page
+    assert f"<code>{ATOM}</code>" in page
+    assert "answered HTTP 500" in page
+    assert "127.0.0.1" in page
+    assert callback_path not in page
+    document = hub.client.get("/status.json").json
+    assert document is not None
+    topics = {t["topic"]: t for t in document["websub"]["topics"]}
+    assert topics[ATOM]["active"] == 1
+    assert topics[f"{BASE}/feeds/office.atom"]["active"] == 1
+    assert sum(t["failing"] for t in topics.values()) == 1
+    (failing,) = document["websub"]["failing"]
+    assert failing["failures_in_a_row"] == 1
+    assert failing["last_error_at"].endswith("Z")
+    assert callback_path not in str(document)

@@ -480,6 +480,7 @@ class Subscriber:
     deliveries: int
     consecutive_failures: int
     last_error: str | None
+    last_error_at: float | None = None
 
 
 def subscribers(connection: Connection, topics: Sequence[str] | None = None) -> list[Subscriber]:
@@ -488,18 +489,20 @@ def subscribers(connection: Connection, topics: Sequence[str] | None = None) -> 
     query = select(table).order_by(table.c.topic, table.c.callback_host, table.c.id)
     if topics is not None:
         query = query.where(table.c.topic.in_(list(topics)))
-    return [
-        Subscriber(
-            topic=row.topic,
-            callback_host=row.callback_host,
-            state=row.state,
-            expires_at=row.expires_at,
-            deliveries=row.deliveries,
-            consecutive_failures=row.consecutive_failures,
-            last_error=row.last_error,
-        )
-        for row in connection.execute(query)
-    ]
+    return [_subscriber(row) for row in connection.execute(query)]
+
+
+def _subscriber(row: Any) -> Subscriber:
+    return Subscriber(
+        topic=row.topic,
+        callback_host=row.callback_host,
+        state=row.state,
+        expires_at=row.expires_at,
+        deliveries=row.deliveries,
+        consecutive_failures=row.consecutive_failures,
+        last_error=row.last_error,
+        last_error_at=row.last_error_at,
+    )
 
 
 def is_subscribed(connection: Connection, topic: str, callback: str) -> bool:
@@ -589,3 +592,51 @@ def ping_done(
     # a change came while it was being told: due again
     connection.execute(update(table).where(mine).values(claimed_by=None, claim_expires_at=None))
     return "done" if error is None else "given up"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TopicSubscriptions:
+    """One topic's subscriptions, counted for the status page."""
+
+    topic: str
+    active: int
+    dropped: int
+    failing: int  # active, and whose last delivery failed
+    deliveries: int  # made to them in all
+
+
+def topic_subscriptions(connection: Connection) -> list[TopicSubscriptions]:
+    """Each subscribed topic's subscriptions, counted (one query)."""
+    table = hub_subscriptions_table
+    is_active = table.c.state == ACTIVE
+    query = (
+        select(
+            table.c.topic,
+            func.count().filter(is_active),
+            func.count().filter(table.c.state == DROPPED),
+            func.count().filter(is_active, table.c.consecutive_failures > 0),
+            func.coalesce(func.sum(table.c.deliveries), 0),
+        )
+        .group_by(table.c.topic)
+        .order_by(table.c.topic)
+    )
+    return [
+        TopicSubscriptions(
+            topic=str(topic), active=int(active), dropped=int(dropped), failing=int(failing),
+            deliveries=int(deliveries),
+        )
+        for topic, active, dropped, failing, deliveries in connection.execute(query)
+    ]  # fmt: skip
+
+
+def failing_subscribers(connection: Connection, limit: int) -> list[Subscriber]:
+    """The subscriptions whose last delivery failed, or that were dropped: the most recent
+    failures first, ``limit`` at most."""
+    table = hub_subscriptions_table
+    query = (
+        select(table)
+        .where(or_(table.c.consecutive_failures > 0, table.c.state == DROPPED))
+        .order_by(table.c.last_error_at.desc(), table.c.id)
+        .limit(limit)
+    )
+    return [_subscriber(row) for row in connection.execute(query)]

@@ -158,6 +158,13 @@ class EntryReads:
         with reachable(self.engine), self.engine.connect() as connection:
             yield connection
 
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection to read with (no write lock taken, nothing written), for the
+        functions of ``feeds.ledger.hub``."""
+        with self._connection() as connection:
+            yield connection
+
     def entries(
         self,
         source_ids: Sequence[str] | None = None,

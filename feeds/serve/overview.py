@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from feeds.config import SourceConfig, TopicConfig
+from feeds.ledger import hub
 from feeds.ledger.articles import ArticleCounts
 from feeds.ledger.store import SourceState
 from feeds.model import UTC, StoredEntry
@@ -148,6 +149,40 @@ class SourceHealth:
         }
 
 
+#: The most failing subscriptions the status page lists.
+MAX_FAILING_SHOWN = 50
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HubStatus:
+    """The hub's subscriptions as the status page shows them: counted per topic, and the
+    failing ones (by callback host; a callback's path may be a capability)."""
+
+    topics: tuple[hub.TopicSubscriptions, ...] = ()
+    failing: tuple[hub.Subscriber, ...] = ()
+
+    @property
+    def record(self) -> dict[str, object]:
+        """For ``/status.json``."""
+        return {
+            "topics": [
+                {"topic": t.topic, "active": t.active, "dropped": t.dropped,
+                 "failing": t.failing, "deliveries": t.deliveries}
+                for t in self.topics
+            ],
+            "failing": [
+                {"topic": s.topic, "callback_host": s.callback_host, "state": s.state,
+                 "failures_in_a_row": s.consecutive_failures, "last_error": s.last_error,
+                 "last_error_at": rfc3339(_instant(s.last_error_at))}
+                for s in self.failing
+            ],
+        }  # fmt: skip
+
+
+def _instant(seconds: float | None) -> dt.datetime | None:
+    return None if seconds is None else dt.datetime.fromtimestamp(seconds, UTC)
+
+
 def rfc3339(value: dt.datetime | None) -> str | None:
     """A UTC instant as ``2026-11-22T09:00:00Z``; ``None`` stays ``None``."""
     return None if value is None else value.isoformat().replace("+00:00", "Z")
@@ -203,6 +238,16 @@ class Overview:
             )
             for source in self.config.sources
         )
+
+    def hub(self) -> HubStatus | None:
+        """The hub's subscriptions (two queries); ``None`` when the hub is off."""
+        if not self.config.websub.enabled:
+            return None
+        with self.publisher.ledger.reading() as connection:
+            return HubStatus(
+                topics=tuple(hub.topic_subscriptions(connection)),
+                failing=tuple(hub.failing_subscribers(connection, MAX_FAILING_SHOWN)),
+            )
 
     def _current(self) -> dict[str, TopicOverview]:
         version = self.publisher.ledger_version()

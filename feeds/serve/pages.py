@@ -23,7 +23,13 @@ from markupsafe import Markup, escape
 
 from feeds.model import StoredEntry
 from feeds.serve.filters import MAX_PATTERN_CHARACTERS
-from feeds.serve.overview import MAX_EMBED_COUNT, SourceHealth, TopicOverview, rfc3339
+from feeds.serve.overview import (
+    MAX_EMBED_COUNT,
+    HubStatus,
+    SourceHealth,
+    TopicOverview,
+    rfc3339,
+)
 from feeds.serve.publish import FeedFormat
 from feeds.serve.query import whole_number
 from feeds.serve.render import xml_text
@@ -167,6 +173,7 @@ def _environment() -> Environment:
     environment.filters.update(
         day=entry_day,
         utc=utc_time,
+        epoch_utc=lambda seconds: utc_time(dt.datetime.fromtimestamp(seconds, dt.UTC)),
         rfc3339=rfc3339,
         rfc822=lambda value: format_datetime(value, usegmt=True),
         link_target=link_target,
@@ -253,17 +260,19 @@ def opml(site: Site, topics: Sequence[TopicOverview]) -> str:
     return _render("feeds.opml", site=site, topics=topics, updated=max(updated, default=None))
 
 
-def status_page(site: Site, sources: Sequence[SourceHealth]) -> str:
-    """``/status``: how refreshing each source goes."""
-    return _render("status.html", site=site, sources=sources)
+def status_page(site: Site, sources: Sequence[SourceHealth], hub: HubStatus | None = None) -> str:
+    """``/status``: how refreshing each source goes (and the hub's subscribers)."""
+    return _render("status.html", site=site, sources=sources, hub=hub)
 
 
-def status_json(sources: Sequence[SourceHealth]) -> str:
+def status_json(sources: Sequence[SourceHealth], hub: HubStatus | None = None) -> str:
     """``/status.json``: the same, for programs."""
-    document = {
+    document: dict[str, object] = {
         "healthy": all(s.healthy for s in sources),
         "sources": [s.record() for s in sources],
     }
+    if hub is not None:
+        document["websub"] = hub.record
     return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
 
 

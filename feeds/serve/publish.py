@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 
 from feeds import metrics
 from feeds.config import MAX_FEED_ENTRIES, Config, TopicConfig
+from feeds.config.hub import HUB_PATH
 from feeds.ledger.store import Ledger
 from feeds.model import UTC, LeftOut, StoredEntry
 from feeds.serve.filters import NO_FILTER, FeedFilter
@@ -308,13 +309,15 @@ class FeedPublisher:
             entries = select_entries(topic, candidates, count)
         interval = self.refresh_interval(topic)
         query = f"?{urlencode(filters.pairs)}" if filters.pairs else ""
+        self_url = f"{base}/feeds/{topic.id}.{feed_format}{query}"
+        hub_url = f"{base}{HUB_PATH}" if self.config.websub.enabled else ""
         language = self.config.topic_language(topic)
         sources = self.config.topic_sources(topic)
         info = FeedInfo(
             topic_id=topic.id,
             title=topic.title,
             description=topic.description,
-            self_url=f"{base}/feeds/{topic.id}.{feed_format}{query}",
+            self_url=self_url,
             home_url=f"{base}/topics/{topic.id}",
             language=language,
             publisher=self.config.publisher.name,
@@ -324,6 +327,7 @@ class FeedPublisher:
             # entries in another language than the feed's say theirs
             entry_languages={s.id: s.language for s in sources if s.language != language},
             source_zones={s.id: s.timezone for s in sources},
+            hub_url=hub_url,
         )
         rendered = render_feed(_RENDERERS[feed_format], info, entries)
         for left_out in rendered.left_out:
@@ -342,6 +346,8 @@ class FeedPublisher:
                 "Accept-Encoding" if feed_format is FeedFormat.JSON else "Accept, Accept-Encoding",
             ),
         ]
+        if hub_url:  # WebSub discovery (its section 4)
+            common.append(("Link", f'<{hub_url}>; rel="hub", <{self_url}>; rel="self"'))
         plain = _representation(body, f'"{digest}"', common, None)
         gzipped = _representation(
             gzip.compress(body, compresslevel=6, mtime=0), f'"{digest}-gzip"', common, "gzip"

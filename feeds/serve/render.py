@@ -60,6 +60,7 @@ _LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 #: How much of a renderer's error a left-out entry's reason keeps.
 _REASON_LENGTH = 300
 MEDIA_NAMESPACE = "http://search.yahoo.com/mrss/"
+ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
@@ -82,6 +83,7 @@ class FeedInfo:
         entry_languages: Each source's language, where the feed's entries are in several
             (each entry then says its own); empty when they share the feed's.
         source_zones: Each source's time zone: an entry's instants are written in it.
+        hub_url: The WebSub hub the feed is pushed by, or empty for none.
     """
 
     topic_id: str
@@ -96,6 +98,7 @@ class FeedInfo:
     stylesheet_url: str = ""
     entry_languages: Mapping[str, str] = field(default_factory=dict)
     source_zones: Mapping[str, ZoneInfo] = field(default_factory=dict)
+    hub_url: str = ""
 
     def local(self, stored: StoredEntry, instant: dt.datetime) -> dt.datetime:
         """An instant of an entry, in its source's time zone (UTC if unknown)."""
@@ -161,10 +164,29 @@ def feed_updated(entries: Sequence[StoredEntry]) -> dt.datetime:
 
 
 class _FeedpubFeed(BaseExtension):  # type: ignore[misc]  # feedgen has no type information
-    """The feed side of feedpub's additions: Media RSS's namespace."""
+    """The feed side of feedpub's additions: Media RSS's namespace, and the RSS channel's
+    ``atom:link rel="hub"`` (feedgen's own ``link(rel="hub")`` would take the channel's
+    ``<link>`` and write no ``atom:link``)."""
+
+    def __init__(self) -> None:
+        self.hub = ""
 
     def extend_ns(self) -> dict[str, str]:
         return {"media": MEDIA_NAMESPACE}
+
+    def extend_rss(self, feed: Any) -> Any:
+        channel = feed.find("channel")
+        if self.hub and channel is not None:
+            link = lxml.etree.Element(f"{{{ATOM_NAMESPACE}}}link")
+            link.set("href", self.hub)
+            link.set("rel", "hub")
+            # beside the channel's atom:link rel="self", which feedgen writes first
+            after = channel.find(f"{{{ATOM_NAMESPACE}}}link")
+            if after is not None:
+                after.addnext(link)
+            else:
+                channel.append(link)
+        return feed
 
 
 class _FeedpubEntry(BaseEntryExtension):  # type: ignore[misc]  # feedgen has no type information
@@ -225,6 +247,11 @@ def _generator(info: FeedInfo, entries: Sequence[StoredEntry], *, atom: bool) ->
     # readers take the first link as the site's: the alternate one first there
     for link in reversed(links) if atom else links:
         generator.link(**link)
+    if info.hub_url:
+        if atom:
+            generator.link(href=xml_text(info.hub_url), rel="hub")
+        else:
+            generator.feedpub.hub = xml_text(info.hub_url)
     generator.updated(feed_updated(entries))  # also lastBuildDate; never now()
     for stored in entries:
         entry = stored.entry
@@ -332,6 +359,8 @@ def render_json(info: FeedInfo, entries: Sequence[StoredEntry]) -> bytes:
         del feed["language"]
     if info.image:
         feed["icon"] = info.image
+    if info.hub_url:
+        feed["hubs"] = [{"type": "WebSub", "url": info.hub_url}]
     return (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode()
 
 
