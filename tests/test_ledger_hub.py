@@ -21,10 +21,11 @@ def request(
     mode: str = hub.SUBSCRIBE,
     callback: str = "http://reader.test/cb/1",
     secret: str | None = None,
+    topic: str = TOPIC,
 ) -> HubRequest:
     return HubRequest(
         mode=mode,
-        topic=TOPIC,
+        topic=topic,
         callback=callback,
         callback_host="reader.test",
         lease_seconds=3600,
@@ -39,7 +40,9 @@ def subscribe(
         hub.add_request(t.connection, request(callback=callback, secret=SECRET), now)
     with ledger.transaction() as t:
         (claimed,) = [
-            r for r in hub.claim_requests(t.connection, "w1", now, 30, 10) if r.callback == callback
+            r
+            for r in hub.claim_requests(t.connection, "w1", now, 30, 10, baseline_wait=0)
+            if r.callback == callback
         ]
         assert hub.finish_request(t.connection, claimed, "w1", verified=True, now=now)
 
@@ -65,11 +68,11 @@ def test_a_request_is_claimed_by_one_worker_until_its_claim_expires(ledger: Ledg
     with ledger.transaction() as t:
         hub.add_request(t.connection, request(), 1000.0)
     with ledger.transaction() as t:
-        assert [r.mode for r in hub.claim_requests(t.connection, "w1", 1000.0, 30, 10)] == [
-            "subscribe"
-        ]
-        assert hub.claim_requests(t.connection, "w2", 1010.0, 30, 10) == []
-        (taken,) = hub.claim_requests(t.connection, "w2", 1031.0, 30, 10)
+        assert [
+            r.mode for r in hub.claim_requests(t.connection, "w1", 1000.0, 30, 10, baseline_wait=0)
+        ] == ["subscribe"]
+        assert hub.claim_requests(t.connection, "w2", 1010.0, 30, 10, baseline_wait=0) == []
+        (taken,) = hub.claim_requests(t.connection, "w2", 1031.0, 30, 10, baseline_wait=0)
         assert not hub.finish_request(t.connection, taken, "w1", verified=True, now=1031.0)
         assert hub.finish_request(t.connection, taken, "w2", verified=True, now=1031.0)
         assert [s.state for s in hub.subscribers(t.connection)] == ["active"]
@@ -79,18 +82,18 @@ def test_a_newer_request_for_the_same_pair_replaces_the_waiting_one(ledger: Ledg
     with ledger.transaction() as t:
         hub.add_request(t.connection, request(), 1000.0)
         hub.add_request(t.connection, request(hub.UNSUBSCRIBE), 1001.0)
-        assert [r.mode for r in hub.claim_requests(t.connection, "w1", 1002.0, 30, 10)] == [
-            "unsubscribe"
-        ]
+        assert [
+            r.mode for r in hub.claim_requests(t.connection, "w1", 1002.0, 30, 10, baseline_wait=0)
+        ] == ["unsubscribe"]
 
 
 def test_a_failed_verification_makes_no_subscription(ledger: Ledger) -> None:
     with ledger.transaction() as t:
         hub.add_request(t.connection, request(), 1000.0)
-        (claimed,) = hub.claim_requests(t.connection, "w1", 1000.0, 30, 10)
+        (claimed,) = hub.claim_requests(t.connection, "w1", 1000.0, 30, 10, baseline_wait=0)
         assert hub.finish_request(t.connection, claimed, "w1", verified=False, now=1000.0)
         assert hub.subscribers(t.connection) == []
-        assert hub.claim_requests(t.connection, "w1", 2000.0, 30, 10) == []
+        assert hub.claim_requests(t.connection, "w1", 2000.0, 30, 10, baseline_wait=0) == []
 
 
 def test_resubscribing_renews_the_one_subscription_and_unsubscribing_removes_it(
@@ -103,7 +106,7 @@ def test_resubscribing_renews_the_one_subscription_and_unsubscribing_removes_it(
         assert only.expires_at == 2000.0 + 3600
         assert hub.held(t.connection, "reader.test") == (1, 1)
         hub.add_request(t.connection, request(hub.UNSUBSCRIBE), 2001.0)
-        (claimed,) = hub.claim_requests(t.connection, "w1", 2001.0, 30, 10)
+        (claimed,) = hub.claim_requests(t.connection, "w1", 2001.0, 30, 10, baseline_wait=0)
         hub.finish_request(t.connection, claimed, "w1", verified=True, now=2001.0)
         assert hub.subscribers(t.connection) == []
 
@@ -181,3 +184,18 @@ def test_failures_back_off_then_give_up_then_drop_the_subscription(ledger: Ledge
 @pytest.mark.parametrize("attempts", [1, 2, 3, 10, 100])
 def test_the_backoff_doubles_up_to_its_bound(attempts: int) -> None:
     assert POLICY.wait(attempts) == min(40, 10 * 2 ** (attempts - 1))
+
+
+def test_a_subscription_is_verified_once_its_topics_content_is_known(ledger: Ledger) -> None:
+    with ledger.transaction() as t:
+        hub.add_request(t.connection, request(), 1000.0)
+        assert hub.subscribed_topics(t.connection) == [TOPIC]  # watched while it waits
+        assert hub.claim_requests(t.connection, "w1", 1001.0, 30, 10, baseline_wait=60) == []
+    publish(ledger, 1, b"<feed/>")
+    with ledger.transaction() as t:
+        (ready,) = hub.claim_requests(t.connection, "w1", 1001.0, 30, 10, baseline_wait=60)
+        assert hub.finish_request(t.connection, ready, "w1", verified=True, now=1001.0)
+        hub.add_request(t.connection, request(topic="https://feeds.test/feeds/b.atom"), 1000.0)
+        assert hub.claim_requests(t.connection, "w1", 1059.0, 30, 10, baseline_wait=60) == []
+        (late,) = hub.claim_requests(t.connection, "w1", 1060.0, 30, 10, baseline_wait=60)
+        assert late.topic == "https://feeds.test/feeds/b.atom"  # its content never came

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, true, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from feeds.ledger.store import insert_if_missing
 from feeds.ledger.tables import (
@@ -29,6 +29,8 @@ from feeds.ledger.tables import (
 
 SUBSCRIBE, UNSUBSCRIBE, DENIED = "subscribe", "unsubscribe", "denied"
 ACTIVE, DROPPED = "active", "dropped"
+#: How long a subscription waits to be verified for its topic's content to be known.
+BASELINE_WAIT_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,13 +144,26 @@ def add_request(connection: Connection, request: HubRequest, now: float) -> int:
 
 
 def claim_requests(
-    connection: Connection, owner: str, now: float, lease: float, limit: int
+    connection: Connection,
+    owner: str,
+    now: float,
+    lease: float,
+    limit: int,
+    *,
+    baseline_wait: float = BASELINE_WAIT_SECONDS,
 ) -> list[HubRequest]:
     """Up to ``limit`` waiting requests, claimed for ``owner`` until ``now + lease``, oldest
-    first; none that another holds."""
+    first; none that another holds. A subscription is verified once its topic's content is
+    known (``publish``), so that every change after it is verified reaches it; one whose
+    topic has none after ``baseline_wait`` seconds is verified all the same."""
     table = hub_requests_table
+    ready = or_(
+        table.c.mode != SUBSCRIBE,
+        table.c.topic.in_(select(hub_topics_table.c.topic)),
+        table.c.requested_at <= now - baseline_wait,
+    )
     claimed = _claim(
-        connection, table, table.c.id, true(), (table.c.requested_at, table.c.id),
+        connection, table, table.c.id, ready, (table.c.requested_at, table.c.id),
         owner=owner, now=now, lease=lease, limit=limit,
     )  # fmt: skip
     return sorted(
@@ -228,9 +243,12 @@ def expire(connection: Connection, now: float) -> int:
 
 
 def subscribed_topics(connection: Connection) -> list[str]:
-    """The topics with an active subscription."""
-    table = hub_subscriptions_table
-    query = select(table.c.topic).where(table.c.state == ACTIVE).distinct().order_by(table.c.topic)
+    """The topics whose content is watched: those with an active subscription, or a
+    subscription request waiting (its topic's content is known before it is verified)."""
+    subscriptions, requests = hub_subscriptions_table, hub_requests_table
+    active = select(subscriptions.c.topic).where(subscriptions.c.state == ACTIVE)
+    waiting = select(requests.c.topic).where(requests.c.mode == SUBSCRIBE)
+    query = select(active.union(waiting).subquery().c.topic).order_by("topic")
     return [str(topic) for topic in connection.execute(query).scalars()]
 
 
