@@ -12,6 +12,7 @@ import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +40,17 @@ class Served:
     def get(self, path: str, method: str = "GET", **headers: str) -> Reply:
         request = urllib.request.Request(  # noqa: S310  (http, loopback)
             self.base + path, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  (http, loopback)
+                return Reply(response.status, response.headers, response.read())
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, error.headers, error.read())
+
+    def post(self, path: str, form: dict[str, str]) -> Reply:
+        """POST a form."""
+        request = urllib.request.Request(  # noqa: S310  (http, loopback)
+            self.base + path, data=urllib.parse.urlencode(form).encode(), method="POST"
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  (http, loopback)

@@ -3,7 +3,9 @@
 seconds, whose pages gain an item every few seconds. Each source is fetched once per interval
 (counted at the source server), no entry is stored twice, both servers serve the same bytes,
 and a worker killed in the middle of a refresh loses nothing: its sources are taken over once
-its leases run out."""
+its leases run out. The servers and workers are also the feeds' WebSub hub: two subscribers,
+subscribed through either server, get each change of their feeds once (never once per
+process), and the feeds' last state at the end."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from tests.listing_writer import WrittenItem, write_html
 from tests.postgres import PostgresServer
 from tests.serving import Served, free_port
 from tests.test_cli_preview import feedpub_command
+from tests.websub_kit import Subscriber, subscriber
 
 SOURCES = 50
 INTERVAL = 6.0  # seconds between two refreshes of a source
@@ -177,6 +180,7 @@ def write_config(folder: Path, site: SourceSite) -> Path:
         f"[fetch]\ntimeout_seconds = 5\nhost_spacing_seconds = {SPACING}\n\n"
         f"[scheduler]\nthreads = 4\nlease_seconds = {LEASE}\n\n"
         f'[defaults]\ntimezone = "UTC"\nrefresh_seconds = {INTERVAL:.0f}\n\n'
+        "[websub]\nallow_private_callbacks = true\npoll_seconds = 0.2\n\n"
         + sources
         + f'[[topics]]\nid = "all"\ntitle = "Everything"\nlimit = {MAX_FEED_ENTRIES}\n\n'
         f'[[topics]]\nid = "slow"\ntitle = "The slow sources"\nlimit = {MAX_FEED_ENTRIES}\n'
@@ -373,15 +377,52 @@ def check_served_feeds(running: Fleet, edition: int) -> None:
             assert len(parsed.entries) == count, path
 
 
+#: What the subscribers subscribe to, and through which server.
+SUBSCRIPTIONS = (("https://feeds.example.org/feeds/all.atom", 0),
+                 ("https://feeds.example.org/feeds/slow.json", 1))  # fmt: skip
+
+
+def subscribe(running: Fleet, callback: Subscriber) -> None:
+    for topic, server in SUBSCRIPTIONS:
+        form = {"hub.mode": "subscribe", "hub.topic": topic,
+                "hub.callback": callback.url(f"/{topic.rsplit('/', 1)[1]}")}  # fmt: skip
+        reply = running.served[server].post("/websub", form)
+        assert reply.status == 202, reply.body
+    callback.wait_for("GET", len(SUBSCRIPTIONS), mode="subscribe", timeout=30)
+
+
+def check_deliveries(running: Fleet, callback: Subscriber) -> None:
+    """Each subscriber got each change once (no two deliveries the same), the last one the
+    feed as served now."""
+    for topic, _server in SUBSCRIPTIONS:
+        name = topic.rsplit("/", 1)[1]
+        served = running.served[0].get(f"/feeds/{name}").body
+
+        def delivered(name: str = name, served: bytes = served) -> bool:
+            return any(d.body == served for d in callback.of("POST") if d.path == f"/{name}")
+
+        wait_for(
+            delivered,
+            10,
+            f"the last change of {name} delivered",
+            running,
+        )
+        bodies = [d.body for d in callback.of("POST") if d.path == f"/{name}"]
+        assert len(bodies) >= 2, name  # the pages changed all along
+        assert len(set(bodies)) == len(bodies), f"{name}: a change delivered twice"
+        assert bodies[-1] == served, name
+
+
 def test_three_workers_and_two_servers_share_one_postgresql_database(
     postgres: PostgresServer, tmp_path: Path
 ) -> None:
     database_url = postgres.create_database()
-    with source_site() as site:
+    with source_site() as site, subscriber() as callback:
         config = write_config(tmp_path, site)
         with fleet(tmp_path, config, database_url) as running:
             workers = running.named("worker")
             site.worker_pids = [process.pid for process in workers.values()]
+            subscribe(running, callback)
             wait_for(
                 lambda: len({fetch.source for fetch in site.fetches}) == SOURCES,
                 30,
@@ -430,5 +471,6 @@ def test_three_workers_and_two_servers_share_one_postgresql_database(
             check_ledger(database_url, site.edition())
             time.sleep(1.2)  # past the servers' version check
             check_served_feeds(running, site.edition())
+            check_deliveries(running, callback)
             for name in running.named("server"):
                 running.stop(name, signal.SIGINT)
