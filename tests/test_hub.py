@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import feedparser
 import pytest
@@ -525,3 +526,32 @@ def test_the_status_page_shows_subscribers_and_delivery_failures(
     assert failing["failures_in_a_row"] == 1
     assert failing["last_error_at"].endswith("Z")
     assert callback_path not in str(document)
+
+
+def test_external_hubs_are_told_of_each_change_of_the_canonical_feeds(
+    tmp_path: Path, ledger: Ledger, callback: Subscriber
+) -> None:
+    settings = HUB_SETTINGS + f'external_hubs = ["{callback.url("/hub")}"]\n'
+    with running_hub(tmp_path, ledger, settings) as hub:
+        watcher = ChangeWatcher(
+            FeedPublisher(hub.config, hub.ledger, version_ttl=0), hub.config.websub,
+            canonical_base="https://feeds.example.org", wall=hub.wall,
+        )  # fmt: skip
+        watcher.watch_once()
+        hub.settle()
+        assert callback.of("POST") == []  # nothing changed yet
+        callback.statuses = [503]
+        store(hub.ledger, "region", entry(1, "region", "Regional news 1"), entry(2, "region"))
+        watcher.watch_once()
+        hub.settle()
+        hub.advance(1.1)
+        hub.settle()
+        pings = [dict(parse_qsl(p.body.decode())) for p in callback.of("POST")]
+        told = sorted(p["hub.url"] for p in pings[1:])  # the first answer was a 503: again
+        assert told == sorted(
+            f"https://feeds.example.org/feeds/{topic}.{feed_format}"
+            for topic in ("all", "region")
+            for feed_format in ("rss", "atom", "json")
+        )
+        assert all(p["hub.mode"] == "publish" and p["hub.topic"] == p["hub.url"] for p in pings)
+        assert pings[0] in pings[1:]
