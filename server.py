@@ -351,7 +351,10 @@ def worker(config_path: str | None) -> None:
     extra = websub.delivery_threads + 2 if websub.enabled else 0
     refresher = open_refresher(config, pool_size=DEFAULT_POOL_SIZE + extra)
     scheduler = build_scheduler(config.sources, refresher, threads=config.scheduler.threads)
-    hub_threads = start_hub(config, refresher.ledger) if websub.enabled else None
+    hub_threads = None
+    if websub.enabled:
+        hub_threads = start_hub(config, refresher.ledger)
+        refresher.stored = lambda _outcome: hub_threads.watcher.wake()
     click.echo(f"feedpub worker: refreshing {len(config.sources)} sources; Ctrl-C stops", err=True)
     try:
         processes.run_until_stopped(scheduler.start)
@@ -381,7 +384,7 @@ class HubThreads:
         return self
 
     def stop(self) -> None:
-        self.watcher.stopping.set()
+        self.watcher.stop()
         self.hub_worker.stop()
         for thread in self.threads:
             thread.join(timeout=10)

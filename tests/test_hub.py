@@ -454,7 +454,7 @@ def test_the_hub_is_a_thread_of_the_worker_that_delivers_within_seconds(
         (delivery,) = callback.wait_for("POST", 1, timeout=5)
         assert delivery.body == hub.client.get("/feeds/all.atom").data
     finally:
-        hub.watcher.stopping.set()
+        hub.watcher.stop()
         hub.worker.stop()
         watcher.join(5)
         worker.join(5)

@@ -151,7 +151,11 @@ def subscriber() -> Iterator[Subscriber]:
                 time.sleep(state.delay)
             self.answer(state.statuses.pop(0) if state.statuses else 200, b"thanks")
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # a client closing a kept-alive connection is no news
+
+    httpd = Server(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     state.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

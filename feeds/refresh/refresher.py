@@ -99,6 +99,8 @@ class Refresher:
     extract_article: ArticleExtractor | None = None
     #: What renders ``render = "browser"`` sources (its browser starts on first use).
     renderer: Renderer = field(default_factory=Renderer)
+    #: Called after each refresh that stored a page (what watches for changes looks now).
+    stored: Callable[[RefreshOutcome], object] = lambda _outcome: None
 
     _runs: int = field(default=0, init=False, repr=False)
     _idle: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
@@ -241,6 +243,8 @@ class Refresher:
             outcome = RefreshOutcome(source_id=source.id, status=Status.FAILED, error=message)
         outcome = replace(outcome, seconds=time.perf_counter() - started)
         self._report(source, outcome)
+        if outcome.status is Status.UPDATED:
+            self.stored(outcome)
         return outcome
 
     @staticmethod

@@ -272,6 +272,16 @@ class ChangeWatcher:
         self._published: dict[str, int] = {}  # a topic URL: the version last published
         self._pinged: dict[str, int] = {}
         self.stopping = threading.Event()
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        """Look now (a refresh in this process just stored a page), not at the next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """End ``run``."""
+        self.stopping.set()
+        self._wake.set()
 
     def _version(self, topic_id: str, versions: dict[str, int]) -> int:
         sources = self.publisher.topics[topic_id].sources
@@ -337,12 +347,14 @@ class ChangeWatcher:
                     )
 
     def run(self) -> None:
-        """Watch until ``stopping`` is set; a failure is logged and the watch goes on."""
+        """Watch until ``stop``, every ``poll_seconds`` (or at once when woken); a failure is
+        logged and the watch goes on."""
         while not self.stopping.is_set():
+            self._wake.clear()
             try:
                 self.watch_once()
             except FeedpubError as error:
                 logger.warning("hub: changes not watched: %s", error)
             except Exception:
                 logger.exception("hub: changes not watched")
-            self.stopping.wait(self.websub.poll_seconds)
+            self._wake.wait(self.websub.poll_seconds)
