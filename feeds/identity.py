@@ -183,6 +183,7 @@ def entry_id(
 def item_key(title: str, date: dt.date | None) -> str:
     """What tells one item listed by several sources: its normalised title and listing day,
     as a digest of 32 hex digits (stored with each entry, so that a topic finds the other
-    listings of an item with one indexed read)."""
+    listings of an item with one indexed read). A title holding a lone surrogate, which no
+    stored entry can have, still gets a key rather than stopping the feed it is read for."""
     name = normalise_text(title) + "\n" + (date.isoformat() if date else "")
-    return hashlib.sha256(name.encode()).hexdigest()[:32]
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]

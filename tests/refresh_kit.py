@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import select
 
 from feeds.config import SourceConfig
-from feeds.ledger.store import Ledger
+from feeds.ledger.store import EntryBatch, Ledger
 from feeds.ledger.tables import entries_table, sources_table
 from feeds.model import UTC, Adapter, LeftOut, PageContext, ParseResult, StoredEntry
 from feeds.refresh.fetch import Fetcher
@@ -69,8 +69,8 @@ def open_ledger(database_url: str) -> Ledger:
 
 
 class CountingLedger(Ledger):
-    """The real ledger, counting how often entries are read (renders) and versions checked
-    (by the serving tests)."""
+    """The real ledger, counting how often entries are read (renders: all of them, or the
+    first batch of the newest) and versions checked (by the serving tests)."""
 
     entry_reads = 0
     version_reads = 0
@@ -84,6 +84,18 @@ class CountingLedger(Ledger):
     ) -> list[StoredEntry]:
         self.entry_reads += 1
         return super().entries(source_ids, limit=limit, left_out=left_out)
+
+    def newest_entries(
+        self,
+        source_ids: Sequence[str] | None,
+        *,
+        limit: int,
+        before: int | None = None,
+        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
+    ) -> EntryBatch:
+        if before is None:  # a read of the newest starts; later batches continue it
+            self.entry_reads += 1
+        return super().newest_entries(source_ids, limit=limit, before=before, left_out=left_out)
 
     def version(self) -> int:
         self.version_reads += 1

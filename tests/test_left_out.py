@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from feeds.config import Config
-from feeds.ledger.store import Ledger
+from feeds.ledger.store import EntryBatch, Ledger
 from feeds.ledger.tables import entries_table
 from feeds.model import TITLE_LIMIT, UTC, LeftOut, StoredEntry
 from feeds.text import shorten
@@ -100,9 +100,18 @@ def test_rows_stored_before_the_model_checked_them_are_served_clean_or_left_out(
     assert "2 entries" in page
 
 
+def tamper(found: Iterable[StoredEntry]) -> None:
+    """Give the entry titled "Tampered row" a link and a title no XML can hold."""
+    for stored in found:
+        if stored.entry.title == "Tampered row":
+            object.__setattr__(stored.entry, "link", "https://example.org/a\x01b")
+            object.__setattr__(stored.entry, "title", "Tampered \ud800row")
+
+
 class TamperingLedger(Ledger):
     """The real ledger, handing out one entry with a link no XML can hold, as if the model
-    had let it through: the renderer's own guard must leave it out."""
+    had let it through (in every read of entries: all of them, or a batch of the newest):
+    the renderer's own guard must leave it out."""
 
     def entries(
         self,
@@ -112,11 +121,20 @@ class TamperingLedger(Ledger):
         left_out: Callable[[LeftOut], object] = lambda _left_out: None,
     ) -> list[StoredEntry]:
         found = super().entries(source_ids, limit=limit, left_out=left_out)
-        for stored in found:
-            if stored.entry.title == "Tampered row":
-                object.__setattr__(stored.entry, "link", "https://example.org/a\x01b")
-                object.__setattr__(stored.entry, "title", "Tampered \ud800row")
+        tamper(found)
         return found
+
+    def newest_entries(
+        self,
+        source_ids: Sequence[str] | None,
+        *,
+        limit: int,
+        before: int | None = None,
+        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
+    ) -> EntryBatch:
+        batch = super().newest_entries(source_ids, limit=limit, before=before, left_out=left_out)
+        tamper(batch.entries)
+        return batch
 
 
 def test_an_entry_a_feed_cannot_be_rendered_with_is_left_out_and_shown_on_the_status_page(

@@ -3,10 +3,14 @@
 ``FeedPublisher.feed`` returns a ready representation (bytes, gzipped bytes, validators,
 caching headers). It renders only when the ledger's version has moved since the last render
 (a cheap check, made at most once per ``version_ttl`` seconds); otherwise it answers from
-memory without touching the database. What it keeps is bounded in count and in bytes; the
-least recently used feeds go first. A filtered feed (``feeds.serve.filters``) is kept as any
-other, once per canonical filter. Entries left out of feeds (a row that cannot be an entry,
-an entry a feed cannot be rendered with) are counted per source, for the status page.
+memory without touching the database. A feed without a filter is rendered from the topic's
+entries read newest first, a batch at a time, only until it has its entries
+(``feeds.serve.topics.newest_entries``), however many the ledger holds. What it keeps is
+bounded in count and in bytes; the least recently used feeds go first. A filtered feed
+(``feeds.serve.filters``) is kept as any other, once per canonical filter; every filter of a
+topic selects from its entries read once per ledger version, so that a new filter costs a
+render, not a database read. Entries left out of feeds (a row that cannot be an entry, an
+entry a feed cannot be rendered with) are counted per source, for the status page.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from feeds.serve.render import (
     render_json,
     render_rss,
 )
-from feeds.serve.topics import select_entries
+from feeds.serve.topics import newest_entries, select_entries
 
 MIN_MAX_AGE_SECONDS = 60
 #: What a kept feed is counted as beyond its bodies: its key, headers and objects, roughly.
@@ -305,8 +309,7 @@ class FeedPublisher:
         if filters.selects:
             entries = filters.apply(self._all_entries(topic, version), count, cutoff)
         else:
-            candidates = self.ledger.entries(topic.sources or None, left_out=self.left_out.record)
-            entries = select_entries(topic, candidates, count)
+            entries = newest_entries(topic, self.ledger, count, left_out=self.left_out.record)
         interval = self.refresh_interval(topic)
         query = f"?{urlencode(filters.pairs)}" if filters.pairs else ""
         self_url = f"{base}/feeds/{topic.id}.{feed_format}{query}"
