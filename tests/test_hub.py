@@ -555,3 +555,14 @@ def test_external_hubs_are_told_of_each_change_of_the_canonical_feeds(
         )
         assert all(p["hub.mode"] == "publish" and p["hub.topic"] == p["hub.url"] for p in pings)
         assert pings[0] in pings[1:]
+
+
+def test_only_the_first_bytes_of_a_callbacks_answer_are_read(
+    hub: Hub, callback: Subscriber
+) -> None:
+    callback.verify = "huge"
+    answer = hub.worker.call("GET", callback.url("/?hub.challenge=abc"))
+    assert answer.status == 200
+    assert len(answer.body) == hub.config.websub.max_response_bytes
+    subscribed(hub, callback)
+    assert active(hub) == []  # a challenge echoed among megabytes is not echoed exactly

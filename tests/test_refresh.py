@@ -461,3 +461,20 @@ def test_a_retry_after_longer_than_the_longest_backoff_waits_the_longest_backoff
     refresher.refresh(source)
     state = ledger.state(source.id)
     assert state.next_attempt_at == clock.now + refresher.max_backoff
+
+
+def test_a_refresh_that_stored_a_page_says_so_and_others_do_not(
+    server: LocalServer, refresher: Refresher, clock: Clock
+) -> None:
+    told: list[str] = []
+    refresher.stored = lambda outcome: told.append(f"{outcome.source_id} {outcome.status}")
+    source = make_source(server)
+    server.routes["/news"] = page(A, B)
+    refresher.refresh(source)
+    assert told == ["office updated"]  # what watches for changes looks at once
+    clock.advance(hours=1)
+    refresher.refresh(source)  # the same bytes: nothing stored
+    server.routes["/news"] = page()  # no items: held back as suspect
+    clock.advance(hours=1)
+    assert refresher.refresh(source).status == Status.SUSPECT
+    assert told == ["office updated"]

@@ -65,7 +65,8 @@ class Received:
 @dataclass
 class Subscriber:
     """A running subscriber: ``url(path)`` is a callback. Verifications are answered with
-    the challenge (or as ``verify`` says: ``"echo"``, ``"wrong"``, ``"refuse"``); deliveries
+    the challenge (or as ``verify`` says: ``"echo"``, ``"wrong"``, ``"refuse"``, ``"huge"``:
+    megabytes of it); deliveries
     with the next of ``statuses`` (200 once they run out), ``delay`` seconds after they came
     (recorded at once)."""
 
@@ -142,6 +143,8 @@ def subscriber() -> Iterator[Subscriber]:
                 self.answer(404, b"no")
             elif state.verify == "wrong":
                 self.answer(200, challenge.encode() + b"x")
+            elif state.verify == "huge":
+                self.answer(200, challenge.encode() * (1 + 4_000_000 // max(1, len(challenge))))
             else:
                 self.answer(200, challenge.encode())
 
