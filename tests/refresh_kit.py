@@ -68,12 +68,12 @@ def open_ledger(database_url: str) -> Ledger:
     return Ledger.open(database_url)
 
 
-class CountingLedger(Ledger):
-    """The real ledger, counting how often entries are read (renders: all of them, or the
-    first batch of the newest) and versions checked (by the serving tests)."""
+class ObservedLedger(Ledger):
+    """The real ledger, showing each read of entries to ``observe`` (which subclasses
+    define): all of them, or a batch of the newest (``first``: a read's first batch)."""
 
-    entry_reads = 0
-    version_reads = 0
+    def observe(self, found: Sequence[StoredEntry], *, first: bool) -> None:
+        """See (or change) what one read hands out."""
 
     def entries(
         self,
@@ -82,8 +82,9 @@ class CountingLedger(Ledger):
         limit: int | None = None,
         left_out: Callable[[LeftOut], object] = lambda _left_out: None,
     ) -> list[StoredEntry]:
-        self.entry_reads += 1
-        return super().entries(source_ids, limit=limit, left_out=left_out)
+        found = super().entries(source_ids, limit=limit, left_out=left_out)
+        self.observe(found, first=True)
+        return found
 
     def newest_entries(
         self,
@@ -93,9 +94,21 @@ class CountingLedger(Ledger):
         before: int | None = None,
         left_out: Callable[[LeftOut], object] = lambda _left_out: None,
     ) -> EntryBatch:
-        if before is None:  # a read of the newest starts; later batches continue it
+        batch = super().newest_entries(source_ids, limit=limit, before=before, left_out=left_out)
+        self.observe(batch.entries, first=before is None)
+        return batch
+
+
+class CountingLedger(ObservedLedger):
+    """The real ledger, counting how often entries are read (renders: all of them, or the
+    first batch of the newest) and versions checked (by the serving tests)."""
+
+    entry_reads = 0
+    version_reads = 0
+
+    def observe(self, found: Sequence[StoredEntry], *, first: bool) -> None:
+        if first:  # a read starts; later batches continue it
             self.entry_reads += 1
-        return super().newest_entries(source_ids, limit=limit, before=before, left_out=left_out)
 
     def version(self) -> int:
         self.version_reads += 1

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from feeds.config import Config
-from feeds.ledger.store import EntryBatch, Ledger
+from feeds.ledger.store import Ledger
 from feeds.ledger.tables import entries_table
-from feeds.model import TITLE_LIMIT, UTC, LeftOut, StoredEntry
+from feeds.model import TITLE_LIMIT, UTC, StoredEntry
 from feeds.text import shorten
 from tests.hostile_kit import (
     BASE,
@@ -26,6 +26,7 @@ from tests.hostile_kit import (
     sqlite_ledger,
 )
 from tests.http_server import LocalServer
+from tests.refresh_kit import ObservedLedger
 
 
 @pytest.fixture
@@ -108,33 +109,13 @@ def tamper(found: Iterable[StoredEntry]) -> None:
             object.__setattr__(stored.entry, "title", "Tampered \ud800row")
 
 
-class TamperingLedger(Ledger):
+class TamperingLedger(ObservedLedger):
     """The real ledger, handing out one entry with a link no XML can hold, as if the model
     had let it through (in every read of entries: all of them, or a batch of the newest):
     the renderer's own guard must leave it out."""
 
-    def entries(
-        self,
-        source_ids: Sequence[str] | None = None,
-        *,
-        limit: int | None = None,
-        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
-    ) -> list[StoredEntry]:
-        found = super().entries(source_ids, limit=limit, left_out=left_out)
+    def observe(self, found: Sequence[StoredEntry], *, first: bool) -> None:
         tamper(found)
-        return found
-
-    def newest_entries(
-        self,
-        source_ids: Sequence[str] | None,
-        *,
-        limit: int,
-        before: int | None = None,
-        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
-    ) -> EntryBatch:
-        batch = super().newest_entries(source_ids, limit=limit, before=before, left_out=left_out)
-        tamper(batch.entries)
-        return batch
 
 
 def test_an_entry_a_feed_cannot_be_rendered_with_is_left_out_and_shown_on_the_status_page(

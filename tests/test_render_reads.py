@@ -10,12 +10,12 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 import pytest
 
 from feeds.config import Config, TopicConfig, parse_config
-from feeds.ledger.store import EntryBatch, Ledger, Retention
+from feeds.ledger.store import Ledger, Retention
 from feeds.model import UTC, Entry, LeftOut, StoredEntry
 from feeds.serve import publish
 from feeds.serve.publish import FeedFormat, FeedPublisher
 from feeds.serve.topics import EntryReader, select_entries
-from tests.refresh_kit import open_ledger
+from tests.refresh_kit import ObservedLedger, open_ledger
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 BASE = "https://feeds.example.org"
@@ -26,33 +26,13 @@ PER_SOURCE = 1000
 MOST_READ = 300
 
 
-class ReadCountingLedger(Ledger):
+class ReadCountingLedger(ObservedLedger):
     """The real ledger, counting the entries each of its reads of entries hands out."""
 
     entries_read = 0
 
-    def entries(
-        self,
-        source_ids: Sequence[str] | None = None,
-        *,
-        limit: int | None = None,
-        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
-    ) -> list[StoredEntry]:
-        found = super().entries(source_ids, limit=limit, left_out=left_out)
+    def observe(self, found: Sequence[StoredEntry], *, first: bool) -> None:
         self.entries_read += len(found)
-        return found
-
-    def newest_entries(
-        self,
-        source_ids: Sequence[str] | None,
-        *,
-        limit: int,
-        before: int | None = None,
-        left_out: Callable[[LeftOut], object] = lambda _left_out: None,
-    ) -> EntryBatch:
-        batch = super().newest_entries(source_ids, limit=limit, before=before, left_out=left_out)
-        self.entries_read += len(batch.entries)
-        return batch
 
     def listings(
         self,
