@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -47,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 #: What a claim of a request or delivery outlasts its call by, for the ledger's writes.
 CLAIM_MARGIN_SECONDS = 30.0
+_Claimed = TypeVar("_Claimed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,14 +201,19 @@ class HubWorker:
         if error and request.mode != hub.DENIED:
             logger.info("hub: %s of %s not verified: %s", request.mode, request.topic, error)
 
+    def _claim_and_handle(
+        self, claim: Callable[..., Sequence[_Claimed]], handle: Callable[[_Claimed], object]
+    ) -> int:
+        """Claim a batch of work in one transaction, then handle each (in parallel, outside
+        any transaction): how many were claimed."""
+        with self.ledger.transaction() as transaction:
+            claimed = claim(transaction.connection, self.owner, self.wall(), self.lease, self.batch)
+        list(self.pool.map(handle, claimed))
+        return len(claimed)
+
     def verify_requests(self) -> int:
         """Verify the requests waiting (in parallel): how many were claimed."""
-        with self.ledger.transaction() as transaction:
-            claimed = hub.claim_requests(
-                transaction.connection, self.owner, self.wall(), self.lease, self.batch
-            )
-        list(self.pool.map(self._verify_one, claimed))
-        return len(claimed)
+        return self._claim_and_handle(hub.claim_requests, self._verify_one)
 
     # delivery
 
@@ -243,12 +250,7 @@ class HubWorker:
 
     def deliver_due(self) -> int:
         """Send the deliveries due (in parallel): how many were claimed."""
-        with self.ledger.transaction() as transaction:
-            claimed = hub.claim_deliveries(
-                transaction.connection, self.owner, self.wall(), self.lease, self.batch
-            )
-        list(self.pool.map(self._deliver_one, claimed))
-        return len(claimed)
+        return self._claim_and_handle(hub.claim_deliveries, self._deliver_one)
 
     # external hubs
 
@@ -275,12 +277,7 @@ class HubWorker:
 
     def ping_hubs(self) -> int:
         """Tell external hubs of the changes due: how many pings were claimed."""
-        with self.ledger.transaction() as transaction:
-            claimed = hub.claim_pings(
-                transaction.connection, self.owner, self.wall(), self.lease, self.batch
-            )
-        list(self.pool.map(self._ping_one, claimed))
-        return len(claimed)
+        return self._claim_and_handle(hub.claim_pings, self._ping_one)
 
     def work_once(self) -> int:
         """One pass: leases ended, requests verified, deliveries sent, hubs told; how many
