@@ -15,6 +15,7 @@ import pytest
 
 from feeds.ledger import hub as records
 from feeds.ledger.store import Ledger
+from feeds.refresh.hub import HubWorker
 from feeds.serve.hub import ChangeWatcher
 from feeds.serve.publish import FeedPublisher
 from tests.refresh_kit import open_ledger
@@ -566,3 +567,31 @@ def test_only_the_first_bytes_of_a_callbacks_answer_are_read(
     assert len(answer.body) == hub.config.websub.max_response_bytes
     subscribed(hub, callback)
     assert active(hub) == []  # a challenge echoed among megabytes is not echoed exactly
+
+
+def test_subscriptions_and_waiting_deliveries_survive_a_restart_and_nothing_is_sent_twice(
+    hub: Hub, callback: Subscriber
+) -> None:
+    subscribed(hub, callback)
+    store(hub.ledger, "office", entry(1), entry(2), entry(3))
+    hub.settle()
+    assert len(callback.of("POST")) == 1
+    callback.statuses = [500]
+    store(hub.ledger, "office", entry(1), entry(2), entry(3), entry(4))
+    hub.settle()  # failed: waits for its retry
+    hub.worker.close()
+    # a new worker process: a watcher and a worker that remember nothing but the ledger
+    hub.worker = HubWorker(hub.ledger, hub.config.websub, wall=hub.wall)
+    hub.watcher = ChangeWatcher(
+        FeedPublisher(hub.config, hub.ledger, version_ttl=0), hub.config.websub, wall=hub.wall
+    )
+    hub.settle()
+    assert len(callback.of("POST")) == 2  # the same feed rendered again is no change
+    hub.advance(1.1)
+    hub.settle()
+    deliveries = callback.of("POST")
+    assert len(deliveries) == 3
+    assert deliveries[-1].body == hub.client.get("/feeds/all.atom").data
+    hub.advance(10)
+    hub.settle()
+    assert len(callback.of("POST")) == 3

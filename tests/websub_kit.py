@@ -254,7 +254,8 @@ def running_hub(
         intake.wall = wall
     worker = HubWorker(ledger, config.websub, wall=wall)
     watcher = ChangeWatcher(FeedPublisher(config, ledger, version_ttl=0), config.websub, wall=wall)
+    made = Hub(config, ledger, client, watcher, worker, clock)
     try:
-        yield Hub(config, ledger, client, watcher, worker, clock)
+        yield made
     finally:
-        worker.close()
+        made.worker.close()  # the one it has at the end (a test may start another)
