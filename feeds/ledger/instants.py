@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Integer, bindparam, func, select
 
 from feeds.ledger.tables import entries_table
 from feeds.model import UTC
@@ -14,6 +14,27 @@ from feeds.model import UTC
 #: PostgreSQL advisory lock held by a transaction choosing entries' instants, until it ends:
 #: b"instant" as a number. (On SQLite one writer at a time is the database's own rule.)
 INSTANTS_LOCK_KEY = int.from_bytes(b"instant")
+
+
+# The statements, built once (building them is most of what a first refresh of many entries
+# would otherwise spend choosing instants); SQLAlchemy caches their compiled forms.
+_INSTANT = entries_table.c.instant
+_HELD_AMONG = select(_INSTANT).where(_INSTANT.in_(bindparam("seconds", expanding=True)))
+_SECOND = bindparam("second", type_=Integer)
+_HELD = select(_INSTANT).where(_INSTANT == _SECOND)
+_NUMBERED = (
+    select(_INSTANT, func.row_number().over(order_by=_INSTANT).label("position"))
+    .where(_INSTANT >= _SECOND)
+    .order_by(_INSTANT)
+    .subquery()
+)
+_EXPECTED = _SECOND + _NUMBERED.c.position - 1
+#: The first gap in the run of held seconds from ``second``: the database's one ordered scan
+#: of the unique index from there (the n-th instant from it is ``second + n - 1`` until then).
+_FIRST_GAP = (
+    select(_EXPECTED, _NUMBERED.c.instant).where(_NUMBERED.c.instant != _EXPECTED).limit(1)
+)
+_LATEST = select(func.max(_INSTANT))
 
 
 def lock_instants(connection: Connection) -> None:
@@ -30,22 +51,17 @@ def free_instants(connection: Connection, candidates: list[dt.datetime]) -> list
 
     Costs one query for the whole batch, and one more per run of held seconds met (a
     candidate inside, or just before, a run already met jumps to its end)."""
-    table = entries_table
     seconds = [int(candidate.timestamp()) for candidate in candidates]
     held: set[int] = set()
     distinct = sorted(set(seconds))
     for start in range(0, len(distinct), 500):
         chunk = distinct[start : start + 500]
-        held.update(
-            connection.execute(select(table.c.instant).where(table.c.instant.in_(chunk))).scalars()
-        )
+        held.update(connection.execute(_HELD_AMONG, {"seconds": chunk}).scalars())
     known = {second: second in held for second in distinct}  # second -> held in the db
 
     def held_in_database(second: int) -> bool:
         if second not in known:
-            found = connection.execute(
-                select(table.c.instant).where(table.c.instant == second)
-            ).first()
+            found = connection.execute(_HELD, {"second": second}).first()
             known[second] = found is not None
         return known[second]
 
@@ -87,23 +103,9 @@ def _held_run(connection: Connection, second: int) -> tuple[int, int | None]:
     and the next held second after that (``None``: none is held later). Found by the
     database in one ordered scan of the unique index from ``second``: the n-th instant
     from there is ``second + n - 1`` until the first gap."""
-    table = entries_table
-    numbered = (
-        select(
-            table.c.instant,
-            func.row_number().over(order_by=table.c.instant).label("position"),
-        )
-        .where(table.c.instant >= second)
-        .order_by(table.c.instant)
-        .subquery()
-    )
-    gap = connection.execute(
-        select(second + numbered.c.position - 1, numbered.c.instant)
-        .where(numbered.c.instant != second + numbered.c.position - 1)
-        .limit(1)
-    ).first()
+    gap = connection.execute(_FIRST_GAP, {"second": second}).first()
     if gap is not None:
         return int(gap[0]), int(gap[1])
     # no gap: the run goes on to the latest instant held
-    latest: int = connection.execute(select(func.max(table.c.instant))).scalar_one()
+    latest: int = connection.execute(_LATEST).scalar_one()
     return latest + 1, None
