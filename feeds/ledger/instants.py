@@ -31,9 +31,7 @@ _NUMBERED = (
 _EXPECTED = _SECOND + _NUMBERED.c.position - 1
 #: The first gap in the run of held seconds from ``second``: the database's one ordered scan
 #: of the unique index from there (the n-th instant from it is ``second + n - 1`` until then).
-_FIRST_GAP = (
-    select(_EXPECTED, _NUMBERED.c.instant).where(_NUMBERED.c.instant != _EXPECTED).limit(1)
-)
+_FIRST_GAP = select(_EXPECTED, _NUMBERED.c.instant).where(_NUMBERED.c.instant != _EXPECTED).limit(1)
 _LATEST = select(func.max(_INSTANT))
 
 
