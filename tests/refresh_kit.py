@@ -114,6 +114,10 @@ class CountingLedger(ObservedLedger):
         self.version_reads += 1
         return super().version()
 
+    def source_versions(self) -> dict[str, int]:
+        self.version_reads += 1
+        return super().source_versions()
+
 
 def make_refresher(ledger: Ledger, clock: Clock, adapter: Adapter | None = None) -> Refresher:
     return Refresher(

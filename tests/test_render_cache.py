@@ -1,6 +1,6 @@
 """The render cache's bounds, through the app: it keeps no more feeds and no more bytes than
 configured, drops the least recently used first, keeps no feed larger than the whole bound,
-and empties when the ledger changes."""
+and puts a feed rendered after a change in the place of the one before it."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def test_a_feed_larger_than_the_whole_bound_is_served_and_never_kept(
     assert publisher.cached[0] == 1
 
 
-def test_a_ledger_change_empties_the_cache_and_its_byte_count(
+def test_a_feed_rendered_after_a_change_takes_the_place_and_bytes_of_the_one_before(
     tmp_path: Path, ledger: Ledger
 ) -> None:
     client = build(tmp_path, ledger, 3, "")
@@ -131,13 +131,19 @@ def test_a_ledger_change_empties_the_cache_and_its_byte_count(
     for n in range(3):
         client.get(f"/feeds/t{n}.atom")
     assert publisher.cached[0] == 3
-    store(ledger, entry(3))
+    store(ledger, entry(3, "A longer summary. " * 50))
     client.get("/feeds/t0.atom")
+    assert publisher.renders == 4
+    assert publisher.cached[0] == 3  # the others' last feeds are kept until rendered again
+    for n in range(3):
+        client.get(f"/feeds/t{n}.atom")
+    assert publisher.renders == 6
     kept, kept_bytes = publisher.cached
-    assert kept == 1
-    assert (
-        kept_bytes
-        == len(client.get("/feeds/t0.atom").data)
-        + len(client.get("/feeds/t0.atom", headers={"Accept-Encoding": "gzip"}).data)
+    assert kept == 3
+    assert kept_bytes == sum(
+        len(client.get(f"/feeds/t{n}.atom").data)
+        + len(client.get(f"/feeds/t{n}.atom", headers={"Accept-Encoding": "gzip"}).data)
         + ENTRY_OVERHEAD_BYTES
+        for n in range(3)
     )
+    assert publisher.renders == 6

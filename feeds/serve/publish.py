@@ -1,16 +1,20 @@
-"""Publishing feeds: rendering each topic's feed once per content change, and keeping it ready.
+"""Publishing feeds: rendering each topic's feed once per change of its sources, and keeping it
+ready.
 
 ``FeedPublisher.feed`` returns a ready representation (bytes, gzipped bytes, validators,
-caching headers). It renders only when the ledger's version has moved since the last render
-(a cheap check, made at most once per ``version_ttl`` seconds); otherwise it answers from
-memory without touching the database. A feed without a filter is rendered from the topic's
-entries read newest first, a batch at a time, only until it has its entries
+caching headers). It renders only when the version of one of the topic's own sources has
+moved since the last render (every source's version is read in one cheap query, at most once
+per ``version_ttl`` seconds); otherwise it answers from memory without touching the database.
+Renders run outside the publisher's lock, one at a time per kept feed: while a feed is
+rendered again, requests for it get the one rendered before; a feed never rendered is waited
+for, by its own requests only. A feed without a filter is rendered from the topic's entries
+read newest first, a batch at a time, only until it has its entries
 (``feeds.serve.topics.newest_entries``), however many the ledger holds. What it keeps is
 bounded in count and in bytes; the least recently used feeds go first. A filtered feed
 (``feeds.serve.filters``) is kept as any other, once per canonical filter; every filter of a
-topic selects from its entries read once per ledger version, so that a new filter costs a
-render, not a database read. Entries left out of feeds (a row that cannot be an entry, an
-entry a feed cannot be rendered with) are counted per source, for the status page.
+topic selects from its entries read once per version of its sources, so that a new filter
+costs a render, not a database read. Entries left out of feeds (a row that cannot be an entry,
+an entry a feed cannot be rendered with) are counted per source, for the status page.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 from enum import StrEnum
@@ -35,6 +38,7 @@ from feeds.config.hub import HUB_PATH
 from feeds.ledger.store import Ledger
 from feeds.model import UTC, LeftOut, StoredEntry
 from feeds.serve.filters import NO_FILTER, FeedFilter
+from feeds.serve.pending import Pending
 from feeds.serve.render import (
     FeedInfo,
     feed_updated,
@@ -102,6 +106,17 @@ class RenderedFeed:
 #: What a kept feed is found by: topic, format, base URL, canonical filter (its query's
 #: pairs), and the filter's time cut-off (``None`` for none).
 CacheKey = tuple[str, "FeedFormat", str, tuple[tuple[str, str], ...], dt.datetime | None]
+#: What a topic's feeds are drawn from, as of a version check: the version of each of its
+#: sources (of every source the ledger holds, for a topic of all sources), by source id.
+TopicVersion = tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """A kept feed and the version of its topic's sources it was rendered at."""
+
+    feed: RenderedFeed
+    version: TopicVersion
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,7 +181,7 @@ def _representation(
 
 
 class FeedPublisher:
-    """Renders topics' feeds on demand and keeps them until the ledger changes.
+    """Renders topics' feeds on demand and keeps them until one of their sources changes.
 
     At most ``config.limits.render_cache_entries`` feeds and
     ``config.limits.render_cache_bytes`` bytes are kept (the least recently used are dropped;
@@ -192,13 +207,19 @@ class FeedPublisher:
         self.max_cached = config.limits.render_cache_entries
         self.max_cached_bytes = config.limits.render_cache_bytes
         self.renders = 0
-        self._version: int | None = None
+        #: Each source's version as of the last check, and each topic's, drawn from them.
+        self._versions: dict[str, int] | None = None
+        self._topic_versions: dict[str, TopicVersion] = {}
         self._checked_at = float("-inf")
-        self._cache: OrderedDict[CacheKey, RenderedFeed] = OrderedDict()
+        self._cache: OrderedDict[CacheKey, _Kept] = OrderedDict()
         self._cached_bytes = 0
-        #: Each topic's entries, all of them, for the ledger version they were read at: what
-        #: every filter of the topic selects from, read once per version.
-        self._selected: dict[str, tuple[int, list[StoredEntry]]] = {}
+        #: The renders in flight, by the key their feed is kept under.
+        self._rendering: dict[CacheKey, Pending[RenderedFeed]] = {}
+        #: Each topic's entries, all of them, for the version of its sources they were read at:
+        #: what every filter of the topic selects from, read once per version.
+        self._selected: dict[str, tuple[TopicVersion, list[StoredEntry]]] = {}
+        self._reading: dict[tuple[str, TopicVersion], Pending[list[StoredEntry]]] = {}
+        #: Held for the dictionaries above only, never while rendering or reading the ledger.
         self._lock = threading.Lock()
         #: The entries left out of feeds (and of the pages), per source.
         self.left_out = LeftOutEntries()
@@ -219,21 +240,37 @@ class FeedPublisher:
         return min(intervals, default=dt.timedelta(hours=1))
 
     def ledger_version(self) -> int:
-        """The ledger's version, read at most once per ``version_ttl`` seconds: what caches of
-        anything drawn from the entries (feeds, pages) are keyed on."""
-        return self._current_version()
+        """The ledger's version (``Ledger.version``: the sum of its sources'), read at most
+        once per ``version_ttl`` seconds: what caches of anything drawn from all the entries
+        (the overview) are keyed on."""
+        return sum(self._source_versions().values())
 
-    def _current_version(self) -> int:
+    def _topic_version(self, topic: TopicConfig) -> TopicVersion:
+        """The versions of the topic's sources (of all sources, for a topic of all), read at
+        most once per ``version_ttl`` seconds: what the topic's kept feeds are valid for."""
+        self._source_versions()
+        with self._lock:
+            return self._topic_versions[topic.id]
+
+    def _source_versions(self) -> dict[str, int]:
+        """Each source's version, read again once ``version_ttl`` seconds have passed."""
         now = self.clock()
-        if self._version is None or now - self._checked_at >= self.version_ttl:
-            version = self.ledger.version()
+        with self._lock:
+            versions, checked_at = self._versions, self._checked_at
+        if versions is None or now - checked_at >= self.version_ttl:
+            versions = self.ledger.source_versions()
+            every = tuple(sorted(versions.items()))
+            topic_versions = {
+                topic.id: tuple((s, versions.get(s, 0)) for s in topic.sources)
+                if topic.sources
+                else every
+                for topic in self.topics.values()
+            }
             with self._lock:
-                if version != self._version:
-                    self._cache.clear()
-                    self._cached_bytes = 0
-                    metrics.instruments().cached(0, 0)
-                self._version, self._checked_at = version, now
-        return self._version
+                if now >= self._checked_at:  # not a check that a later one overtook
+                    self._versions, self._checked_at = versions, now
+                    self._topic_versions = topic_versions
+        return versions
 
     def feed(
         self,
@@ -252,47 +289,77 @@ class FeedPublisher:
             raise LookupError(f"no topic {topic_id!r}")
         cutoff = filters.cutoff(self.now()) if filters.seconds else None
         key: CacheKey = (topic_id, feed_format, base_url, filters.pairs, cutoff)
-        version = self._current_version()
-        cached = self._cache.get(key)
-        if cached is not None:
-            with suppress(KeyError):  # dropped by another thread meanwhile
-                self._cache.move_to_end(key)
-            return cached
+        version = self._topic_version(topic)
         with self._lock:
-            cached = self._cache.get(key)
-            if cached is None:
-                started = time.perf_counter()
-                cached = self._render(
-                    topic, feed_format, base_url, filters, cutoff=cutoff, version=version
-                )
-                self.renders += 1
-                metrics.instruments().rendered(
-                    str(feed_format), filters.selects, time.perf_counter() - started
-                )
-                self._keep(key, cached)
-            return cached
+            kept = self._cache.get(key)
+            if kept is not None:
+                self._cache.move_to_end(key)
+                if kept.version == version or key in self._rendering:
+                    return kept.feed  # current, or the last one while the next is rendered
+            pending = self._rendering.get(key)
+            rendering = pending is None
+            if pending is None:
+                pending = self._rendering[key] = Pending()
+        if not rendering:
+            return pending.result()  # none kept to answer with: wait for the one under way
+        try:
+            started = time.perf_counter()
+            feed = self._render(
+                topic, feed_format, base_url, filters, cutoff=cutoff, version=version
+            )
+            seconds = time.perf_counter() - started
+        except BaseException as error:
+            with self._lock:
+                del self._rendering[key]  # the next request renders it again
+            pending.fail(error)
+            raise
+        metrics.instruments().rendered(str(feed_format), filters.selects, seconds)
+        with self._lock:
+            self.renders += 1
+            self._keep(key, _Kept(feed=feed, version=version))
+            del self._rendering[key]
+        pending.finish(feed)
+        return feed
 
-    def _keep(self, key: CacheKey, feed: RenderedFeed) -> None:
-        """Keep a feed just rendered, dropping the least recently used beyond the bounds
-        (under the lock)."""
-        if feed.size > self.max_cached_bytes:
-            return
-        self._cache[key] = feed
-        self._cached_bytes += feed.size
+    def _keep(self, key: CacheKey, kept: _Kept) -> None:
+        """Keep a feed just rendered in place of the one it follows, dropping the least
+        recently used beyond the bounds (under the lock)."""
+        replaced = self._cache.pop(key, None)
+        if replaced is not None:
+            self._cached_bytes -= replaced.feed.size
+        if kept.feed.size <= self.max_cached_bytes:
+            self._cache[key] = kept
+            self._cached_bytes += kept.feed.size
         while len(self._cache) > self.max_cached or self._cached_bytes > self.max_cached_bytes:
             _key, dropped = self._cache.popitem(last=False)
-            self._cached_bytes -= dropped.size
+            self._cached_bytes -= dropped.feed.size
         metrics.instruments().cached(len(self._cache), self._cached_bytes)
 
-    def _all_entries(self, topic: TopicConfig, version: int) -> list[StoredEntry]:
-        """All of the topic's entries, newest first, read once per ledger version (under the
-        lock)."""
-        kept = self._selected.get(topic.id)
-        if kept is not None and kept[0] == version:
-            return kept[1]
-        candidates = self.ledger.entries(topic.sources or None, left_out=self.left_out.record)
-        chosen = select_entries(topic, candidates, len(candidates))
-        self._selected[topic.id] = (version, chosen)
+    def _all_entries(self, topic: TopicConfig, version: TopicVersion) -> list[StoredEntry]:
+        """All of the topic's entries, newest first, read once per version of its sources (a
+        filter of a topic being read waits for that read)."""
+        with self._lock:
+            kept = self._selected.get(topic.id)
+            if kept is not None and kept[0] == version:
+                return kept[1]
+            pending = self._reading.get((topic.id, version))
+            reading = pending is None
+            if pending is None:
+                pending = self._reading[topic.id, version] = Pending()
+        if not reading:
+            return pending.result()
+        try:
+            candidates = self.ledger.entries(topic.sources or None, left_out=self.left_out.record)
+            chosen = select_entries(topic, candidates, len(candidates))
+        except BaseException as error:
+            with self._lock:
+                del self._reading[topic.id, version]
+            pending.fail(error)
+            raise
+        with self._lock:
+            self._selected[topic.id] = (version, chosen)
+            del self._reading[topic.id, version]
+        pending.finish(chosen)
         return chosen
 
     def _render(
@@ -303,7 +370,7 @@ class FeedPublisher:
         filters: FeedFilter,
         *,
         cutoff: dt.datetime | None,
-        version: int,
+        version: TopicVersion,
     ) -> RenderedFeed:
         count = min(filters.limit or topic.limit, MAX_FEED_ENTRIES)
         if filters.selects:
