@@ -16,7 +16,8 @@ from feeds.ledger import hub
 from feeds.ledger.articles import ArticleCounts
 from feeds.ledger.store import SourceState
 from feeds.model import UTC, StoredEntry
-from feeds.serve.publish import FeedPublisher, LeftOutReport
+from feeds.serve.left_out import LeftOutReport
+from feeds.serve.publish import FeedPublisher
 from feeds.serve.render import feed_updated
 from feeds.serve.topics import select_entries
 

@@ -27,7 +27,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import format_datetime
 from enum import StrEnum
 from urllib.parse import urlencode
@@ -36,8 +36,9 @@ from feeds import metrics
 from feeds.config import MAX_FEED_ENTRIES, Config, TopicConfig
 from feeds.config.hub import HUB_PATH
 from feeds.ledger.store import Ledger
-from feeds.model import UTC, LeftOut, StoredEntry
+from feeds.model import UTC, StoredEntry
 from feeds.serve.filters import NO_FILTER, FeedFilter
+from feeds.serve.left_out import LeftOutEntries
 from feeds.serve.pending import Pending
 from feeds.serve.render import (
     FeedInfo,
@@ -117,48 +118,6 @@ class _Kept:
 
     feed: RenderedFeed
     version: TopicVersion
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LeftOutReport:
-    """The entries of one source left out of feeds since the process started.
-
-    Attributes:
-        entries: How many distinct entries were left out.
-        last_entry_id: The last one left out.
-        last_reason: Why.
-    """
-
-    entries: int
-    last_entry_id: str
-    last_reason: str
-
-
-@dataclass
-class LeftOutEntries:
-    """Which entries were left out of feeds, per source (kept in memory, by each process)."""
-
-    _ids: dict[str, set[str]] = field(default_factory=dict)
-    _last: dict[str, LeftOut] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, left_out: LeftOut) -> None:
-        """Count an entry left out (once, however often it is)."""
-        with self._lock:
-            self._ids.setdefault(left_out.source_id, set()).add(left_out.entry_id)
-            self._last[left_out.source_id] = left_out
-
-    def report(self, source_id: str) -> LeftOutReport | None:
-        """What was left out of the source's entries, or ``None`` for nothing."""
-        with self._lock:
-            last = self._last.get(source_id)
-            if last is None:
-                return None
-            return LeftOutReport(
-                entries=len(self._ids[source_id]),
-                last_entry_id=last.entry_id,
-                last_reason=last.reason,
-            )
 
 
 def max_age_seconds(interval: dt.timedelta) -> int:
