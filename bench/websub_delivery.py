@@ -59,7 +59,8 @@ def subscribe(ledger: Ledger, callback: Subscriber, count: int) -> None:
 
 
 def change(ledger: Ledger, n: int) -> None:
-    store(ledger, "office", entry(1), entry(2), entry(100 + n, title=f"Change {n}"))
+    """A change every feed of the source shows: its newest item's title corrected."""
+    store(ledger, "office", entry(1), entry(19, title=f"Newest, edition {n}"))
 
 
 def latencies(folder: Path, poll_seconds: float, changes: int, *, woken: bool) -> list[float]:
