@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ HUB = f"{BASE}/websub"
 
 def entry(n: int, source_id: str = "office", title: str = "") -> Entry:
     return Entry(
-        id=f"urn:uuid:{n:08d}-0000-5000-8000-{abs(hash(source_id)) % 10**12:012d}",
+        id=f"urn:uuid:{n:08d}-0000-5000-8000-{zlib.crc32(source_id.encode()):012d}",
         source_id=source_id,
         title=title or f"News {n}",
         link=f"https://www.example.org/{source_id}/{n}",

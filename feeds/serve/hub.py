@@ -64,9 +64,13 @@ class FeedTopic:
     filters: FeedFilter
 
 
+class UnknownTopic(str):
+    """Why a topic URL is no feed: it names a topic that is not here (a 404, not a 400)."""
+
+
 def read_topic(url: str, topics: Sequence[str] | frozenset[str]) -> FeedTopic | str:
     """The feed a topic URL is (one of ``topics``, its filter written canonically), or why
-    it is none."""
+    it is none (an ``UnknownTopic`` when it names a topic that is not here)."""
     base, separator, rest = url.rpartition("/feeds/")
     if not separator or not base:
         return "not a feed URL of this server (/feeds/<topic>.<format>)"
@@ -75,7 +79,7 @@ def read_topic(url: str, topics: Sequence[str] | frozenset[str]) -> FeedTopic | 
     if match is None:
         return "not a feed URL of this server (/feeds/<topic>.<format>)"
     if match["topic"] not in topics:
-        return f"there is no topic {match['topic']!r} here"
+        return UnknownTopic(f"there is no topic {match['topic']!r} here")
     pairs = parse_qsl(query, keep_blank_values=True)
     try:
         filters = read_filter(pairs)
@@ -215,7 +219,8 @@ class HubIntake:
                 mode=hub.DENIED, topic=topic_url, callback=callback, callback_host=host,
                 reason=found,
             ), bounded=True)  # fmt: skip
-            return HubAnswer(404 if "no topic" in found else 400, f"hub.topic: {found}")
+            status = 404 if isinstance(found, UnknownTopic) else 400
+            return HubAnswer(status, f"hub.topic: {found}")
         request = hub.HubRequest(
             mode=mode,
             topic=topic_url,
@@ -292,8 +297,8 @@ class ChangeWatcher:
     def watch_once(self) -> int:
         """Publish what changed since the last call: how many deliveries were queued."""
         versions = self.ledger.source_versions()
-        with self.ledger.transaction() as transaction:
-            subscribed = hub.subscribed_topics(transaction.connection)
+        with self.ledger.reading() as connection:  # a read: no write lock every poll
+            subscribed = hub.subscribed_topics(connection)
         topic_ids = list(self.publisher.topics)
         queued = 0
         for url in subscribed:
