@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 
 from feeds.dates import month_number, read_listing_date
+from feeds.links import forget_resolved
 from sources import ilo
 from sources.ilo.days import listing_date
 from tests.conftest import make_context
@@ -102,6 +103,7 @@ def measure(document: str, repeats: int) -> float:
         read_listing_date.cache_clear()  # every run starts cold, as a refresh of a new page does
         month_number.cache_clear()
         listing_date.cache_clear()
+        forget_resolved()
         start = time.perf_counter()
         ilo.parse(document, context)
         timings.append(time.perf_counter() - start)
@@ -113,6 +115,7 @@ def calls_per_item(document: str, size: int) -> float:
     read_listing_date.cache_clear()
     month_number.cache_clear()
     listing_date.cache_clear()
+    forget_resolved()
     context = make_context()
     profile = cProfile.Profile()
     profile.enable()

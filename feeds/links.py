@@ -6,6 +6,7 @@ refuses it; it is the identity on a link that is one already, so ids computed fr
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import urljoin, urlsplit
 
@@ -82,7 +83,18 @@ def web_url(href: str, base: str | None = None) -> str | None:
     ``%XX`` escapes are kept, an international host name is kept as is when it has an IDNA
     form). A ``javascript:``, ``data:`` or ``mailto:`` link, one without a host and one that
     cannot be read as a URL give ``None``. A valid http(s) URL comes back unchanged.
+    The function is pure, and the recent (``href``, ``base``) pairs are resolved once each.
     """
+    if type(href) is str and (base is None or type(base) is str):
+        if base and _PLAIN_PATH.fullmatch(href) and "/." not in href:
+            origin = _origin(base)  # what urljoin gives: the path as is, after the origin
+            if origin is not None:
+                return origin + href
+        return _recently_resolved(href, base)
+    return _resolve(href, base)  # a str subclass (lxml's) is not kept: it holds its document
+
+
+def _resolve(href: str, base: str | None) -> str | None:
     if base is None and _plainly_valid(href):
         return href
     text = _REMOVED.sub("", href).strip(_ENDS)
@@ -102,3 +114,23 @@ def web_url(href: str, base: str | None = None) -> str | None:
     if not _valid_host(hostname):
         return None
     return url
+
+
+_recently_resolved = functools.lru_cache(maxsize=8192)(_resolve)
+
+#: A path from the root that no step of ``_resolve`` changes: no character to encode, no
+#: query, fragment or parameters, no ``//`` (a host). Without ``/.`` it has no dot segment.
+_PLAIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9\-._~!$&'()*+,=:@/]*")
+
+
+@functools.lru_cache(maxsize=256)
+def _origin(base: str) -> str | None:
+    """``scheme://host`` of a valid ``base``, to which a plain path is appended, else ``None``."""
+    root = _resolve("/", base)
+    return None if root is None else root[:-1]
+
+
+def forget_resolved() -> None:
+    """Forget the recent resolutions of ``web_url`` (for timing it on pages it has not seen)."""
+    _recently_resolved.cache_clear()
+    _origin.cache_clear()

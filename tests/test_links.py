@@ -4,6 +4,8 @@ link at all."""
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 import pytest
 
 from feeds.links import web_url
@@ -75,3 +77,26 @@ def test_relative_links_need_a_base() -> None:
 def test_a_valid_url_comes_back_unchanged(url: str) -> None:
     assert web_url(url) == url
     assert web_url(url, BASE) == url
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        BASE,
+        "http://Example.ORG:8080/a/b?q=1#f",
+        "https://user@example.org",
+        "https://bücher.example/a/",
+        "https://example.org:99999/",
+        "https://ex..org/",
+        "ftp://example.org/a",
+    ],
+)
+@pytest.mark.parametrize(
+    "href", ["/n/1", "/", "/a/b.htm", "/a/./b", "/a/../b", "/..", "/a:b@c", "/a//b", "/a;p"]
+)
+def test_a_path_from_the_root_resolves_as_urljoin_resolves_it(base: str, href: str) -> None:
+    expected = urljoin(base, href)
+    valid = web_url(expected)
+    assert web_url(href, base) == valid
+    if valid is not None:
+        assert valid == expected
