@@ -39,7 +39,10 @@ _LIST_TAGS = frozenset(("ol", "ul"))
 _PAGE_FURNITURE = frozenset(("nav", "header", "footer", "aside"))
 _BLOCK_TAGS = frozenset(("div", "article", "section"))
 _MIN_BLOCKS = 2
-_ITEM_TITLE_XPATH = ".//*[self::h2 or self::h3 or self::h4 or self::h5 or self::h6][.//a[@href]]"
+#: A linked heading within an element (compiled once: the page may hold thousands of items).
+_LINKED_HEADING = etree.XPath(
+    ".//*[self::h2 or self::h3 or self::h4 or self::h5 or self::h6][.//a[@href]]"
+)
 
 
 def _classes(element: lxml.html.HtmlElement) -> str:
@@ -109,7 +112,7 @@ def _item_lists(root: lxml.html.HtmlElement) -> tuple[HtmlRendition, list[lxml.h
     lists = [
         element
         for element in root.iter("ol", "ul")
-        if any(li.xpath(_ITEM_TITLE_XPATH) for li in element.iterchildren("li"))
+        if any(_LINKED_HEADING(li) for li in element.iterchildren("li"))
         and not any(ancestor.tag in _LIST_TAGS for ancestor in element.iterancestors())
     ]
     return ("linked-headings" if lists else "no-items"), lists
@@ -135,7 +138,7 @@ def _repeated_blocks(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]
         if count < _MIN_BLOCKS or count <= len(best) or _in_furniture(parent):
             continue
         blocks = [c for c in parent.iterchildren(tag) if _classes(c) == classes]
-        if all(_holds_date(block) or block.xpath(_ITEM_TITLE_XPATH) for block in blocks):
+        if all(_LINKED_HEADING(block) or _holds_date(block) for block in blocks):
             best = blocks
     return best
 
