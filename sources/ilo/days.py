@@ -15,6 +15,9 @@ from feeds.dates import (
 
 _YEAR_FIRST_DAY = re.compile(r"^\d{4}/\d{1,2}/\d{1,2}$|^\d{4}年\d{1,2}月\d{1,2}日$")
 _JAPANESE_DAY = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
+#: Every date the pages write holds a year: four digits (spaced, in a year-first day).
+_FOUR_DIGITS = re.compile(r"\d(?:\s*\d){3}")
+_NOT_A_DATE = DateReading(looks_like_date=False, date=None)
 _JAPANESE_MONTH_HEADING = re.compile(r"^(?:(\d{1,2})月\s*(\d{4})(?:年)?|(\d{4})年\s*(\d{1,2})月)$")
 
 
@@ -22,6 +25,8 @@ _JAPANESE_MONTH_HEADING = re.compile(r"^(?:(\d{1,2})月\s*(\d{4})(?:年)?|(\d{4}
 def listing_date(text: str) -> DateReading:
     """Read a whole field as a listing date: ``read_listing_date``, and ``2020/06/30`` or
     ``2020年6月30日`` (a year-first day is never ambiguous)."""
+    if not _FOUR_DIGITS.search(text):  # a title, a summary: no need to read further
+        return _NOT_A_DATE
     reading = read_listing_date(text)
     if reading.looks_like_date:
         return reading

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from feeds.dates import DateReading
 from feeds.identity import normalise_text
 from feeds.model import Diagnostic, Severity
 from sources.ilo.days import listing_date
@@ -67,10 +68,15 @@ DERIVED_TITLE_WIDE_CHARACTERS = 40
 
 @dataclass(frozen=True, slots=True)
 class RawField:
-    """One field of an item as a front end found it: clean text, and its first link if any."""
+    """One field of an item as a front end found it: clean text, and its first link if any.
+    How the text reads as a listing date is read once, when the field is made."""
 
     text: str
     href: str | None = None
+    reading: DateReading = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reading", listing_date(self.text))  # frozen: set once, here
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,9 +195,9 @@ def page_evidence(items: Iterable[RawItem]) -> PageEvidence:
     has_labels = False
     dated = date_first = 0
     for raw in items:
-        texts = [f.text for f in raw.fields if not CREDIT.match(f.text)]
-        for i, text in enumerate(texts):
-            if is_date(text):
+        kept = [f for f in raw.fields if not CREDIT.match(f.text)]
+        for i, kept_field in enumerate(kept):
+            if kept_field.reading.looks_like_date:
                 dated += 1
                 has_labels = has_labels or i >= 2
                 date_first += i == 0
@@ -201,11 +207,10 @@ def page_evidence(items: Iterable[RawItem]) -> PageEvidence:
 
 def _date_index(fields: list[RawField], evidence: PageEvidence) -> tuple[int | None, bool]:
     """Where the item's date is, and whether the item has no title."""
-    index = next((i for i in range(1, len(fields)) if is_date(fields[i].text)), None)
+    index = next((i for i in range(1, len(fields)) if fields[i].reading.looks_like_date), None)
     if index is None:
-        return (
-            (0, True) if fields and is_date(fields[0].text) and len(fields) > 1 else (None, False)
-        )
+        dated_first = len(fields) > 1 and fields[0].reading.looks_like_date
+        return (0, True) if dated_first else (None, False)
     if index == 1:
         first = fields[0].text
         if normalise_text(first) in CONTENT_LABELS or (
@@ -314,8 +319,8 @@ def classify(raw: RawItem, evidence: PageEvidence, diagnostics: list[Diagnostic]
         )
     reading.credit = credit
     reading.normalised_title = normalise_text(reading.title)
-    if reading.date_text is not None:
-        reading.date = listing_date(reading.date_text).date
+    if date_index is not None:  # the field read as the date_text
+        reading.date = fields[date_index].reading.date
         if reading.date is None:
             diagnostics.append(
                 item_diagnostic(
@@ -346,4 +351,4 @@ def drop_cut_item(items: list[RawItem]) -> Diagnostic | None:
 
 
 def _dated(item: RawItem) -> bool:
-    return any(is_date(f.text) for f in item.fields)
+    return any(f.reading.looks_like_date for f in item.fields)
