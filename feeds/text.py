@@ -80,6 +80,13 @@ def clean_line(line: str) -> str:
     return _scrub(line.replace("\t", "    ")).rstrip()
 
 
+def clean_lines(text: str) -> list[str]:
+    """The lines of ``text``, each made clean by ``clean_line``."""
+    if "\t" in text or _FORBIDDEN.search(text) or _NEEDS_WORK.search(text):
+        return [clean_line(line) for line in text.splitlines()]
+    return [line.rstrip() for line in text.splitlines()]  # no line has anything to scrub
+
+
 _META_CHARSET = re.compile(
     rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)"""
     rb"""|<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""",

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from feeds.errors import FeedpubError, ParseError
-from feeds.text import clean_line, clean_paragraphs, clean_text, decode_document, shorten
+from feeds.text import (
+    clean_line,
+    clean_lines,
+    clean_paragraphs,
+    clean_text,
+    decode_document,
+    shorten,
+)
 
 
 def test_clean_text_drops_forbidden_and_invisible_characters() -> None:
@@ -57,3 +64,8 @@ def test_shorten_cuts_at_a_word_with_an_ellipsis_within_the_limit() -> None:
     assert shorten("alpha beta gamma delta", 15) == "alpha beta\u2026"
     assert shorten("x" * 50, 10) == "x" * 9 + "\u2026"  # no word to cut at
     assert len(shorten("word " * 300_000, 1_000)) <= 1_000
+
+
+def test_clean_lines_cleans_each_line_as_clean_line_does() -> None:
+    for text in ("a\n  b \n\n c", "a\tb\n\u00a0 c\x00d\n", "x\x0by\r\nz\u2028w", ""):
+        assert clean_lines(text) == [clean_line(line) for line in text.splitlines()]

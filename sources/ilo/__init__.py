@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from feeds.errors import ParseError
 from feeds.model import Adapter, PageContext, ParseResult
-from feeds.text import clean_line, clean_text, decode_document
+from feeds.text import clean_lines, clean_text, decode_document
 from sources.ilo.flat_form import cut_dash_separated, cut_date_led, is_dash_separated
 from sources.ilo.grammar import interpret
 from sources.ilo.html_form import HtmlRendition, cut_html
@@ -80,22 +80,28 @@ def next_page_url(page_url: str, items_on_page: int) -> str | None:
 def text_rendition(lines: list[str]) -> TextRendition:
     """Which text rendition the (clean) lines are: items numbered or bulleted under an
     indent, flat items separated by ``-`` lines, or flat items led by their dates."""
+    return _rendition(lines)[0]
+
+
+def _rendition(lines: list[str]) -> tuple[TextRendition, list[str]]:
+    """The rendition of the (clean) lines, and for a flat one its lines stripped."""
     for number, line in enumerate(lines, start=1):
         if is_item_line(line, number):
-            return "bulleted" if line.lstrip()[:1] in "\u2022\u25e6\u25aa" else "numbered"
+            bulleted = line.lstrip()[:1] in "\u2022\u25e6\u25aa"
+            return ("bulleted" if bulleted else "numbered"), []
     stripped = [clean_text(line) for line in lines]
-    return "dash-separated" if is_dash_separated(stripped) else "date-led"
+    return ("dash-separated" if is_dash_separated(stripped) else "date-led"), stripped
 
 
 def read_text(text: str, context: PageContext) -> tuple[TextRendition, ParseResult]:
     """Parse a text rendition of a listing page; also say which rendition it is."""
-    lines = [clean_line(line) for line in text.splitlines()]
-    rendition = text_rendition(lines)
+    lines = clean_lines(text)
+    rendition, stripped = _rendition(lines)
     if rendition in ("numbered", "bulleted"):
         items, diagnostics = cut_text(lines)
     else:
         cut = cut_dash_separated if rendition == "dash-separated" else cut_date_led
-        items, diagnostics = cut([clean_text(line) for line in lines])
+        items, diagnostics = cut(stripped)
     result = interpret(items, context)
     return rendition, replace(
         result,
