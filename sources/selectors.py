@@ -247,7 +247,8 @@ def parse_with_selectors(document: str, context: PageContext, spec: SelectorSpec
         declared=spec.month_first is not None,
     )
     for position, element in enumerate(elements, start=1):
-        unmatched -= {key for key, sel in spec.fields.items() if sel.select(element)}
+        if unmatched:  # a field found in one item is not looked for again
+            unmatched -= {key for key in unmatched if spec.fields[key].select(element)}
         title, title_element = _first_text(element, spec.fields["title"])
         if not title:
             diagnostics.append(
