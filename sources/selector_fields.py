@@ -29,6 +29,9 @@ _ATTRIBUTE = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]*")
 def element_text(element: lxml.html.HtmlElement) -> str:
     """The text of ``element`` as a reader sees it: block elements apart, table cells joined
     with ``CELL_SEPARATOR``, whitespace normalised."""
+    if not len(element):  # no child (nor comment): its own text, whatever its tag
+        cells = (clean_text(piece) for piece in (element.text or "").split(_CELL_MARK))
+        return CELL_SEPARATOR.join(cell for cell in cells if cell)
     parts: list[str] = []
     for event, node in etree.iterwalk(element, events=("start", "end")):
         if not isinstance(node.tag, str):  # a comment or processing instruction: its tail only
