@@ -223,15 +223,17 @@ def dedicated_date(
         if found.date is not None:
             return found, node
     for node in item.iter():
-        if not isinstance(node, lxml.html.HtmlElement) or not_published(node, item):
+        if not isinstance(node, lxml.html.HtmlElement):
             continue
         if DATE_CLASS.search(str(node.get("class", ""))):
             texts = [str(node.get(name, "")) for name in _DATE_ATTRIBUTES]
-            texts.append(element_text(node))
         elif node.tag in _CELLS:
-            texts = [element_text(node)]
+            texts = []
         else:
             continue
+        if not_published(node, item):  # asked only of the elements that may hold the date
+            continue
+        texts.append(element_text(node))
         for text in texts:
             found = read_field_date(text, month_first=month_first, within=node.tag not in _CELLS)
             if found.date is not None:
