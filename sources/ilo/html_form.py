@@ -127,6 +127,8 @@ def _repeated_blocks(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]
     or a linked heading: the items of a listing marked up without a list."""
     best: list[lxml.html.HtmlElement] = []
     for parent in root.iter(*_BLOCK_TAGS, "main", "body"):
+        if len(parent) < _MIN_BLOCKS or len(parent) <= len(best):
+            continue  # too few children for a longer run (a listing's own items, once found)
         kinds = Counter(
             (child.tag, _classes(child))
             for child in parent.iterchildren(*_BLOCK_TAGS)
