@@ -86,8 +86,8 @@ class _FieldCollector:
                 if not isinstance(tag, str) or tag in _SKIPPED:
                     walker.skip_subtree()  # comments, scripts: only their tail is text
                     continue
-                if _is_field_element(element):
-                    self.flush()
+                if (parts or self.href is not None) and _is_field_element(element):
+                    self.flush()  # (with nothing gathered, a boundary changes nothing)
                     parts = self.parts
                 if tag == "br":
                     parts.append(" ")
@@ -96,7 +96,12 @@ class _FieldCollector:
                 if element.text:
                     parts.append(element.text)
                 continue
-            if isinstance(tag, str) and tag not in _SKIPPED and _is_field_element(element):
+            if (
+                (parts or self.href is not None)
+                and isinstance(tag, str)
+                and tag not in _SKIPPED
+                and _is_field_element(element)
+            ):
                 self.flush()
                 parts = self.parts
             if element is not item and element.tail:
