@@ -50,7 +50,8 @@ class _Cutter:
 
     def close_item(self) -> None:
         if self.fields is not None:
-            texts = (clean_text(" ".join(parts)) for parts in self.fields)
+            # each line without its indent: most fields are then clean text already
+            texts = (clean_text(" ".join(p.strip() for p in parts)) for parts in self.fields)
             self.items.append(
                 RawItem(
                     fields=tuple(RawField(text) for text in texts if text),
