@@ -8,8 +8,10 @@ import datetime as dt
 from collections.abc import Callable, Collection, Iterator, Sequence
 
 import pytest
+from sqlalchemy import event
 
 from feeds.config import Config, TopicConfig, parse_config
+from feeds.identity import item_key
 from feeds.ledger.store import Ledger, Retention
 from feeds.model import UTC, Entry, LeftOut, StoredEntry
 from feeds.serve import publish
@@ -149,3 +151,32 @@ def test_a_feed_read_a_few_entries_at_a_time_has_the_bytes_of_one_selected_among
     ledger.entries_read = 0
     assert everything.feed(topic_id, feed_format, base_url=BASE).plain.body == body
     assert ledger.entries_read > MOST_READ  # it did read everything
+
+
+@pytest.mark.parametrize("source_ids", [None, ["office"]])
+def test_an_items_listings_are_read_by_an_index_search_on_its_key(
+    ledger: ReadCountingLedger, source_ids: list[str] | None
+) -> None:
+    """SQLite, with no statistics, once read every live entry to find a few items' listings
+    (it chose the index of every live entry over the item key's)."""
+    statements: list[tuple[str, object]] = []
+
+    def keep(_connection: object, _cursor: object, statement: str, parameters: object,
+             _context: object, _many: bool) -> None:  # fmt: skip
+        statements.append((statement, parameters))
+
+    keys = {item_key(f"Shared story {n}", dt.date(2026, 11, 20)) for n in (0, 3, 6, 9)}
+    event.listen(ledger.engine, "before_cursor_execute", keep)
+    try:
+        found = ledger.listings(keys, source_ids)
+    finally:
+        event.remove(ledger.engine, "before_cursor_execute", keep)
+    assert {stored.entry.source_id for stored in found} == set(source_ids or SOURCES)
+    (statement, parameters), *_others = [s for s in statements if "item_key IN" in s[0]]
+    with ledger.engine.connect() as connection:
+        cursor = connection.connection.driver_connection
+        assert cursor is not None
+        plan = [str(row) for row in cursor.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+    searches = [step for step in plan if "entries" in step and "articles" not in step]
+    assert searches, plan
+    assert all("SEARCH entries USING INDEX ix_entries_item_key" in step for step in searches), plan

@@ -99,10 +99,11 @@ entries_table = Table(
     Column("item_key", String(32)),
     Index("ix_entries_published", "published"),
     Index("ix_entries_instant", "instant", unique=True),
-    # a source's live entries, newest first; every source's, newest first; an item's listings
+    # a source's live entries, newest first; every source's, newest first; an item's live
+    # listings (of some sources): each read an index search
     Index("ix_entries_source_live", "source_id", "removed_at", "instant"),
     Index("ix_entries_live", "removed_at", "instant"),
-    Index("ix_entries_item_key", "item_key"),
+    Index("ix_entries_item_key", "item_key", "removed_at", "source_id"),
 )
 
 entry_aliases_table = Table(
