@@ -256,16 +256,20 @@ def test_the_index_lists_every_topic_with_its_feeds_and_autodiscovery(
     assert "To subscribe, copy a feed's link" in page.text_content()
 
 
-def test_the_index_is_read_once_per_ledger_change(
+def test_the_pages_are_read_once_per_change_of_their_sources(
     client: FlaskClient, ledger: CountingLedger
 ) -> None:
+    client.get("/")
+    read = ledger.entry_reads
+    assert read > 0
     for _ in range(5):
         client.get("/")
         client.get("/topics/office")
-    assert ledger.entry_reads == 1
+    assert ledger.entry_reads == read
     store(ledger, "office", entry(9, "Epsilon", 21, "News"))
     assert "Epsilon" in html(client, "/topics/office").text_content()
-    assert ledger.entry_reads == 2
+    client.get("/")
+    assert read < ledger.entry_reads <= 2 * read
 
 
 def test_a_topic_page_shows_its_latest_entries_feeds_and_embed_snippets(

@@ -1,7 +1,10 @@
 """What the pages for people show: each topic's entries and last update, each source's health.
 
-Read from the ledger. Topics are selected once per ledger version (the publisher's rate-limited
-version check), so between changes the index costs a dictionary lookup. Knows no HTML.
+Read from the ledger. A topic's overview is read once per version of its own sources (the
+publisher's rate-limited version check), as its feeds read it: its newest entries only, and
+its count from the database, so that what a page costs follows what changed and what it
+shows, not what is stored; between changes the index costs a dictionary lookup a topic.
+Knows no HTML.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from feeds.ledger.articles import ArticleCounts
 from feeds.ledger.store import SourceState
 from feeds.model import UTC, StoredEntry
 from feeds.serve.left_out import LeftOutReport
-from feeds.serve.publish import FeedPublisher
+from feeds.serve.publish import FeedPublisher, TopicVersion
 from feeds.serve.render import feed_updated
-from feeds.serve.topics import select_entries
+from feeds.serve.topics import newest_entries, select_entries
 
 #: The most entries an embedded widget shows.
 MAX_EMBED_COUNT = 20
@@ -195,8 +198,8 @@ def utc_now() -> dt.datetime:
 
 
 class Overview:
-    """Topic overviews (kept until the ledger changes) and source health (read each time,
-    at the time ``clock`` tells)."""
+    """Topic overviews (each kept until one of its topic's sources changes) and source health
+    (read each time, at the time ``clock`` tells)."""
 
     def __init__(
         self, publisher: FeedPublisher, *, clock: Callable[[], dt.datetime] = utc_now
@@ -204,24 +207,32 @@ class Overview:
         self.publisher = publisher
         self.clock = clock
         self.config = publisher.config
-        self._topics: tuple[int, dict[str, TopicOverview]] | None = None
-        self._lock = threading.Lock()
+        #: Each topic's overview, and the version of its sources it was read at.
+        self._kept: dict[str, tuple[TopicVersion, TopicOverview]] = {}
+        #: Held while a topic's overview is read; a request finding it held is given the
+        #: one before, if there is one.
+        self._reading = {topic.id: threading.Lock() for topic in self.config.topics}
+        #: The version of each source whose entries were last read through for the status
+        #: page (rows that cannot be entries are found so), and the lock of that read.
+        self._scanned: dict[str, int] = {}
+        self._scanning = threading.Lock()
 
     def topics(self) -> tuple[TopicOverview, ...]:
         """Every topic, in the configuration's order."""
-        return tuple(self._current().values())
+        return tuple(self._overview(topic) for topic in self.config.topics)
 
     def topic(self, topic_id: str) -> TopicOverview:
         """One topic; ``LookupError`` for an unknown one."""
-        found = self._current().get(topic_id)
-        if found is None:
+        topic = self.publisher.topics.get(topic_id)
+        if topic is None:
             raise LookupError(f"no topic {topic_id!r}")
-        return found
+        return self._overview(topic)
 
     def sources(self) -> tuple[SourceHealth, ...]:
-        """Every configured source's health, in the configuration's order (three queries, and the
-        entries once per ledger version: rows that cannot be entries are found there)."""
-        self._current()
+        """Every configured source's health, in the configuration's order (three queries, and
+        the entries of each source that changed since the last look: rows that cannot be
+        entries are found there)."""
+        self._scan_changed_sources()
         ledger = self.publisher.ledger
         left_out = self.publisher.left_out
         states = ledger.states()
@@ -250,26 +261,54 @@ class Overview:
                 failing=tuple(hub.failing_subscribers(connection, MAX_FAILING_SHOWN)),
             )
 
-    def _current(self) -> dict[str, TopicOverview]:
-        version = self.publisher.ledger_version()
-        cached = self._topics
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        with self._lock:
-            if self._topics is None or self._topics[0] != version:
-                self._topics = (version, self._select())
-            return self._topics[1]
+    def _overview(self, topic: TopicConfig) -> TopicOverview:
+        """The topic's overview as of its sources' versions: the one kept, or read now (by
+        one request at a time; the others are given the one before meanwhile, if any)."""
+        version = self.publisher.topic_version(topic)
+        kept = self._kept.get(topic.id)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        reading = self._reading[topic.id]
+        if not reading.acquire(blocking=kept is None):
+            assert kept is not None  # noqa: S101  (only a request with one to give waits not)
+            return kept[1]
+        try:
+            kept = self._kept.get(topic.id)
+            if kept is None or kept[0] != version:
+                kept = (version, self._read(topic))
+                self._kept[topic.id] = kept
+            return kept[1]
+        finally:
+            reading.release()
 
-    def _select(self) -> dict[str, TopicOverview]:
-        candidates = self.publisher.ledger.entries(left_out=self.publisher.left_out.record)
-        overviews = {}
-        for topic in self.config.topics:
-            chosen = select_entries(topic, candidates, len(candidates))
-            feed_entries = chosen[: topic.limit]
-            overviews[topic.id] = TopicOverview(
-                topic=topic,
-                entry_count=len(chosen),
-                latest=tuple(chosen[: max(topic.limit, MAX_EMBED_COUNT)]),
-                updated=feed_updated(feed_entries) if feed_entries else None,
-            )
-        return overviews
+    def _read(self, topic: TopicConfig) -> TopicOverview:
+        """The topic's newest entries, read as its feeds read them; its count, counted by the
+        database for a topic that keeps every entry of its sources, else by choosing among
+        them all (labels and keywords are matched in Python)."""
+        publisher = self.publisher
+        record = publisher.left_out.record
+        latest = newest_entries(
+            topic, publisher.ledger, max(topic.limit, MAX_EMBED_COUNT), left_out=record
+        )
+        if topic.labels or topic.exclude_labels or topic.keywords:
+            candidates = publisher.ledger.entries(topic.sources or None, left_out=record)
+            entry_count = len(select_entries(topic, candidates, len(candidates)))
+        else:
+            entry_count = publisher.ledger.item_count(topic.sources or None)
+        feed_entries = latest[: topic.limit]
+        return TopicOverview(
+            topic=topic,
+            entry_count=entry_count,
+            latest=tuple(latest),
+            updated=feed_updated(feed_entries) if feed_entries else None,
+        )
+
+    def _scan_changed_sources(self) -> None:
+        """Read through the entries of each source changed since the last look, so that its
+        rows that cannot be entries are counted as left out (``LeftOutEntries``)."""
+        versions = self.publisher.source_versions()
+        with self._scanning:
+            changed = [s for s, v in versions.items() if self._scanned.get(s) != v]
+            for source_id in changed:
+                self.publisher.ledger.entries([source_id], left_out=self.publisher.left_out.record)
+                self._scanned[source_id] = versions[source_id]

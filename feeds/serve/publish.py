@@ -202,16 +202,16 @@ class FeedPublisher:
         """The ledger's version (``Ledger.version``: the sum of its sources'), read at most
         once per ``version_ttl`` seconds: what caches of anything drawn from all the entries
         (the overview) are keyed on."""
-        return sum(self._source_versions().values())
+        return sum(self.source_versions().values())
 
-    def _topic_version(self, topic: TopicConfig) -> TopicVersion:
+    def topic_version(self, topic: TopicConfig) -> TopicVersion:
         """The versions of the topic's sources (of all sources, for a topic of all), read at
         most once per ``version_ttl`` seconds: what the topic's kept feeds are valid for."""
-        self._source_versions()
+        self.source_versions()
         with self._lock:
             return self._topic_versions[topic.id]
 
-    def _source_versions(self) -> dict[str, int]:
+    def source_versions(self) -> dict[str, int]:
         """Each source's version, read again once ``version_ttl`` seconds have passed."""
         now = self.clock()
         with self._lock:
@@ -248,7 +248,7 @@ class FeedPublisher:
             raise LookupError(f"no topic {topic_id!r}")
         cutoff = filters.cutoff(self.now()) if filters.seconds else None
         key: CacheKey = (topic_id, feed_format, base_url, filters.pairs, cutoff)
-        version = self._topic_version(topic)
+        version = self.topic_version(topic)
         with self._lock:
             kept = self._cache.get(key)
             if kept is not None:
