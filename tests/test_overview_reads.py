@@ -10,13 +10,17 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feeds.config import Config, parse_config
+from feeds.identity import item_key
+from feeds.ledger.items import ItemFields
 from feeds.ledger.store import EntryBatch, Retention
 from feeds.model import UTC, Entry, LeftOut, StoredEntry
 from feeds.serve.overview import Overview
 from feeds.serve.publish import FeedPublisher
-from feeds.serve.topics import select_entries
+from feeds.serve.topics import count_entries, select_entries
 from tests.refresh_kit import ObservedLedger
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -180,3 +184,54 @@ def test_a_topic_being_read_again_is_answered_with_its_overview_before(
         reader.join(10)
     ledger.hold = None
     assert overview.topic("other").entry_count == old.entry_count + PER_SOURCE
+
+
+LABELS = ("Press release", "press  RELEASE", "Événement", "evenement", "Story")
+TITLES = ("Grant awarded", "A grant", "Report out", "Réport out", "Meeting")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(("office", "press", "other")),
+            st.sampled_from(TITLES),
+            st.integers(0, 2),  # the listing day
+            st.integers(0, 5),  # the minute first seen
+            st.lists(st.sampled_from(LABELS), max_size=2),
+        ),
+        max_size=30,
+    ),
+    topic_text=st.sampled_from([
+        'labels = ["press release"]', 'exclude_labels = ["evenement"]', 'keywords = ["grant"]',
+        'keywords = ["report"]\nsources = ["office", "press"]',
+    ]),
+)  # fmt: skip
+def test_counting_from_the_matching_fields_agrees_with_choosing_among_the_entries(
+    rows: list[tuple[str, str, int, int, list[str]]], topic_text: str
+) -> None:
+    text = CONFIG.split("[[topics]]")[0] + f'[[topics]]\nid = "t"\ntitle = "T"\n{topic_text}\n'
+    config = parse_config(text, Path("/nonexistent/feedpub.toml"), adapter_kinds={"ilo"},
+                          environ={})  # fmt: skip
+    topic = config.topics[0]
+    stored = []
+    for n, (source_id, title, day, minute, labels) in enumerate(rows):
+        date = dt.date(2026, 11, 20 + day)
+        seen = NOW + dt.timedelta(minutes=minute)
+        entry = Entry(
+            id=f"urn:{n}", source_id=source_id, title=title, link=f"https://example.org/{n}",
+            date=date, published=seen - dt.timedelta(seconds=n), summary="", labels=tuple(labels),
+        )  # fmt: skip
+        stored.append(StoredEntry(entry=entry, first_seen=seen, updated=seen))
+    fields = [
+        ItemFields(
+            source_id=s.entry.source_id,
+            item_key=item_key(s.entry.title, s.entry.date),
+            first_seen=s.first_seen,
+            title=s.entry.title,
+            summary=s.entry.summary,
+            labels=list(s.entry.labels),
+        )
+        for s in stored
+    ]
+    assert count_entries(topic, fields) == len(select_entries(topic, stored, len(stored)))

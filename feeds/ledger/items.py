@@ -6,17 +6,20 @@ stored."""
 from __future__ import annotations
 
 import heapq
+import json
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Select, func, select
+from sqlalchemy import Connection, Engine, Select, Text, func, select, type_coerce
 
 from feeds.ledger.database import reachable
 from feeds.ledger.rows import readable_entries
 from feeds.ledger.tables import articles_table, entries_table
 from feeds.model import LeftOut, StoredEntry
+
+T = TypeVar("T")
 
 #: Up to this many sources are read one by one (each by its own index, merged newest first);
 #: more are read through the index of every source's live entries.
@@ -143,6 +146,56 @@ def item_count(connection: Connection, source_ids: Sequence[str] | None) -> int:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ItemFields:
+    """What telling whether a stored entry belongs to a topic, and which of an item's
+    listings a topic shows, needs of it: no more is read (``item_fields``)."""
+
+    source_id: str
+    item_key: str
+    first_seen: Any  # as stored: compared only with others read alike
+    title: str
+    summary: str
+    labels: Sequence[str]
+
+
+def _labels(stored: object) -> list[Any]:
+    """A row's labels as stored (JSON text; already decoded by PostgreSQL's driver), or none
+    if they cannot be read."""
+    labels = stored
+    if isinstance(stored, str | bytes):
+        try:
+            labels = json.loads(stored)
+        except ValueError:
+            return []
+    return labels if isinstance(labels, list) else []
+
+
+#: How many rows ``item_fields`` asks the database for at a time.
+FIELDS_BATCH = 2000
+
+
+def item_fields(connection: Connection, source_ids: Sequence[str] | None) -> Iterator[ItemFields]:
+    """The matching fields of every live entry of the sources (``None``: all), a batch at a
+    time (never all in memory), in no order: what counting a topic's entries with labels or
+    keywords reads, instead of whole entries. Rows are as stored, not cleaned."""
+    table = entries_table
+    query = select(
+        table.c.source_id, table.c.item_key, table.c.first_seen, table.c.title,
+        table.c.summary, type_coerce(table.c.labels, Text).label("labels"),
+    ).where(table.c.removed_at.is_(None))  # fmt: skip
+    if source_ids is not None:
+        query = query.where(table.c.source_id.in_(list(source_ids)))
+    result = connection.execution_options(yield_per=FIELDS_BATCH).execute(query)
+    for row in result:
+        labels = _labels(row.labels)
+        yield ItemFields(
+            source_id=row.source_id, item_key=row.item_key or "", first_seen=row.first_seen,
+            title=row.title or "", summary=row.summary or "",
+            labels=[label for label in labels if isinstance(label, str)],
+        )  # fmt: skip
+
+
 def _nothing(_left_out: LeftOut) -> None:
     """Told of nothing left out."""
 
@@ -216,3 +269,11 @@ class EntryReads:
         listed by several counted once (``item_count``)."""
         with self._connection() as connection:
             return item_count(connection, source_ids)
+
+    def each_item_fields(
+        self, source_ids: Sequence[str] | None, use: Callable[[Iterator[ItemFields]], T]
+    ) -> T:
+        """``use`` applied to the matching fields of every live entry of the sources
+        (``item_fields``), read while ``use`` runs."""
+        with self._connection() as connection:
+            return use(item_fields(connection, source_ids))

@@ -13,6 +13,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from feeds.config import SourceConfig, TopicConfig
 from feeds.ledger import hub
@@ -22,7 +23,7 @@ from feeds.model import UTC, StoredEntry
 from feeds.serve.left_out import LeftOutReport
 from feeds.serve.publish import FeedPublisher, TopicVersion
 from feeds.serve.render import feed_updated
-from feeds.serve.topics import newest_entries, select_entries
+from feeds.serve.topics import count_entries, newest_entries
 
 #: The most entries an embedded widget shows.
 MAX_EMBED_COUNT = 20
@@ -283,16 +284,18 @@ class Overview:
 
     def _read(self, topic: TopicConfig) -> TopicOverview:
         """The topic's newest entries, read as its feeds read them; its count, counted by the
-        database for a topic that keeps every entry of its sources, else by choosing among
-        them all (labels and keywords are matched in Python)."""
+        database for a topic that keeps every entry of its sources, else from the matching
+        fields of every entry of its sources (labels and keywords are matched in Python), read
+        a batch at a time."""
         publisher = self.publisher
         record = publisher.left_out.record
         latest = newest_entries(
             topic, publisher.ledger, max(topic.limit, MAX_EMBED_COUNT), left_out=record
         )
         if topic.labels or topic.exclude_labels or topic.keywords:
-            candidates = publisher.ledger.entries(topic.sources or None, left_out=record)
-            entry_count = len(select_entries(topic, candidates, len(candidates)))
+            entry_count = publisher.ledger.each_item_fields(
+                topic.sources or None, partial(count_entries, topic)
+            )
         else:
             entry_count = publisher.ledger.item_count(topic.sources or None)
         feed_entries = latest[: topic.limit]

@@ -15,10 +15,11 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Sequence
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from feeds.config import TopicConfig
 from feeds.identity import PLAIN_CHARACTERS, item_key, normalise_text
+from feeds.ledger.items import ItemFields
 from feeds.ledger.store import EntryBatch
 from feeds.model import LeftOut, StoredEntry
 
@@ -47,15 +48,38 @@ def _keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
 def matches(topic: TopicConfig, stored: StoredEntry) -> bool:
     """True when the entry belongs to the topic (its source is checked by the caller)."""
     entry = stored.entry
-    labels = {fold(label) for label in entry.labels}
+    return _matches_fields(topic, entry.labels, entry.title, entry.summary)
+
+
+def _matches_fields(
+    topic: TopicConfig, entry_labels: Iterable[str], title: str, summary: str
+) -> bool:
+    labels = {fold(label) for label in entry_labels}
     if topic.labels and not labels & {fold(label) for label in topic.labels}:
         return False
     if labels & {fold(label) for label in topic.exclude_labels}:
         return False
     pattern = _keyword_pattern(topic.keywords)
-    return pattern is None or any(
-        pattern.search(fold(text)) for text in (entry.title, entry.summary)
-    )
+    return pattern is None or any(pattern.search(fold(text)) for text in (title, summary))
+
+
+def count_entries(topic: TopicConfig, rows: Iterable[ItemFields]) -> int:
+    """How many entries ``select_entries`` would choose among these stored rows of the
+    topic's sources (with no limit), from their matching fields alone: each item counted as
+    listed by the source that showed it first, of the listings the topic keeps."""
+    first: dict[str, tuple[Any, str]] = {}  # an item's key: its first listing's (seen, source)
+    listed: dict[tuple[str, str], int] = {}  # (item key, source): the source's listings of it
+    for row in rows:
+        if topic.sources and row.source_id not in topic.sources:
+            continue
+        if not _matches_fields(topic, row.labels, row.title, row.summary):
+            continue
+        shown = (row.first_seen, row.source_id)
+        known = first.get(row.item_key)
+        if known is None or shown < known:
+            first[row.item_key] = shown
+        listed[row.item_key, row.source_id] = listed.get((row.item_key, row.source_id), 0) + 1
+    return sum(listed[key, source] for key, (_seen, source) in first.items())
 
 
 def select_entries(
