@@ -162,6 +162,8 @@ class ItemFields:
 def _labels(stored: object) -> list[Any]:
     """A row's labels as stored (JSON text; already decoded by PostgreSQL's driver), or none
     if they cannot be read."""
+    if stored == "[]":  # most rows: sooner
+        return []
     labels = stored
     if isinstance(stored, str | bytes):
         try:
@@ -181,7 +183,9 @@ def item_fields(connection: Connection, source_ids: Sequence[str] | None) -> Ite
     keywords reads, instead of whole entries. Rows are as stored, not cleaned."""
     table = entries_table
     query = select(
-        table.c.source_id, table.c.item_key, table.c.first_seen, table.c.title,
+        # the instant first seen as stored (text on SQLite, in an order-keeping form): only
+        # compared with others read alike, never converted
+        table.c.source_id, table.c.item_key, type_coerce(table.c.first_seen, Text), table.c.title,
         table.c.summary, type_coerce(table.c.labels, Text).label("labels"),
     ).where(table.c.removed_at.is_(None))  # fmt: skip
     if source_ids is not None:
@@ -190,7 +194,7 @@ def item_fields(connection: Connection, source_ids: Sequence[str] | None) -> Ite
     for row in result:
         labels = _labels(row.labels)
         yield ItemFields(
-            source_id=row.source_id, item_key=row.item_key or "", first_seen=row.first_seen,
+            source_id=row.source_id, item_key=row.item_key or "", first_seen=row[2],
             title=row.title or "", summary=row.summary or "",
             labels=[label for label in labels if isinstance(label, str)],
         )  # fmt: skip
