@@ -199,6 +199,37 @@ def test_one_request_at_a_time_per_host() -> None:
     assert most == 1
 
 
+def test_turns_at_a_host_are_booked_in_the_order_asked_for_and_kept() -> None:
+    time = FakeTime()
+    gate = HostGate(spacing=2.0, clock=time.clock, sleep=time.sleep)
+    assert gate.book("a.example", "first") == 0.0  # now
+    with gate.hold("a.example"):
+        pass
+    assert [gate.book("a.example", key) for key in ("second", "third")] == [2.0, 4.0]
+    assert gate.book("b.example", "elsewhere") == 0.0  # another host: its own turns
+    time.now += 1.0
+    assert gate.book("a.example", "second") == 1.0  # the same turn, asked again
+    assert gate.book("a.example", "fourth") == 5.0
+    gate.cancel("a.example", "fourth")  # given back: the next is booked in its place
+    assert gate.book("a.example", "fifth") == 5.0
+    time.now += 1.0
+    assert gate.book("a.example", "second") == 0.0  # its turn has come
+    with gate.hold("a.example"):
+        pass
+    assert time.sleeps == []  # each took its turn when it came: nobody waited in ``hold``
+
+
+def test_a_turn_that_comes_while_the_host_is_still_busy_moves_on() -> None:
+    time = FakeTime()
+    gate = HostGate(spacing=2.0, clock=time.clock, sleep=time.sleep)
+    assert gate.book("a.example", "first") == 0.0
+    with gate.hold("a.example"):  # a slow answer: still going at the next turn
+        assert gate.book("a.example", "second") == 2.0
+        time.now += 2.0
+        assert gate.book("a.example", "second") == 2.0  # not now: it would wait in ``hold``
+    assert HostGate(spacing=0.0).book("a.example", "any") == 0.0  # no spacing, no turns
+
+
 def test_a_fetch_says_how_long_it_waited_for_its_host(server: LocalServer) -> None:
     server.routes["/a"] = Route(b"first")
     server.routes["/b"] = Route(b"second", etag='"b"')

@@ -8,11 +8,13 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from ipaddress import ip_network
 
 import httpx
 
 from feeds.ledger.store import Ledger, SourceState
 from feeds.refresh.fetch import Fetcher
+from feeds.refresh.gate import HostGate
 from feeds.refresh.outcomes import Status
 from feeds.refresh.refresher import Refresher
 from feeds.refresh.scheduler import (
@@ -25,7 +27,7 @@ from feeds.refresh.scheduler import (
     stop_scheduler,
 )
 from sources import ADAPTERS
-from tests.http_server import LocalServer, Route
+from tests.http_server import LocalServer, Route, local_server
 from tests.refresh_kit import Clock, item, make_refresher, make_source, open_ledger, page
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
@@ -226,6 +228,42 @@ def test_a_run_that_finds_its_source_leased_by_another_process_keeps_its_interva
     run_scheduled_refresh(refresher, source, looked_again.append)
     assert looked_again == []  # it is due: the other process is on it, the next run will see
     assert server.requests == []
+
+
+def test_one_hosts_spacing_never_keeps_another_hosts_sources_from_the_threads(
+    ledger: Ledger,
+) -> None:
+    """Eight sources of a busy host are due before four of another, on four threads: the
+    busy host's sources wait for their turns without holding the threads, so the other
+    host's are fetched at their own pace, not after the busy host's queue."""
+    with local_server("127.0.0.1") as busy, local_server("127.0.0.2") as other:
+        sources = []
+        for server, name, count in ((busy, "busy", 8), (other, "other", 4)):
+            for n in range(count):
+                server.routes[f"/news{n}"] = page(item(f"{name} story {n}", 20))
+                sources.append(make_source(server, f"/news{n}", id=f"{name}-{n}"))
+        refresher = Refresher(
+            ledger=ledger,
+            fetcher=Fetcher(timeout=httpx.Timeout(5.0), gate=HostGate(spacing=0.4),
+                            allow_networks=(ip_network("127.0.0.0/8"),)),
+            adapters=ADAPTERS,
+        )  # fmt: skip
+        scheduler = build_scheduler(tuple(sources), refresher, threads=4)
+        scheduler.start()
+        try:
+            deadline = time.monotonic() + 30
+            while len(other.requests) < 4 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            busy_when_other_was_done = len(busy.requests)
+            while len(busy.requests) < 8 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            stop_scheduler(scheduler, refresher)
+            refresher.fetcher.close()
+    assert len(other.requests) == 4
+    assert len(busy.requests) == 8  # each in its turn, none lost
+    # the other host's four took about 3 spacings, as did the busy host's first four or so
+    assert busy_when_other_was_done <= 6
 
 
 def test_stopping_abandons_the_refresh_under_way_and_queued_runs_do_nothing(

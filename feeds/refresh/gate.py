@@ -1,5 +1,7 @@
 """Politeness per host: one request at a time, and a least spacing between two, in this
-process or among every process sharing a book of turns; every wait can be abandoned."""
+process or among every process sharing a book of turns; every wait can be abandoned. Turns
+can also be booked ahead, in the order they are asked for, so that a scheduled refresh
+whose host is busy comes back at its turn instead of holding a thread while it waits."""
 
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ from feeds.errors import FeedpubError
 from feeds.refresh.network import SLICE_SECONDS, StoppedError
 
 logger = logging.getLogger(__name__)
+
+#: A booked turn this close (seconds) is taken now: the request waits out the rest.
+BOOKING_SLACK_SECONDS = 0.25
 
 
 #: Takes a turn at a host in a book other processes share (``Ledger.take_turn``): given the
@@ -38,6 +43,44 @@ class HostGate:
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _last_start: dict[str, float] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
+    #: The latest turn booked at each host, and each booking's turn, by host and key.
+    _last_booked: dict[str, float] = field(default_factory=dict)
+    _bookings: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def book(self, host: str, key: str) -> float:
+        """How many seconds ``key`` (a source, say) should wait before asking ``host``: 0 to
+        go now. Turns are booked in the order asked for, a spacing apart after the last
+        request started and the last turn booked; asking again with the same key gets the
+        same turn (0 once it has come; a turn the host is still busy at moves one spacing
+        on). This process's order only: a book shared with other processes is consulted by
+        ``hold``, as always."""
+        if self.spacing <= 0:
+            return 0.0
+        with self._guard:
+            now = self.clock()
+            turn = self._bookings.get((host, key))
+            if turn is None:
+                last = max(self._last_start.get(host, -self.spacing),
+                           self._last_booked.get(host, -self.spacing))  # fmt: skip
+                turn = max(now, last + self.spacing)
+            elif turn - now <= BOOKING_SLACK_SECONDS:
+                lock = self._locks.get(host)
+                if lock is not None and lock.locked():  # the request before is still going
+                    turn = max(now, self._last_booked.get(host, now)) + self.spacing
+            self._last_booked[host] = max(turn, self._last_booked.get(host, turn))
+            if turn - now <= BOOKING_SLACK_SECONDS:
+                self._bookings.pop((host, key), None)
+                return 0.0
+            self._bookings[host, key] = turn
+            return turn - now
+
+    def cancel(self, host: str, key: str) -> None:
+        """Give back ``key``'s booked turn at ``host`` (if it was the last booked there, the
+        next is booked as if it had never been)."""
+        with self._guard:
+            turn = self._bookings.pop((host, key), None)
+            if turn is not None and self._last_booked.get(host) == turn:
+                self._last_booked[host] = turn - self.spacing
 
     def hold(self, host: str) -> _HostTurn:
         """A context manager holding ``host``'s turn (waiting for the spacing first)."""

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 from feeds import metrics
 from feeds.config import SourceConfig
@@ -132,6 +133,19 @@ class Refresher:
         """Abandon the refreshes under way (their fetches and waits for a host's turn end with
         ``StoppedError``, nothing of them stored) and start none from now on."""
         self.fetcher.stop()
+
+    def turn_wait(self, source: SourceConfig) -> float:
+        """Seconds until the source's page may be asked of its host without waiting behind
+        this process's other requests there (a turn booked in order: ``HostGate.book``); 0
+        to go now, and for a source not fetched over HTTP."""
+        host = _http_host(source.url)
+        return 0.0 if host is None else self.fetcher.gate.book(host, source.id)
+
+    def cancel_turn(self, source: SourceConfig) -> None:
+        """Give back the turn ``turn_wait`` booked for the source."""
+        host = _http_host(source.url)
+        if host is not None:
+            self.fetcher.gate.cancel(host, source.id)
 
     def renew_leases(self) -> int:
         """Extend every lease this process holds by ``lease`` from now (the scheduler does it
@@ -436,3 +450,11 @@ class Refresher:
             if not isinstance(page, Document):
                 return documents, results
             documents.append(page)
+
+
+def _http_host(url: str) -> str | None:
+    """The host an http(s) URL is fetched from (as the fetcher spaces it), else ``None``."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        return None
+    return (parts.hostname or "").lower()

@@ -6,11 +6,14 @@ Each job runs on its source's interval with jitter, never overlapping itself
 Its first run is placed from the stored time of the source's last fetch, so a restart causes
 no burst of fetches; a job whose source is backing off after failures skips its turn, and so
 does one whose source another process sharing the database is refreshing (a lease held in the
-database: each due source is refreshed by one process). One more job renews this process's
-leases every third of their length, on a thread of its own so that busy refreshes never delay
-it: a refresh however long keeps its source, and a crashed process's sources are taken over
-once its leases run out. To stop, ``Refresher.stop`` first (refreshes under way are abandoned,
-queued runs do nothing), then the scheduler's ``shutdown``: ``stop_scheduler`` does both.
+database: each due source is refreshed by one process). A due source whose host is busy with
+this process's other sources is moved to its booked turn at that host, so that a thread never
+sleeps out one host's spacing while other hosts' sources wait for a thread. One more job
+renews this process's leases every third of their length, on a thread of its own so that
+busy refreshes never delay it: a refresh however long keeps its source, and a crashed
+process's sources are taken over once its leases run out. To stop, ``Refresher.stop`` first
+(refreshes under way are abandoned, queued runs do nothing), then the scheduler's
+``shutdown``: ``stop_scheduler`` does both.
 """
 
 from __future__ import annotations
@@ -148,6 +151,8 @@ def _run(
 ) -> None:
     if refresher.stopping:
         return
+    if look_again is not None and _wait_for_turn(refresher, source, look_again):
+        return
     try:
         outcome = refresher.refresh_if_due(source)
     except LedgerUnavailableError as error:
@@ -168,6 +173,26 @@ def _run(
     if due is not None and due > refresher.clock():
         spread = min(LOOK_AGAIN_SPREAD, source.refresh_interval / 20)
         look_again(due + spread * refresher.rng.random())
+
+
+def _wait_for_turn(
+    refresher: Refresher, source: SourceConfig, look_again: Callable[[dt.datetime], None]
+) -> bool:
+    """True when the source is due but its host's turn is later (other sources of that host
+    ask it first): its job is moved to that turn, and the thread is free for other hosts'
+    sources meanwhile, rather than sleeping out the spacing."""
+    wait = refresher.turn_wait(source)
+    if wait <= 0:
+        return False
+    try:
+        due = refresher.is_due(source)
+    except LedgerUnavailableError:
+        due = False
+    if not due:  # the run finds that out and looks again when it is: no turn needed now
+        refresher.cancel_turn(source)
+        return False
+    look_again(refresher.clock() + dt.timedelta(seconds=wait))
+    return True
 
 
 def _run_job_at(scheduler: BackgroundScheduler, job_id: str, when: dt.datetime) -> None:
