@@ -1,22 +1,51 @@
-"""nginx on the README's ``deploy/nginx-proxy-cache.conf``, as committed but for the operator's
-values (filled in for 127.0.0.1 and a folder of its own), as ``tests/test_proxy_cache.py`` runs
-it.
+"""Benchmark: nginx caching in front of ``feedpub serve`` on the README's
+``deploy/nginx-proxy-cache.conf`` against nginx serving the same bytes as a static file, for
+200s, gzipped 200s and 304s; and how soon a new entry is served through the cache.
+
+Run: ``.venv/bin/python -m bench.proxy_cache`` (needs ``wrk`` and ``nginx``, as
+``bench.serve_throughput``). The two are loaded in turns, case by case. Prints requests per
+second and p99 for both and the cache's share of static nginx's throughput (the target: 0.9 at
+least); and, for an entry stored as the load starts, the seconds until the cache served it,
+against the feed's ``max-age``. Also runs the committed configuration (its operator's values
+filled in for 127.0.0.1 and a folder of its own) for ``tests/test_proxy_cache.py``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import grp
+import gzip
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
+import tempfile
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.serve_throughput import CONNECTIONS, NGINX_CONF, SECONDS, free_port, wait_for, wrk
+from feeds.config import bundled_config_path
+from feeds.ledger.store import Ledger, Retention
+from feeds.model import UTC, Entry
+
 DEPLOY_CONF = Path(__file__).resolve().parent.parent / "deploy" / "nginx-proxy-cache.conf"
+TOPIC = "all-news"
+#: The source a new entry is stored for, to see how soon the cache serves it.
+SOURCE = "newsroom"
+#: The bundled sources' refresh interval in the copy of its configuration used here: its
+#: feeds' max-age is the shortest there is, a minute, so that the cache's freshness is seen
+#: within one run.
+REFRESH_MINUTES = 2
+#: How long after its max-age a feed may take to show the new entry: nginx counts in whole
+#: seconds, and the first request after the max-age gets the copy kept before.
+FRESHNESS_MARGIN = 3.0
 #: The host the committed configuration serves (its ``server_name``, kept as it is).
 PUBLIC_HOST = "feeds.example.org"
 
@@ -96,3 +125,160 @@ def _user_directive() -> str:
 def _accepts(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _get(url: str, headers: dict[str, str]) -> tuple[bytes, str]:
+    """A feed's body and ETag, asked of ``url`` as its public host."""
+    request = urllib.request.Request(url, headers={"Host": PUBLIC_HOST, **headers})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.read(), str(response.headers["ETag"])
+
+
+def _max_age(url: str) -> int:
+    request = urllib.request.Request(url, headers={"Host": PUBLIC_HOST}, method="HEAD")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        control = str(response.headers["Cache-Control"])
+    return int(control.rpartition("max-age=")[2].split(",")[0])
+
+
+class FreshnessCheck(threading.Thread):
+    """Stores a new entry for ``SOURCE`` and asks ``url`` for the feed every 0.2 seconds until
+    it holds the entry, for ``limit`` seconds at most; ``seconds`` is how long that took
+    (``None`` if it never came) and ``loaded`` whether a load run was on at the time."""
+
+    def __init__(self, url: str, database_url: str, limit: float) -> None:
+        super().__init__(daemon=True)
+        self.url, self.database_url, self.limit = url, database_url, limit
+        self.seconds: float | None = None
+        self.loaded = False
+        self.loading = threading.Event()  # set while a load run is on
+
+    def run(self) -> None:
+        now = dt.datetime.now(UTC)
+        title = f"Proxy cache freshness check {now:%H:%M:%S.%f}"
+        entry = Entry(
+            id=f"urn:uuid:{now.strftime('%H%M%S%f')[:8]}-0000-5000-8000-000000000000",
+            source_id=SOURCE,
+            title=title,
+            link="https://news.northfield.example/newsroom/freshness-check",
+            date=now.date(),
+            published=now,
+            summary="Stored by bench.proxy_cache.",
+            labels=(),
+        )
+        ledger = Ledger.open(self.database_url)
+        try:
+            with ledger.transaction() as transaction:
+                transaction.merge(SOURCE, [entry], now=now, retention=Retention())
+        finally:
+            ledger.close()
+        started = time.monotonic()
+        while time.monotonic() - started < self.limit:
+            body, _etag = _get(self.url, {})
+            if title.encode() in body:
+                self.seconds = time.monotonic() - started
+                self.loaded = self.loading.is_set()
+                return
+            time.sleep(0.2)
+
+
+def main() -> None:
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
+            raise SystemExit(f"{tool} is not installed: apt-get install wrk nginx-light")
+    root = Path(tempfile.mkdtemp(prefix="feedpub-bench-proxy-"))
+    root.chmod(0o755)  # static nginx's workers run as another user
+    site = root / "site"
+    shutil.copytree(bundled_config_path().parent, site)  # the sample listings beside it
+    config = site / "feedpub.toml"
+    config.write_text(
+        config.read_text().replace("refresh_minutes = 30", f"refresh_minutes = {REFRESH_MINUTES}")
+    )
+    database_url = f"sqlite:///{root / 'feeds.db'}"
+    env = {**os.environ, "FEEDPUB_DATABASE_URL": database_url, "FEEDPUB_CONFIG": str(config)}
+    feedpub = str(Path(sys.executable).parent / "feedpub")
+    subprocess.run([feedpub, "refresh"], cwd=root, env=env, check=True, capture_output=True)
+    port, static_port, proxy_port = free_port(), free_port(), free_port()
+    serve = ["serve", "--no-scheduler", "--port", str(port), "--workers", "2", "--threads", "2"]
+    server = subprocess.Popen(
+        [feedpub, *serve],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    static_root, proxy_root = root / "static", root / "proxy"
+    (static_root / "www" / "feeds").mkdir(parents=True)
+    (static_root / "tmp").mkdir()
+    proxy_root.mkdir()
+    static_conf = static_root / "nginx.conf"
+    try:
+        feed_url = f"http://127.0.0.1:{port}/feeds/{TOPIC}.rss"
+        wait_for(feed_url)
+        time.sleep(1.5)  # past the servers' version check interval
+        body, _etag = _get(feed_url, {})
+        static = static_root / "www" / "feeds" / f"{TOPIC}.rss"
+        static.write_bytes(body)
+        (static.parent / f"{TOPIC}.rss.gz").write_bytes(gzip.compress(body, 6, mtime=0))
+        static_conf.write_text(NGINX_CONF.format(root=static_root, port=static_port))
+        subprocess.run([nginx_command(), "-c", str(static_conf)], check=True)
+        static_url = f"http://127.0.0.1:{static_port}/feeds/{TOPIC}.rss"
+        wait_for(static_url)
+        proxy_conf = write_proxy_conf(
+            proxy_root,
+            listen=f"127.0.0.1:{proxy_port} reuseport",
+            upstream=f"127.0.0.1:{port}",
+            workers=2,
+        )
+        with running_nginx(proxy_conf, proxy_port):
+            proxy_url = f"http://127.0.0.1:{proxy_port}/feeds/{TOPIC}.rss"
+            _measure(static_url, proxy_url, body, database_url)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        if (static_root / "nginx.pid").exists():
+            subprocess.run([nginx_command(), "-c", str(static_conf), "-s", "stop"], check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _measure(static_url: str, proxy_url: str, body: bytes, database_url: str) -> None:
+    max_age = _max_age(proxy_url)
+    for encoding in ({}, {"Accept-Encoding": "gzip"}):  # both copies in the cache
+        _get(proxy_url, encoding)
+    print(f"feed: /feeds/{TOPIC}.rss, {len(body):,} bytes ({len(gzip.compress(body)):,} gzipped)")
+    print(f"load: wrk -t2 -c{CONNECTIONS} -d{SECONDS}s; feedpub serve: 2 workers x 2 threads")
+    print("static: nginx, 2 workers, the same bytes as a file (gzip_static, open_file_cache)")
+    print("cache: nginx, 2 workers, deploy/nginx-proxy-cache.conf in front of feedpub serve")
+    print(f"{'case':<6} {'cache req/s':>12} {'p99':>9} {'static req/s':>13} {'p99':>9} ratio")
+    freshness = FreshnessCheck(proxy_url, database_url, max_age + FRESHNESS_MARGIN)
+    freshness.start()
+    cases = (("200", False, False), ("gzip", True, False), ("304", False, True))
+    for case, gzipped, conditional in cases:
+        rates = []
+        for url in (proxy_url, static_url):
+            headers = {"Host": PUBLIC_HOST}
+            if gzipped:
+                headers["Accept-Encoding"] = "gzip"
+            if conditional:
+                headers["If-None-Match"] = _get(url, {})[1]
+            freshness.loading.set()
+            rates.append(wrk(url, headers))
+            freshness.loading.clear()
+        (ours, our_p99), (theirs, their_p99) = rates
+        print(
+            f"{case:<6} {ours:>12,.0f} {our_p99:>9} {theirs:>13,.0f} {their_p99:>9} "
+            f"{ours / theirs:>5.2f}"
+        )
+    freshness.join()
+    if freshness.seconds is None:
+        print(f"fresh: NO, an entry stored as the load began was not served within {max_age} s")
+    else:
+        when = "under load" if freshness.loaded else "after the load runs"
+        print(
+            f"fresh: an entry stored as the load began was served through the cache "
+            f"{freshness.seconds:.1f} s later ({when}; max-age {max_age} s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
