@@ -1,0 +1,193 @@
+"""Benchmark: what a topic's feed and the pages cost as the ledger grows, on a SQLite file.
+
+Run: ``.venv/bin/python -m bench.render_scale`` (``--sizes 10000,100000,1000000``, the
+default; about 10 minutes at 1M). One ledger of 100 sources grows to each size in turn
+(rows written straight into the entries table, every seventh item also listed by a second
+source a minute later, so that de-duplication has work to do); at each size, with a cold
+render cache each time, it prints the median of three renders of:
+
+- the catch-all topic's Atom feed (50 entries of every source), and its RSS and JSON Feed;
+- a topic of one label (``Press release``, every fifth entry) and one of one source;
+- the overview the index page and topic pages show (every topic's count and latest entries);
+
+with what a cold catch-all render adds at its peak to the process's resident memory (its
+high-water mark, reset before) and to Python's allocations (``tracemalloc``, in a separate
+render: tracing slows Python down).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import statistics
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+
+from feeds.config import Config, parse_config
+from feeds.identity import item_key
+from feeds.ledger.merge import content_hash
+from feeds.ledger.store import Ledger
+from feeds.ledger.tables import entries_table, sources_table
+from feeds.model import UTC, Entry
+from feeds.serve.overview import Overview
+from feeds.serve.publish import FeedFormat, FeedPublisher
+from tests.refresh_kit import open_ledger
+
+SOURCES = 100
+BASE = "https://feeds.example.org"
+NEWEST = dt.datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+CHUNK = 20_000
+
+
+def config_text() -> str:
+    text = '[publisher]\nname = "Bench feeds"\nallowed_hosts = ["feeds.example.org"]\n'
+    text += "".join(
+        f'[[sources]]\nid = "s{n:03d}"\ntitle = "Source {n}"\n'
+        f'url = "https://www{n}.example.org/news/lang--en/index.htm"\n'
+        for n in range(SOURCES)
+    )
+    text += '[[topics]]\nid = "all"\ntitle = "All"\nlimit = 50\n'
+    text += '[[topics]]\nid = "press"\ntitle = "Press"\nlimit = 50\nlabels = ["Press release"]\n'
+    text += '[[topics]]\nid = "one"\ntitle = "One source"\nlimit = 50\nsources = ["s000"]\n'
+    return text
+
+
+def row(n: int, source: int, *, shared_from: int | None = None) -> dict[str, Any]:
+    """The entries row of item ``n`` (newer for smaller ``n``) as ``source`` lists it."""
+    published = NEWEST - dt.timedelta(minutes=7 * n) + dt.timedelta(minutes=shared_from or 0)
+    day = published.date()
+    labels = ["Press release"] if n % 5 == 0 else []
+    entry = Entry(
+        id=f"urn:bench:{source}:{n}",
+        source_id=f"s{source:03d}",
+        title=f"Notice {n} on the work of office {n % 97}",
+        link=f"https://www{source}.example.org/news/{n}",
+        date=day,
+        published=published,
+        summary=f"A summary of notice {n}, of about the length listings give, in one line.",
+        labels=tuple(labels),
+    )
+    return {
+        "source_id": entry.source_id, "id": entry.id, "title": entry.title, "link": entry.link,
+        "listing_date": day, "published": published, "updated": published,
+        "first_seen": published, "summary": entry.summary, "labels": labels, "credit": None,
+        "group_heading": None, "image": None, "content_hash": content_hash(entry),
+        "on_page": False, "instant": int(published.timestamp()),
+        "item_key": item_key(entry.title, day),
+    }  # fmt: skip
+
+
+def grow(ledger: Ledger, start: int, stop: int) -> None:
+    """Items ``start`` to ``stop`` (every seventh listed by two sources), and each source's
+    version moved on, as a merge would."""
+    for first in range(start, stop, CHUNK):
+        rows = []
+        for n in range(first, min(first + CHUNK, stop)):
+            rows.append(row(n, n % SOURCES))
+            if n % 7 == 0:
+                rows.append(row(n, (n + 1) % SOURCES, shared_from=1))
+        with ledger.transaction() as transaction:
+            transaction.connection.execute(entries_table.insert(), rows)
+    with ledger.transaction() as transaction:
+        connection = transaction.connection
+        if start == 0:
+            connection.execute(
+                sources_table.insert(), [{"id": f"s{n:03d}", "version": 1} for n in range(SOURCES)]
+            )
+        connection.execute(update(sources_table).values(version=sources_table.c.version + 1))
+
+
+def median_seconds(work: Callable[[], object], runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        gc.collect()
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def status_megabytes(field: str) -> float:
+    """A figure of this process's ``/proc/self/status`` (``VmRSS``, ``VmHWM``), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise SystemExit(f"no {field} in /proc/self/status")
+
+
+def peak_megabytes(work: Callable[[], object]) -> tuple[float, float]:
+    """What ``work`` adds at its peak: to the process's resident memory (the high-water mark,
+    reset first: every allocation, lxml's too), and to Python's allocations (``tracemalloc``)."""
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")  # the high-water mark starts again from here
+    before = status_megabytes("VmRSS")
+    work()
+    resident = status_megabytes("VmHWM") - before
+    gc.collect()
+    tracemalloc.start()
+    try:
+        work()
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return resident, peak / 1e6
+
+
+def measure(config: Config, ledger: Ledger, size: int) -> None:
+    def render(topic: str, feed_format: FeedFormat) -> Callable[[], object]:
+        def cold() -> object:
+            publisher = FeedPublisher(config, ledger, version_ttl=0, now=lambda: NEWEST)
+            return publisher.feed(topic, feed_format, base_url=BASE)
+
+        return cold
+
+    def overview() -> object:
+        publisher = FeedPublisher(config, ledger, version_ttl=0, now=lambda: NEWEST)
+        return Overview(publisher, clock=lambda: NEWEST).topics()
+
+    figures = [
+        median_seconds(render("all", FeedFormat.ATOM)),
+        median_seconds(render("all", FeedFormat.RSS)),
+        median_seconds(render("all", FeedFormat.JSON)),
+        median_seconds(render("press", FeedFormat.ATOM)),
+        median_seconds(render("one", FeedFormat.ATOM)),
+        median_seconds(overview, runs=1 if size > 200_000 else 3),
+    ]
+    resident, traced = peak_megabytes(render("all", FeedFormat.ATOM))
+    cells = " ".join(f"{seconds * 1000:>9.0f}" for seconds in figures)
+    print(f"{size:>9,} {cells} {resident:>9.1f} {traced:>9.1f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    arguments = parser.parse_args()
+    sizes = sorted(int(size) for size in arguments.sizes.split(","))
+    with tempfile.TemporaryDirectory(prefix="feedpub-render-scale-") as directory:
+        path = Path(directory) / "feedpub.toml"
+        config = parse_config(config_text(), path, adapter_kinds={"ilo"}, environ={})
+        ledger = open_ledger(f"sqlite:///{Path(directory) / 'ledger.db'}")
+        print(f"{SOURCES} sources; every seventh item listed twice; medians of 3, in ms")
+        print(
+            f"{'items':>9} {'all atom':>9} {'all rss':>9} {'all json':>9} {'label':>9} "
+            f"{'1 source':>9} {'overview':>9} {'+RSS MB':>9} {'+py MB':>9}"
+        )
+        grown = 0
+        for size in sizes:
+            # rows, counting the second listings: the items' count is size * 7 / 8
+            items = size * 7 // 8
+            grow(ledger, grown, items)
+            grown = items
+            measure(config, ledger, size)
+        ledger.close()
+
+
+if __name__ == "__main__":
+    main()
