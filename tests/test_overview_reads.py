@@ -70,6 +70,7 @@ class SourceReadsLedger(ObservedLedger):
         self.asked: list[tuple[str, ...] | None] = []
         self.hold: threading.Event | None = None
         self.held = threading.Event()
+        self.on_first_batch: Callable[[], object] = lambda: None
 
     def newest_entries(
         self,
@@ -81,6 +82,7 @@ class SourceReadsLedger(ObservedLedger):
     ) -> EntryBatch:
         if before is None:
             self.asked.append(None if source_ids is None else tuple(source_ids))
+            self.on_first_batch()
         if self.hold is not None:
             self.held.set()
             assert self.hold.wait(10)
@@ -184,6 +186,34 @@ def test_a_topic_being_read_again_is_answered_with_its_overview_before(
         reader.join(10)
     ledger.hold = None
     assert overview.topic("other").entry_count == old.entry_count + PER_SOURCE
+
+
+def test_a_slow_topic_is_read_again_only_after_resting_a_few_times_its_reads_length(
+    config: Config, ledger: SourceReadsLedger
+) -> None:
+    now = [0.0]
+    overview = Overview(
+        FeedPublisher(config, ledger, version_ttl=0), clock=lambda: NOW, monotonic=lambda: now[0]
+    )
+
+    def two_seconds() -> None:
+        now[0] += 2.0
+
+    ledger.on_first_batch = two_seconds  # each read of a topic takes 2 s
+    first = overview.topic("other")
+    store(ledger, "other", listing("other", start=PER_SOURCE), 60)
+    now[0] += 7.0
+    assert overview.topic("other") is first  # resting: 4 x 2 s after its read
+    assert overview.topic("pair") is not None  # another topic is read all the same
+    now[0] += 1.0
+    assert overview.topic("other").entry_count == first.entry_count + PER_SOURCE
+    ledger.on_first_batch = lambda: None  # quick reads never rest
+    store(ledger, "other", listing("other", start=2 * PER_SOURCE), 70)
+    now[0] += 8.5  # past the rest of the slow read before
+    read = overview.topic("other")
+    assert read.entry_count == first.entry_count + 2 * PER_SOURCE
+    store(ledger, "other", listing("other", start=3 * PER_SOURCE), 80)
+    assert overview.topic("other").entry_count == first.entry_count + 3 * PER_SOURCE
 
 
 LABELS = ("Press release", "press  RELEASE", "Événement", "evenement", "Story")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -198,18 +199,40 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
+#: An overview read in at least this many seconds (a topic with labels or keywords over a
+#: very large ledger: its count reads every entry's matching fields) is read again no sooner
+#: than ``RESTING_READS`` times as long after it, so that pages spend at most a fraction of a
+#: thread on such reads however often the ledger changes. Feeds are never held back so.
+SLOW_READ_SECONDS = 1.0
+RESTING_READS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class _KeptOverview:
+    version: TopicVersion
+    overview: TopicOverview
+    read_at: float  # when the read ended (``Overview.monotonic``)
+    seconds: float  # how long it took
+
+
 class Overview:
     """Topic overviews (each kept until one of its topic's sources changes) and source health
     (read each time, at the time ``clock`` tells)."""
 
     def __init__(
-        self, publisher: FeedPublisher, *, clock: Callable[[], dt.datetime] = utc_now
+        self,
+        publisher: FeedPublisher,
+        *,
+        clock: Callable[[], dt.datetime] = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.publisher = publisher
         self.clock = clock
         self.config = publisher.config
-        #: Each topic's overview, and the version of its sources it was read at.
-        self._kept: dict[str, tuple[TopicVersion, TopicOverview]] = {}
+        #: Each topic's overview, the version of its sources it was read at, when the read
+        #: ended (``monotonic``) and how long it took.
+        self._kept: dict[str, _KeptOverview] = {}
+        self.monotonic = monotonic
         #: Held while a topic's overview is read; a request finding it held is given the
         #: one before, if there is one.
         self._reading = {topic.id: threading.Lock() for topic in self.config.topics}
@@ -264,23 +287,34 @@ class Overview:
 
     def _overview(self, topic: TopicConfig) -> TopicOverview:
         """The topic's overview as of its sources' versions: the one kept, or read now (by
-        one request at a time; the others are given the one before meanwhile, if any)."""
+        one request at a time; the others are given the one before meanwhile, if any). A
+        topic whose read is slow (``SLOW_READ_SECONDS``) is read again no sooner than
+        ``RESTING_READS`` times that read's length after it, whatever changes meanwhile."""
         version = self.publisher.topic_version(topic)
         kept = self._kept.get(topic.id)
-        if kept is not None and kept[0] == version:
-            return kept[1]
+        if kept is not None and (kept.version == version or self._resting(kept)):
+            return kept.overview
         reading = self._reading[topic.id]
         if not reading.acquire(blocking=kept is None):
             assert kept is not None  # noqa: S101  (only a request with one to give waits not)
-            return kept[1]
+            return kept.overview
         try:
             kept = self._kept.get(topic.id)
-            if kept is None or kept[0] != version:
-                kept = (version, self._read(topic))
+            if kept is None or kept.version != version:
+                started = self.monotonic()
+                overview = self._read(topic)
+                ended = self.monotonic()
+                kept = _KeptOverview(version, overview, ended, ended - started)
                 self._kept[topic.id] = kept
-            return kept[1]
+            return kept.overview
         finally:
             reading.release()
+
+    def _resting(self, kept: _KeptOverview) -> bool:
+        """True while a slow read's overview is kept whatever changed since."""
+        if kept.seconds < SLOW_READ_SECONDS:
+            return False
+        return self.monotonic() - kept.read_at < RESTING_READS * kept.seconds
 
     def _read(self, topic: TopicConfig) -> TopicOverview:
         """The topic's newest entries, read as its feeds read them; its count, counted by the
