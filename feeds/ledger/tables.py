@@ -100,10 +100,11 @@ entries_table = Table(
     Index("ix_entries_published", "published"),
     Index("ix_entries_instant", "instant", unique=True),
     # a source's live entries, newest first; every source's, newest first; an item's live
-    # listings (of some sources): each read an index search
+    # listings (of some sources): each read an index search (the last one also counts a
+    # topic's items without reading rows)
     Index("ix_entries_source_live", "source_id", "removed_at", "instant"),
     Index("ix_entries_live", "removed_at", "instant"),
-    Index("ix_entries_item_key", "item_key", "removed_at", "source_id"),
+    Index("ix_entries_item_key", "item_key", "removed_at", "source_id", "first_seen"),
 )
 
 entry_aliases_table = Table(
