@@ -13,6 +13,12 @@ render cache each time, it prints the median of three renders of:
 with what a cold catch-all render adds at its peak to the process's resident memory (its
 high-water mark, reset before) and to Python's allocations (``tracemalloc``, in a separate
 render: tracing slows Python down).
+
+Then, under churn (``--churn-seconds``, default 20): one source changes every second (a new
+entry stored, its version moved on, as a merge commits) while four threads ask the app's
+WSGI stack (``server.create_app``: the feed layer, the render cache) for the catch-all feed
+and the index page one request after another, each timed until it is answered: p50, p99 and
+the slowest, per kind, and how many feed requests were answered in all.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import datetime as dt
 import gc
 import statistics
 import tempfile
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -29,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
+from werkzeug.test import Client
 
 from feeds.config import Config, parse_config
 from feeds.identity import item_key
@@ -38,6 +46,7 @@ from feeds.ledger.tables import entries_table, sources_table
 from feeds.model import UTC, Entry
 from feeds.serve.overview import Overview
 from feeds.serve.publish import FeedFormat, FeedPublisher
+from server import create_app
 from tests.refresh_kit import open_ledger
 
 SOURCES = 100
@@ -165,9 +174,64 @@ def measure(config: Config, ledger: Ledger, size: int) -> None:
     print(f"{size:>9,} {cells} {resident:>9.1f} {traced:>9.1f}", flush=True)
 
 
+def churn(config: Config, ledger: Ledger, size: int, seconds: float) -> list[str]:
+    """Feed and index latency while a source changes every second: a line per kind."""
+    publisher = FeedPublisher(config, ledger)
+    app = create_app(config, ledger=ledger, publisher=publisher)
+    stop = threading.Event()
+    timings: dict[str, list[float]] = {"feed": [], "index": []}
+    failures: list[str] = []
+    next_item = [size * 7 // 8 + 1]
+
+    def change() -> None:
+        while not stop.wait(1.0):
+            n = next_item[0]
+            next_item[0] += 1
+            fresh = row(n, n % SOURCES) | {"instant": 2_000_000_000 + n, "title": f"Fresh {n}"}
+            with ledger.transaction() as transaction:
+                transaction.connection.execute(entries_table.insert(), [fresh])
+                transaction.connection.execute(
+                    update(sources_table)
+                    .where(sources_table.c.id == fresh["source_id"])
+                    .values(version=sources_table.c.version + 1)
+                )
+
+    def probe(kind: str, path: str) -> None:
+        client = Client(app)
+        while not stop.is_set():
+            started = time.perf_counter()
+            response = client.get(path, headers={"Host": "feeds.example.org"})
+            timings[kind].append(time.perf_counter() - started)
+            if response.status_code != 200:
+                failures.append(f"{path}: {response.status}")
+
+    paths = (("feed", "/feeds/all.atom"),) * 3 + (("index", "/"),)
+    Client(app).get("/", headers={"Host": "feeds.example.org"})  # the pages' first read
+    workers = [threading.Thread(target=change)]
+    workers += [threading.Thread(target=probe, args=pair) for pair in paths]
+    for worker in workers:
+        worker.start()
+    time.sleep(seconds)
+    stop.set()
+    for worker in workers:
+        worker.join()
+    if failures:
+        raise SystemExit(f"failed requests: {failures[:3]}")
+    lines = []
+    for kind, found in timings.items():
+        ordered = sorted(found)
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        lines.append(
+            f"{size:>9,} {kind:>6} {len(ordered):>9,} {ordered[len(ordered) // 2] * 1000:>9.1f} "
+            f"{p99 * 1000:>9.1f} {ordered[-1] * 1000:>9.1f}"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--churn-seconds", type=float, default=20.0)
     arguments = parser.parse_args()
     sizes = sorted(int(size) for size in arguments.sizes.split(","))
     with tempfile.TemporaryDirectory(prefix="feedpub-render-scale-") as directory:
@@ -180,13 +244,20 @@ def main() -> None:
             f"{'1 source':>9} {'overview':>9} {'+RSS MB':>9} {'+py MB':>9}"
         )
         grown = 0
+        churned: list[str] = []
         for size in sizes:
             # rows, counting the second listings: the items' count is size * 7 / 8
             items = size * 7 // 8
             grow(ledger, grown, items)
             grown = items
             measure(config, ledger, size)
+            if arguments.churn_seconds > 0:
+                churned.extend(churn(config, ledger, size, arguments.churn_seconds))
         ledger.close()
+    if churned:
+        print(f"\nunder churn: a source changed every second, {arguments.churn_seconds:.0f} s")
+        print(f"{'items':>9} {'kind':>6} {'requests':>9} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}")
+        print("\n".join(churned))
 
 
 if __name__ == "__main__":
