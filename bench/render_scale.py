@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import itertools
 import statistics
 import tempfile
 import threading
@@ -53,6 +54,8 @@ SOURCES = 100
 BASE = "https://feeds.example.org"
 NEWEST = dt.datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 CHUNK = 20_000
+#: The numbers of the items stored under churn (each newer than the last).
+FRESH = itertools.count(1)
 
 
 def config_text() -> str:
@@ -181,13 +184,12 @@ def churn(config: Config, ledger: Ledger, size: int, seconds: float) -> list[str
     stop = threading.Event()
     timings: dict[str, list[float]] = {"feed": [], "index": []}
     failures: list[str] = []
-    next_item = [size * 7 // 8 + 1]
 
     def change() -> None:
         while not stop.wait(1.0):
-            n = next_item[0]
-            next_item[0] += 1
-            fresh = row(n, n % SOURCES) | {"instant": 2_000_000_000 + n, "title": f"Fresh {n}"}
+            # an item newer than any (``row`` of a negative number), of an id of its own
+            n = next(FRESH)
+            fresh = row(-n, n % SOURCES) | {"id": f"urn:bench:fresh:{n}", "title": f"Fresh {n}"}
             with ledger.transaction() as transaction:
                 transaction.connection.execute(entries_table.insert(), [fresh])
                 transaction.connection.execute(
