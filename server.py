@@ -55,6 +55,11 @@ logger = logging.getLogger(__name__)
 #: How ``feedpub serve`` tells its server processes how many threads each runs (and so how
 #: many database connections each keeps).
 THREADS_ENV = "FEEDPUB_SERVE_THREADS"
+#: ``feedpub serve``'s defaults for the server: connections kept open by each process,
+#: seconds a connection may take to send a request's head, connections the system queues.
+DEFAULT_MAX_CONNECTIONS = 4096
+DEFAULT_HEADER_TIMEOUT = 10
+DEFAULT_BACKLOG = 2048
 #: Headquarters pages date their news in Geneva.
 DEFAULT_TIMEZONE = "Europe/Zurich"
 _STDIN = "-"
@@ -620,6 +625,41 @@ def make_app() -> Flask:
     return create_app(config, ledger=Ledger.open(config.database_url, pool_size=threads))
 
 
+def run_granian(
+    factory: str,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    header_timeout: int = DEFAULT_HEADER_TIMEOUT,
+    backlog: int = DEFAULT_BACKLOG,
+) -> None:
+    """Serve the WSGI app ``factory`` (``module:function``) makes in each worker process with
+    granian, on ``serve``'s settings, until stopped (``bench.serve_throughput`` runs its
+    constant-bytes floor with it too)."""
+    from granian import Granian  # noqa: PLC0415  (only serving needs it)
+    from granian.constants import HTTPModes, Interfaces  # noqa: PLC0415
+    from granian.http import HTTP1Settings  # noqa: PLC0415
+
+    Granian(
+        factory,
+        factory=True,
+        interface=Interfaces.WSGI,
+        address=host,
+        port=port,
+        workers=workers,
+        blocking_threads=threads,
+        log_access=False,
+        http=HTTPModes.http1,  # whose header timeout also closes connections that send nothing
+        backlog=backlog,
+        backpressure=max_connections,
+        http1_settings=HTTP1Settings(header_read_timeout=header_timeout * 1000),
+        respawn_failed_workers=True,  # else one dying ends them all (twice in 5 s still does)
+    ).serve()
+
+
 @cli.command()
 @config_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
@@ -630,14 +670,16 @@ def make_app() -> Flask:
               help="Threads per server process (each keeps a database connection).")  # fmt: skip
 @click.option("--scheduler/--no-scheduler", default=True, show_default=True,
               help="Also refresh sources on schedule (one scheduler for all workers).")  # fmt: skip
-@click.option("--max-connections", default=4096, show_default=True,
+@click.option("--max-connections", default=DEFAULT_MAX_CONNECTIONS, show_default=True,
               type=click.IntRange(16, 1_000_000),
               help="Connections each server process keeps open at most (more wait to be "
               "accepted).")  # fmt: skip
-@click.option("--header-timeout", default=10, show_default=True, type=click.IntRange(1, 600),
+@click.option("--header-timeout", default=DEFAULT_HEADER_TIMEOUT, show_default=True,
+              type=click.IntRange(1, 600),
               help="Seconds a connection may take to send a request's head, or stay idle "
               "before one, before it is closed.")  # fmt: skip
-@click.option("--backlog", default=2048, show_default=True, type=click.IntRange(128, 65_535),
+@click.option("--backlog", default=DEFAULT_BACKLOG, show_default=True,
+              type=click.IntRange(128, 65_535),
               help="Connections the system queues before a server process takes them.")  # fmt: skip
 def serve(
     *, config_path: str | None, host: str, port: int, workers: int, threads: int, scheduler: bool,
@@ -647,10 +689,6 @@ def serve(
 
     A scheduler (feedpub worker) or server process that dies is started again; all of them
     end when this one does, even when it is killed."""
-    from granian import Granian  # noqa: PLC0415  (only the serving command needs it)
-    from granian.constants import HTTPModes, Interfaces  # noqa: PLC0415
-    from granian.http import HTTP1Settings  # noqa: PLC0415
-
     config = load(config_path)
     open_ledger(config).close()  # the schema is checked (or created) once, before the workers
     os.environ[CONFIG_ENV] = str(config.path.resolve())
@@ -664,21 +702,16 @@ def serve(
     refresher = processes.Supervised("feedpub worker", command).start() if scheduler else None
     click.echo(f"feedpub: serving {len(config.topics)} topics on http://{host}:{port}/", err=True)
     try:
-        Granian(
+        run_granian(
             "server:make_app",
-            factory=True,
-            interface=Interfaces.WSGI,
-            address=host,
+            host=host,
             port=port,
             workers=workers,
-            blocking_threads=threads,
-            log_access=False,
-            http=HTTPModes.http1,  # whose header timeout also closes connections that send nothing
+            threads=threads,
+            max_connections=max_connections,
+            header_timeout=header_timeout,
             backlog=backlog,
-            backpressure=max_connections,
-            http1_settings=HTTP1Settings(header_read_timeout=header_timeout * 1000),
-            respawn_failed_workers=True,  # else one dying ends them all (twice in 5 s still does)
-        ).serve()
+        )
     finally:
         if refresher is not None:
             refresher.stop()

@@ -1,15 +1,16 @@
-"""Benchmark: a topic feed served by ``feedpub serve`` against nginx serving the same bytes as
-a static file (the practical limit on this machine), for 200s, gzipped 200s and 304s.
+"""Benchmark: a topic feed served by ``feedpub serve`` against the floor of its server (a
+constant-bytes WSGI app, ``bench.constant_app``, answering the same bytes and headers on the same
+granian settings) and against nginx serving the same bytes as a static file (the practical limit
+on this machine), for 200s, gzipped 200s and 304s, the three in turn for each case.
 
 Run: ``.venv/bin/python -m bench.serve_throughput`` (needs ``wrk`` and ``nginx`` from Debian's
 packages: ``apt-get install wrk nginx-light``). Everything listens on 127.0.0.1 only; each
-load run is bounded in time. Prints requests per second and p99 latency for both servers,
-and feedpub's share of nginx's throughput.
+load run is bounded in time. Prints requests per second and p99 latency for the three servers,
+and feedpub's share of the floor's throughput and of nginx's.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
 import shutil
@@ -19,12 +20,23 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
+
+from bench.constant_app import Headers, write_responses
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = 64
 TOPIC = "all-news"
+#: ``feedpub serve``'s processes and threads, and the floor's.
+WORKERS = 2
+THREADS = 2
+#: The headers granian adds to an app's answer.
+SERVERS_OWN_HEADERS = ("server", "date", "connection")
+#: Where ``python -m bench.constant_app`` is run from, so that its workers import it.
+ROOT = Path(__file__).resolve().parent.parent
 
 NGINX_CONF = """
 worker_processes 2;
@@ -73,6 +85,28 @@ def wait_for(url: str, seconds: float = 30) -> None:
     raise SystemExit(f"{url} did not answer")
 
 
+def fetch(url: str, headers: dict[str, str]) -> tuple[Headers, bytes]:
+    """The headers of a GET's answer (less the server's own: ``Server``, ``Date`` and the
+    ``Connection: close`` urllib asks for) and its body as sent (gzipped when it was); a 304's
+    too."""
+
+    def own(message: Message) -> Headers:
+        return [(k, v) for k, v in message.items() if k.lower() not in SERVERS_OWN_HEADERS]
+
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return own(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        if error.code != 304:
+            raise
+        return own(error.headers), b""
+
+
+def etag_of(headers: Headers) -> str:
+    return next(v for k, v in headers if k.lower() == "etag")
+
+
 def head_etag(url: str, gzip_wanted: bool) -> str:
     headers = {"Accept-Encoding": "gzip"} if gzip_wanted else {}
     request = urllib.request.Request(url, headers=headers, method="HEAD")
@@ -107,6 +141,53 @@ def wrk_figures(output: str) -> tuple[float, str] | None:
     return float(rate[1]), p99[1]
 
 
+def copy_responses(url: str, path: Path) -> tuple[bytes, bytes]:
+    """Write what the floor is to answer with (``bench.constant_app.write_responses``): the
+    feed's answers, a 200, a gzipped 200 and their 304s; return its plain and gzipped bytes."""
+    plain, body = fetch(url, {})
+    zipped, zipped_body = fetch(url, {"Accept-Encoding": "gzip"})
+    write_responses(
+        path,
+        plain=(plain, body),
+        gzipped=(zipped, zipped_body),
+        not_modified={
+            etag_of(plain): fetch(url, {"If-None-Match": etag_of(plain)})[0],
+            etag_of(zipped): fetch(
+                url, {"Accept-Encoding": "gzip", "If-None-Match": etag_of(zipped)}
+            )[0],
+        },
+    )
+    return body, zipped_body
+
+
+def start_floor(responses: Path, port: int) -> subprocess.Popen[bytes]:
+    """The constant-bytes app answering ``responses``, on ``feedpub serve``'s granian settings."""
+    command = [sys.executable, "-m", "bench.constant_app", str(responses), "--port", str(port)]
+    command += ["--workers", str(WORKERS), "--threads", str(THREADS)]
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def compare(feed_url: str, floor_url: str, nginx_url: str) -> None:
+    """Load each server in turn for each case, and print their figures."""
+    print(
+        f"{'case':<6} {'feedpub req/s':>14} {'p99':>9} {'floor req/s':>12} {'p99':>9} "
+        f"{'nginx req/s':>12} {'p99':>9} {'/floor':>7} {'/nginx':>7}"
+    )
+    cases = (("200", False, False), ("gzip", True, False), ("304", False, True))
+    for case, gzipped, conditional in cases:
+        rates = []
+        for url in (feed_url, floor_url, nginx_url):
+            headers = {"Accept-Encoding": "gzip"} if gzipped else {}
+            if conditional:
+                headers["If-None-Match"] = head_etag(url, gzipped)
+            rates.append(wrk(url, headers))
+        (ours, our_p99), (least, least_p99), (theirs, their_p99) = rates
+        print(
+            f"{case:<6} {ours:>14,.0f} {our_p99:>9} {least:>12,.0f} {least_p99:>9} "
+            f"{theirs:>12,.0f} {their_p99:>9} {ours / least:>7.2f} {ours / theirs:>7.2f}"
+        )
+
+
 def main() -> None:
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
@@ -126,54 +207,52 @@ def main() -> None:
             "--port",
             str(port),
             "--workers",
-            "2",
+            str(WORKERS),
             "--threads",
-            "2",
+            str(THREADS),
         ],
         cwd=root,
         env=env,
         stdout=subprocess.DEVNULL,
     )
+    floor: subprocess.Popen[bytes] | None = None
+    floor_port = free_port()
     nginx_port = free_port()
     (root / "www" / "feeds").mkdir(parents=True)
     (root / "tmp").mkdir()
+    (root / "floor").mkdir()
     try:
         feed_url = f"http://127.0.0.1:{port}/feeds/{TOPIC}.rss"
         wait_for(feed_url)
         time.sleep(1.5)
-        with urllib.request.urlopen(feed_url) as response:
-            body = response.read()
+        responses = root / "floor" / "responses.json"
+        body, zipped_body = copy_responses(feed_url, responses)
+        floor = start_floor(responses, floor_port)
+        floor_url = f"http://127.0.0.1:{floor_port}/feeds/{TOPIC}.rss"
         static = root / "www" / "feeds" / f"{TOPIC}.rss"
         static.write_bytes(body)
-        (static.parent / f"{TOPIC}.rss.gz").write_bytes(gzip.compress(body, 6, mtime=0))
+        (static.parent / f"{TOPIC}.rss.gz").write_bytes(zipped_body)
         (root / "nginx.conf").write_text(NGINX_CONF.format(root=root, port=nginx_port))
         subprocess.run(["nginx", "-c", str(root / "nginx.conf")], check=True)
         nginx_url = f"http://127.0.0.1:{nginx_port}/feeds/{TOPIC}.rss"
         wait_for(nginx_url)
-        zipped = len(gzip.compress(body))
-        print(f"feed: /feeds/{TOPIC}.rss, {len(body):,} bytes ({zipped:,} gzipped)")
-        print(f"load: wrk -t2 -c{CONNECTIONS} -d{SECONDS}s; feedpub serve: 2 workers x 2 threads")
+        wait_for(floor_url)
+        print(f"feed: /feeds/{TOPIC}.rss, {len(body):,} bytes ({len(zipped_body):,} gzipped)")
+        print(
+            f"load: wrk -t2 -c{CONNECTIONS} -d{SECONDS}s; feedpub serve and the floor: "
+            f"{WORKERS} workers x {THREADS} threads of granian"
+        )
+        print("floor: a constant-bytes WSGI app, the same bytes and headers (bench.constant_app)")
         print(
             "nginx: 2 workers, the same bytes as a static file (gzip_static, open_file_cache, "
             "reuseport)"
         )
-        print(f"{'case':<6} {'feedpub req/s':>14} {'p99':>9} {'nginx req/s':>12} {'p99':>9} ratio")
-        cases = (("200", False, False), ("gzip", True, False), ("304", False, True))
-        for case, gzipped, conditional in cases:
-            rates = []
-            for url in (feed_url, nginx_url):
-                headers = {"Accept-Encoding": "gzip"} if gzipped else {}
-                if conditional:
-                    headers["If-None-Match"] = head_etag(url, gzipped)
-                rates.append(wrk(url, headers))
-            (ours, our_p99), (theirs, their_p99) = rates
-            print(
-                f"{case:<6} {ours:>14,.0f} {our_p99:>9} {theirs:>12,.0f} {their_p99:>9} "
-                f"{ours / theirs:>5.2f}"
-            )
+        compare(feed_url, floor_url, nginx_url)
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
+        for process in (server, floor):
+            if process is not None:
+                process.send_signal(signal.SIGINT)
+                process.wait(timeout=30)
         if (root / "nginx.pid").exists():
             subprocess.run(["nginx", "-c", str(root / "nginx.conf"), "-s", "stop"], check=False)
         shutil.rmtree(root, ignore_errors=True)
