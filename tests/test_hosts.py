@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from feeds.config import Config, parse_config
 from feeds.ledger.store import Ledger, Retention
 from feeds.model import UTC, Entry
+from feeds.serve.hosts import REMEMBERED_HOST_CHARACTERS, REMEMBERED_HOSTS, BaseUrls
 from feeds.serve.publish import FeedPublisher
 from server import create_app
 from tests.refresh_kit import open_ledger
@@ -162,6 +163,28 @@ def test_without_hosts_or_base_url_the_loopback_names_on_the_served_port_are_all
         "http://127.0.0.1:8000 (name the app's public hosts in [publisher] allowed_hosts, or "
         "set base_url)"
     ]
+
+
+def test_hosts_are_remembered_a_bounded_few_and_a_long_one_is_answered_alike() -> None:
+    config = parse_config(
+        PUBLISHER + 'allowed_hosts = ["feeds.example.org"]\n' + REST,
+        Path("feedpub.toml"),
+        adapter_kinds={"ilo"},
+        environ={},
+    )
+    base_urls = BaseUrls(config.publisher, config.limits)
+    request = {"SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "wsgi.url_scheme": "http"}
+    for n in range(2 * REMEMBERED_HOSTS):
+        environ = {**request, "HTTP_HOST": f"host-{n}.example"}
+        assert base_urls.canonicalize(environ) == "http://feeds.example.org"
+        assert environ["HTTP_HOST"] == "feeds.example.org"
+    own = {**request, "HTTP_HOST": "FEEDS.example.org:80"}
+    for _ in range(2):  # worked out, then remembered
+        assert base_urls(own) == "http://feeds.example.org"
+    long_host = "a" * REMEMBERED_HOST_CHARACTERS + ".example"
+    assert base_urls({**request, "HTTP_HOST": long_host}) == "http://feeds.example.org"
+    assert base_urls({**request, "HTTP_HOST": "bad host"}) is None
+    assert base_urls._remembered.cache_info().currsize <= REMEMBERED_HOSTS
 
 
 def test_the_default_port_of_the_scheme_is_left_out_of_links(

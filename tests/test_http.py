@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from feeds.config import Config, parse_config
 from feeds.ledger.store import Ledger, Retention
 from feeds.model import UTC
+from feeds.serve import http
 from feeds.serve.publish import FeedPublisher, max_age_seconds, ttl_minutes
 from server import create_app
 from tests.refresh_kit import CountingLedger, open_ledger
@@ -153,6 +154,21 @@ def test_gzip_when_asked_for_with_its_own_etag(client: FlaskClient) -> None:
         headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]},
     )
     assert revalidated.status_code == 304
+
+
+def test_request_headers_too_long_to_remember_are_read_alike(client: FlaskClient) -> None:
+    """What clients send is remembered only up to a length; a longer value is read each time,
+    to the same answer, and what is remembered is bounded in count."""
+    long_encoding = "identity, " * (http.REMEMBERED_CHARACTERS // 10 + 1) + "gzip"
+    long_accept = "text/html, " + "application/xhtml+xml;q=0.9, " * 20
+    assert min(len(long_encoding), len(long_accept)) > http.REMEMBERED_CHARACTERS
+    zipped = client.get("/feeds/office.rss", headers={"Accept-Encoding": long_encoding})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    page = client.get("/feeds/office.rss", headers={"Accept": long_accept})
+    assert page.headers["Content-Type"] == "application/xml; charset=utf-8"
+    for n in range(2 * http.REMEMBERED_VALUES):
+        client.get("/feeds/office.rss", headers={"Accept-Encoding": f"x-{n}, gzip"})
+    assert http._remembered_gzip.cache_info().currsize <= http.REMEMBERED_VALUES
 
 
 def test_head_sends_the_headers_without_the_body(client: FlaskClient) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +19,18 @@ logger = logging.getLogger(__name__)
 #: server listens on; the first is canonical.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
+#: What a ``BaseUrls`` remembers of the requests it has seen: the answers for this many
+#: distinct Host headers (with their server's name, port, scheme and mount point), the most
+#: recently used, each of this many characters at most (a longer one is worked out every time;
+#: a Host header is the client's to choose, a host name is 253 characters at most).
+REMEMBERED_HOSTS = 256
+REMEMBERED_HOST_CHARACTERS = 300
+
+#: What a request's base URL depends on: its ``HTTP_HOST``, ``SERVER_NAME``, ``SERVER_PORT``,
+#: ``wsgi.url_scheme`` and ``SCRIPT_NAME`` (its mount point).
+RequestKey = tuple[str | None, str, str, str | None, str]
+#: A request's base URL, and the Host and scheme it is given (``None`` for a bad Host).
+Resolved = tuple[str, str, str] | None
 
 
 def _without_default_port(host: str, scheme: str) -> str:
@@ -30,6 +43,8 @@ class BaseUrls:
     A request to an allowed host gets its own; any other gets the canonical base URL:
     ``base_url`` when configured, else the first allowed host, else ``127.0.0.1`` on the
     server's port. With ``base_url`` set and no ``allowed_hosts``, every request gets it.
+    The answer is remembered for the Hosts seen last (``REMEMBERED_HOSTS``), so that a
+    request to one of them costs a look-up.
     """
 
     def __init__(self, publisher: PublisherConfig, limits: ServingLimits) -> None:
@@ -37,55 +52,73 @@ class BaseUrls:
         self.allowed = frozenset(limits.allowed_hosts)
         self.first_allowed = limits.allowed_hosts[0] if limits.allowed_hosts else ""
         self._told = False
+        self._remembered = lru_cache(maxsize=REMEMBERED_HOSTS)(self._resolve)
 
-    def _allowed_hosts(self, environ: Mapping[str, Any], scheme: str) -> frozenset[str]:
+    def _allowed_hosts(self, port: str, scheme: str) -> frozenset[str]:
         if self.allowed or self.canonical:
             return self.allowed
-        port = environ.get("SERVER_PORT", "")
         return frozenset(
             _without_default_port(f"{name}:{port}" if port else name, scheme)
             for name in LOOPBACK_HOSTS
         )
 
-    def _canonical(self, environ: Mapping[str, Any], scheme: str, mount: str) -> str:
+    def _canonical(self, port: str, scheme: str, mount: str) -> str:
         if self.canonical:
             return self.canonical
         if self.first_allowed:
             return f"{scheme}://{_without_default_port(self.first_allowed, scheme)}{mount}"
-        port = environ.get("SERVER_PORT", "")
         host = f"{LOOPBACK_HOSTS[0]}:{port}" if port else LOOPBACK_HOSTS[0]
         return f"{scheme}://{_without_default_port(host, scheme)}{mount}"
 
     def __call__(self, environ: Mapping[str, Any]) -> str | None:
         """The request's base URL; ``None`` for a Host header that is not a host at all."""
-        host = environ.get("HTTP_HOST") or (
-            f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
-        )
-        if not HOST_PATTERN.match(host):
-            return None
-        scheme = "https" if environ.get("wsgi.url_scheme") == "https" else "http"
-        mount = environ.get("SCRIPT_NAME", "")
-        host = _without_default_port(host.lower(), scheme)
-        if host in self._allowed_hosts(environ, scheme):
-            return f"{scheme}://{host}{mount}"
-        canonical = self._canonical(environ, scheme, mount)
-        if not self._told and not self.canonical:
-            self._told = True  # once per process: every request to a host of its own would
-            logger.warning(
-                "a request to host %r, which is not allowed: its links are made from %s "
-                "(name the app's public hosts in [publisher] allowed_hosts, or set base_url)",
-                host,
-                canonical,
-            )
-        return canonical
+        resolved = self._resolved(environ)
+        return None if resolved is None else resolved[0]
 
     def canonicalize(self, environ: dict[str, Any]) -> str | None:
         """The request's base URL, as ``__call__``; a request to a host that is not allowed
         is given the canonical host (and scheme), so that whatever the wrapped app builds
         from them (redirects) is canonical too."""
-        base = self(environ)
-        if base is not None:
-            parts = urlsplit(base)
-            environ["HTTP_HOST"] = parts.netloc
-            environ["wsgi.url_scheme"] = parts.scheme
+        resolved = self._resolved(environ)
+        if resolved is None:
+            return None
+        base, environ["HTTP_HOST"], environ["wsgi.url_scheme"] = resolved
         return base
+
+    def _resolved(self, environ: Mapping[str, Any]) -> Resolved:
+        """``_resolve`` for the request, remembered for the ``REMEMBERED_HOSTS`` seen last."""
+        key: RequestKey = (
+            environ.get("HTTP_HOST"),
+            environ.get("SERVER_NAME", ""),
+            environ.get("SERVER_PORT", ""),
+            environ.get("wsgi.url_scheme"),
+            environ.get("SCRIPT_NAME", ""),
+        )
+        if key[0] is not None and len(key[0]) > REMEMBERED_HOST_CHARACTERS:
+            return self._resolve(key)
+        return self._remembered(key)
+
+    def _resolve(self, key: RequestKey) -> Resolved:
+        """The base URL of a request (``RequestKey``), and the Host and scheme it is given:
+        its base URL's."""
+        host_header, server_name, port, url_scheme, mount = key
+        host = host_header or f"{server_name}:{port}"
+        if not HOST_PATTERN.match(host):
+            return None
+        scheme = "https" if url_scheme == "https" else "http"
+        host = _without_default_port(host.lower(), scheme)
+        if host in self._allowed_hosts(port, scheme):
+            base = f"{scheme}://{host}{mount}"
+        else:
+            base = self._canonical(port, scheme, mount)
+            if not self._told and not self.canonical:
+                self._told = True  # once per process: every request to a host of its own would
+                logger.warning(
+                    "a request to host %r, which is not allowed: its links are made from %s "
+                    "(name the app's public hosts in [publisher] allowed_hosts, or set "
+                    "base_url)",
+                    host,
+                    base,
+                )
+        parts = urlsplit(base)
+        return base, parts.netloc, parts.scheme

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from feeds.errors import LedgerUnavailableError
 from feeds.serve.filters import NO_FILTER, PARAMETERS, FeedFilter, FilterError, read_filter
 from feeds.serve.hosts import BaseUrls
-from feeds.serve.publish import FeedFormat, FeedPublisher, RenderedFeed
+from feeds.serve.publish import CORS, FeedFormat, FeedPublisher, RenderedFeed
 
 logger = logging.getLogger(__name__)
 
@@ -34,18 +34,35 @@ StartResponse = Callable[..., Any]
 WSGIApplication = Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]
 
 FEED_PATH = re.compile(r"^/feeds/(?P<topic>[a-z0-9][a-z0-9_-]{0,63})\.(?P<format>rss|atom|json)$")
-CORS = ("Access-Control-Allow-Origin", "*")
-CORS_EXPOSE = ("Access-Control-Expose-Headers", "ETag, Last-Modified")
+#: The longest path ``FEED_PATH`` matches (``$`` lets a final newline through): a longer one
+#: is not looked at.
+LONGEST_FEED_PATH = len("/feeds/") + 64 + len(".atom\n")
 _NO_STORE = ("Cache-Control", "no-store")
-#: What a browser is given an RSS or Atom feed as: browsers apply the feed's XSL stylesheet
-#: (and show a readable page) only to XML served as such, never to the feed types.
-BROWSER_CONTENT_TYPE = "application/xml; charset=utf-8"
 _ALLOWED = "GET, HEAD, OPTIONS"
 #: How long a client is asked to wait while the database is unavailable.
 RETRY_AFTER_SECONDS = 10
+#: What is remembered of the values clients send (paths, Accept and Accept-Encoding headers),
+#: so that each is read once: this many of each, the most recently used, of this many
+#: characters at most (a longer one is read every time).
+REMEMBERED_VALUES = 256
+REMEMBERED_CHARACTERS = 256
+
+
+@lru_cache(maxsize=REMEMBERED_VALUES)
+def _feed_path(path: str) -> tuple[str, FeedFormat] | None:
+    """The topic and format a feed's path names; ``None`` for a path that is not a feed's."""
+    match = FEED_PATH.match(path)
+    return None if match is None else (match["topic"], FeedFormat(match["format"]))
 
 
 def _gzip_accepted(header: str) -> bool:
+    """True when an Accept-Encoding header takes gzip (remembered, see ``REMEMBERED_VALUES``)."""
+    if len(header) > REMEMBERED_CHARACTERS:
+        return _reads_gzip(header)
+    return _remembered_gzip(header)
+
+
+def _reads_gzip(header: str) -> bool:
     for part in header.split(","):
         name, _, params = part.strip().partition(";")
         if name.strip().lower() in ("gzip", "*"):
@@ -59,10 +76,23 @@ def _gzip_accepted(header: str) -> bool:
     return False
 
 
+_remembered_gzip = lru_cache(maxsize=REMEMBERED_VALUES)(_reads_gzip)
+
+
 def _browser_navigation(accept: str) -> bool:
-    """True for a browser opening the feed as a page: it asks for HTML, not for a feed."""
+    """True for a browser opening the feed as a page: it asks for HTML, not for a feed
+    (remembered, see ``REMEMBERED_VALUES``)."""
+    if len(accept) > REMEMBERED_CHARACTERS:
+        return _asks_for_a_page(accept)
+    return _remembered_page(accept)
+
+
+def _asks_for_a_page(accept: str) -> bool:
     accept = accept.lower()
     return "text/html" in accept and "rss+xml" not in accept and "atom+xml" not in accept
+
+
+_remembered_page = lru_cache(maxsize=REMEMBERED_VALUES)(_asks_for_a_page)
 
 
 def _not_modified(feed: RenderedFeed, environ: WSGIEnvironment) -> bool:
@@ -105,9 +135,11 @@ class FeedMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         base = self.base_urls.canonicalize(environ)
-        match = FEED_PATH.match(environ.get("PATH_INFO", ""))
-        if match is None:
+        path = environ.get("PATH_INFO", "")
+        feed_path = _feed_path(path) if len(path) <= LONGEST_FEED_PATH else None
+        if feed_path is None:
             return self.app(environ, start_response)
+        topic, feed_format = feed_path
         method = environ["REQUEST_METHOD"]
         if method == "OPTIONS":
             start_response(
@@ -142,13 +174,11 @@ class FeedMiddleware:
         if base is None:
             return self._error(start_response, "400 Bad Request", "bad Host header")
         try:
-            feed = self.publisher.feed(
-                match["topic"], FeedFormat(match["format"]), base_url=base, filters=filters
-            )
+            feed = self.publisher.feed(topic, feed_format, base_url=base, filters=filters)
         except LookupError:
-            return self._error(start_response, "404 Not Found", f"no topic {match['topic']!r}")
+            return self._error(start_response, "404 Not Found", f"no topic {topic!r}")
         except LedgerUnavailableError as error:
-            logger.warning("feed %s: %s", match[0], error)
+            logger.warning("feed /feeds/%s.%s: %s", topic, feed_format, error)
             return self._error(
                 start_response,
                 "503 Service Unavailable",
@@ -158,17 +188,12 @@ class FeedMiddleware:
         use_gzip = _gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", ""))
         representation = feed.gzipped if use_gzip else feed.plain
         if _not_modified(feed, environ):
-            headers = [
-                (k, v)
-                for k, v in representation.headers
-                if k not in ("Content-Length", "Content-Type", "Content-Encoding")
-            ]
-            start_response("304 Not Modified", [*headers, CORS, CORS_EXPOSE])
+            start_response("304 Not Modified", list(representation.not_modified_headers))
             return []
-        headers = list(representation.headers)
-        if match["format"] != "json" and _browser_navigation(environ.get("HTTP_ACCEPT", "")):
-            headers = [(k, BROWSER_CONTENT_TYPE if k == "Content-Type" else v) for k, v in headers]
-        start_response("200 OK", [*headers, CORS, CORS_EXPOSE])
+        if _browser_navigation(environ.get("HTTP_ACCEPT", "")):
+            start_response("200 OK", list(representation.browser_headers))
+        else:
+            start_response("200 OK", list(representation.ok_headers))
         return [] if method == "HEAD" else [representation.body]
 
     @staticmethod

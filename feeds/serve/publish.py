@@ -80,13 +80,36 @@ _RENDERERS = {
 }
 
 
+#: On every answer to a feed request (304s and errors included): any page may read a feed,
+#: and its validators.
+CORS = ("Access-Control-Allow-Origin", "*")
+CORS_EXPOSE = ("Access-Control-Expose-Headers", "ETag, Last-Modified")
+#: What a browser is given an RSS or Atom feed as: browsers apply the feed's XSL stylesheet
+#: (and show a readable page) only to XML served as such, never to the feed types.
+BROWSER_CONTENT_TYPE = "application/xml; charset=utf-8"
+#: The headers of a representation a 304 leaves out: they describe a body it has not.
+_BODY_HEADERS = ("Content-Length", "Content-Type", "Content-Encoding")
+
+Headers = tuple[tuple[str, str], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Representation:
-    """One encoding of a rendered feed, with the headers to send it with."""
+    """One encoding of a rendered feed, with the headers to send it with.
+
+    ``headers`` are its own; the complete lists a request is answered with are made from them
+    once, when the feed is rendered, and kept beside its bytes (so that they live and go with
+    the feed in the render cache, and a request only picks one): a 200's (``ok_headers``), a
+    browser's 200 (``browser_headers``: RSS and Atom as XML; the JSON feed as it is), and a
+    304's (``not_modified_headers``), CORS appended to each.
+    """
 
     body: bytes
     etag: str
-    headers: tuple[tuple[str, str], ...]
+    headers: Headers
+    ok_headers: Headers
+    browser_headers: Headers
+    not_modified_headers: Headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +154,33 @@ def ttl_minutes(interval: dt.timedelta) -> int:
 
 
 def _representation(
-    body: bytes, etag: str, common: list[tuple[str, str]], encoding: str | None
+    body: bytes,
+    etag: str,
+    common: list[tuple[str, str]],
+    encoding: str | None,
+    *,
+    feed_format: FeedFormat,
 ) -> Representation:
     headers = [*common, ("ETag", etag), ("Content-Length", str(len(body)))]
     if encoding:
         headers.append(("Content-Encoding", encoding))
-    return Representation(body=body, etag=etag, headers=tuple(headers))
+    browser = (
+        headers
+        if feed_format is FeedFormat.JSON
+        else [(k, BROWSER_CONTENT_TYPE if k == "Content-Type" else v) for k, v in headers]
+    )
+    return Representation(
+        body=body,
+        etag=etag,
+        headers=tuple(headers),
+        ok_headers=(*headers, CORS, CORS_EXPOSE),
+        browser_headers=(*browser, CORS, CORS_EXPOSE),
+        not_modified_headers=(
+            *((k, v) for k, v in headers if k not in _BODY_HEADERS),
+            CORS,
+            CORS_EXPOSE,
+        ),
+    )
 
 
 class FeedPublisher:
@@ -377,9 +421,13 @@ class FeedPublisher:
         ]
         if hub_url:  # WebSub discovery (its section 4)
             common.append(("Link", f'<{hub_url}>; rel="hub", <{self_url}>; rel="self"'))
-        plain = _representation(body, f'"{digest}"', common, None)
+        plain = _representation(body, f'"{digest}"', common, None, feed_format=feed_format)
         gzipped = _representation(
-            gzip.compress(body, compresslevel=6, mtime=0), f'"{digest}-gzip"', common, "gzip"
+            gzip.compress(body, compresslevel=6, mtime=0),
+            f'"{digest}-gzip"',
+            common,
+            "gzip",
+            feed_format=feed_format,
         )
         return RenderedFeed(
             plain=plain,
