@@ -4,9 +4,10 @@ granian settings) and against nginx serving the same bytes as a static file (the
 on this machine), for 200s, gzipped 200s and 304s, the three in turn for each case.
 
 Run: ``.venv/bin/python -m bench.serve_throughput`` (needs ``wrk`` and ``nginx`` from Debian's
-packages: ``apt-get install wrk nginx-light``). Everything listens on 127.0.0.1 only; each
-load run is bounded in time. Prints requests per second and p99 latency for the three servers,
-and feedpub's share of the floor's throughput and of nginx's.
+packages: ``apt-get install wrk nginx-light``; ``BENCH_SECONDS`` sets each load run's length,
+default 10, ``BENCH_THREADS`` the threads of each server process, default 2). Everything
+listens on 127.0.0.1 only; each load run is bounded in time. Prints requests per second and p99
+latency for the three servers, and feedpub's share of the floor's throughput and of nginx's.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from bench.constant_app import Headers, write_responses
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = 64
 TOPIC = "all-news"
-#: ``feedpub serve``'s processes and threads, and the floor's.
+#: ``feedpub serve``'s processes and threads, and the floor's (``BENCH_THREADS``: threads each).
 WORKERS = 2
-THREADS = 2
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 #: The headers granian adds to an app's answer.
 SERVERS_OWN_HEADERS = ("server", "date", "connection")
 #: Where ``python -m bench.constant_app`` is run from, so that its workers import it.
