@@ -134,6 +134,8 @@ class FeedFilter:
             (as topic keywords do).
         seconds: Only entries dated less than this long ago (undated ones stay); 0 for any.
         limit: How many entries, at most; 0 for the topic's own limit.
+        pairs: The canonical query: its parameters in ``PARAMETERS``' order, defaults left
+            out (made from the others once, as every request for its feed looks it up).
     """
 
     include: tuple[Pattern, ...] = ()
@@ -141,15 +143,9 @@ class FeedFilter:
     case_sensitive: bool = False
     seconds: int = 0
     limit: int = 0
+    pairs: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
 
-    @property
-    def selects(self) -> bool:
-        """True when it leaves some entries out (more than a limit does)."""
-        return bool(self.include or self.exclude or self.seconds)
-
-    @property
-    def pairs(self) -> tuple[tuple[str, str], ...]:
-        """The canonical query: its parameters in ``PARAMETERS``' order, defaults left out."""
+    def __post_init__(self) -> None:
         pairs = [(p.parameter, p.text) for p in (*self.include, *self.exclude)]
         if self.case_sensitive and (self.include or self.exclude):
             pairs.append((CASE_SENSITIVE, "true"))
@@ -157,7 +153,12 @@ class FeedFilter:
             pairs.append((TIME, str(self.seconds)))
         if self.limit:
             pairs.append((LIMIT, str(self.limit)))
-        return tuple(pairs)
+        object.__setattr__(self, "pairs", tuple(pairs))
+
+    @property
+    def selects(self) -> bool:
+        """True when it leaves some entries out (more than a limit does)."""
+        return bool(self.include or self.exclude or self.seconds)
 
     def cutoff(self, now: dt.datetime) -> dt.datetime | None:
         """The oldest instant a dated entry may have, in whole ``TIME_STEP_SECONDS`` steps;

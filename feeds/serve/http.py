@@ -98,6 +98,8 @@ _remembered_page = lru_cache(maxsize=REMEMBERED_VALUES)(_asks_for_a_page)
 def _not_modified(feed: RenderedFeed, environ: WSGIEnvironment) -> bool:
     if_none_match = environ.get("HTTP_IF_NONE_MATCH")
     if if_none_match is not None:
+        if if_none_match in feed.etags:  # as most clients send it back: no need to read it
+            return True
         if if_none_match.strip() == "*":
             return True
         tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
