@@ -18,7 +18,8 @@ from typing import Any
 from feeds.config import parse_config
 from feeds.ledger.store import Ledger, Retention
 from feeds.model import UTC, Entry
-from feeds.serve.publish import FeedFormat, FeedPublisher
+from feeds.serve.publish import FeedPublisher
+from feeds.serve.representation import FeedFormat
 from server import create_app
 
 CALLS = int(os.environ.get("BENCH_CALLS", "200000"))

@@ -14,7 +14,8 @@ from flask.testing import FlaskClient
 from feeds.config import parse_config
 from feeds.ledger.store import Ledger, Retention
 from feeds.model import UTC, Entry
-from feeds.serve.publish import ENTRY_OVERHEAD_BYTES, FeedPublisher
+from feeds.serve.publish import FeedPublisher
+from feeds.serve.representation import ENTRY_OVERHEAD_BYTES
 from server import create_app
 from tests.refresh_kit import open_ledger
 

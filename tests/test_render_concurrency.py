@@ -17,7 +17,8 @@ import pytest
 from feeds.config import Config, TopicConfig, parse_config
 from feeds.ledger.store import Ledger, Retention
 from feeds.model import UTC, Entry
-from feeds.serve.publish import FeedFormat, FeedPublisher, RenderedFeed
+from feeds.serve.publish import FeedPublisher
+from feeds.serve.representation import FeedFormat, RenderedFeed
 from tests.refresh_kit import open_ledger
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC)

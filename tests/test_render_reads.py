@@ -15,7 +15,8 @@ from feeds.identity import item_key
 from feeds.ledger.store import Ledger, Retention
 from feeds.model import UTC, Entry, LeftOut, StoredEntry
 from feeds.serve import publish
-from feeds.serve.publish import FeedFormat, FeedPublisher
+from feeds.serve.publish import FeedPublisher
+from feeds.serve.representation import FeedFormat
 from feeds.serve.topics import EntryReader, select_entries
 from tests.refresh_kit import ObservedLedger, open_ledger
 

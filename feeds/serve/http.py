@@ -25,7 +25,8 @@ from urllib.parse import parse_qsl, quote, urlencode
 from feeds.errors import LedgerUnavailableError
 from feeds.serve.filters import NO_FILTER, PARAMETERS, FeedFilter, FilterError, read_filter
 from feeds.serve.hosts import BaseUrls
-from feeds.serve.publish import CORS, FeedFormat, FeedPublisher, RenderedFeed
+from feeds.serve.publish import FeedPublisher
+from feeds.serve.representation import CORS, FeedFormat, RenderedFeed
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,8 @@ from feeds.ledger import hub
 from feeds.ledger.store import Ledger
 from feeds.serve.filters import PARAMETERS, FeedFilter, FilterError, read_filter
 from feeds.serve.http import FEED_PATH
-from feeds.serve.publish import FeedFormat, FeedPublisher
+from feeds.serve.publish import FeedPublisher
+from feeds.serve.representation import FeedFormat
 
 logger = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ from feeds.serve.overview import (
     TopicOverview,
     rfc3339,
 )
-from feeds.serve.publish import FeedFormat
 from feeds.serve.query import whole_number
 from feeds.serve.render import xml_text
+from feeds.serve.representation import FeedFormat
 
 #: How many entries a widget shows unless asked for another count.
 DEFAULT_EMBED_COUNT = 5

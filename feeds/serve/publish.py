@@ -20,8 +20,6 @@ an entry a feed cannot be rendered with) are counted per source, for the status 
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import hashlib
 import math
 import threading
 import time
@@ -29,7 +27,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import format_datetime
-from enum import StrEnum
 from urllib.parse import urlencode
 
 from feeds import metrics
@@ -48,29 +45,12 @@ from feeds.serve.render import (
     render_json,
     render_rss,
 )
+from feeds.serve.representation import FeedFormat, RenderedFeed, ready_feed
 from feeds.serve.topics import newest_entries, select_entries
 
 MIN_MAX_AGE_SECONDS = 60
-#: What a kept feed is counted as beyond its bodies: its key, headers and objects, roughly.
-ENTRY_OVERHEAD_BYTES = 2048
 #: Where the XSL stylesheet that shows RSS and Atom feeds as a page in browsers is served.
 STYLESHEET_PATH = "/feeds/feed.xsl"
-
-
-class FeedFormat(StrEnum):
-    """The formats every topic is served in, by file extension."""
-
-    RSS = "rss"
-    ATOM = "atom"
-    JSON = "json"
-
-    @property
-    def content_type(self) -> str:
-        return {
-            FeedFormat.RSS: "application/rss+xml; charset=utf-8",
-            FeedFormat.ATOM: "application/atom+xml; charset=utf-8",
-            FeedFormat.JSON: "application/feed+json; charset=utf-8",
-        }[self]
 
 
 _RENDERERS = {
@@ -78,53 +58,6 @@ _RENDERERS = {
     FeedFormat.ATOM: render_atom,
     FeedFormat.JSON: render_json,
 }
-
-
-#: On every answer to a feed request (304s and errors included): any page may read a feed,
-#: and its validators.
-CORS = ("Access-Control-Allow-Origin", "*")
-CORS_EXPOSE = ("Access-Control-Expose-Headers", "ETag, Last-Modified")
-#: What a browser is given an RSS or Atom feed as: browsers apply the feed's XSL stylesheet
-#: (and show a readable page) only to XML served as such, never to the feed types.
-BROWSER_CONTENT_TYPE = "application/xml; charset=utf-8"
-#: The headers of a representation a 304 leaves out: they describe a body it has not.
-_BODY_HEADERS = ("Content-Length", "Content-Type", "Content-Encoding")
-
-Headers = tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Representation:
-    """One encoding of a rendered feed, with the headers to send it with.
-
-    ``headers`` are its own; the complete lists a request is answered with are made from them
-    once, when the feed is rendered, and kept beside its bytes (so that they live and go with
-    the feed in the render cache, and a request only picks one): a 200's (``ok_headers``), a
-    browser's 200 (``browser_headers``: RSS and Atom as XML; the JSON feed as it is), and a
-    304's (``not_modified_headers``), CORS appended to each.
-    """
-
-    body: bytes
-    etag: str
-    headers: Headers
-    ok_headers: Headers
-    browser_headers: Headers
-    not_modified_headers: Headers
-
-
-@dataclass(frozen=True, slots=True)
-class RenderedFeed:
-    """A rendered feed: plain and gzipped, with its validators."""
-
-    plain: Representation
-    gzipped: Representation
-    last_modified: float  # seconds since the epoch, whole
-    etags: frozenset[str]  # both representations' tags, for If-None-Match
-
-    @property
-    def size(self) -> int:
-        """The bytes it takes in the render cache, roughly: both bodies and an overhead."""
-        return len(self.plain.body) + len(self.gzipped.body) + ENTRY_OVERHEAD_BYTES
 
 
 #: What a kept feed is found by: topic, format, base URL, canonical filter (its query's
@@ -151,36 +84,6 @@ def max_age_seconds(interval: dt.timedelta) -> int:
 def ttl_minutes(interval: dt.timedelta) -> int:
     """The RSS ``ttl`` for a refresh interval: whole minutes, rounded up, one at least."""
     return max(1, math.ceil(interval.total_seconds() / 60))
-
-
-def _representation(
-    body: bytes,
-    etag: str,
-    common: list[tuple[str, str]],
-    encoding: str | None,
-    *,
-    feed_format: FeedFormat,
-) -> Representation:
-    headers = [*common, ("ETag", etag), ("Content-Length", str(len(body)))]
-    if encoding:
-        headers.append(("Content-Encoding", encoding))
-    browser = (
-        headers
-        if feed_format is FeedFormat.JSON
-        else [(k, BROWSER_CONTENT_TYPE if k == "Content-Type" else v) for k, v in headers]
-    )
-    return Representation(
-        body=body,
-        etag=etag,
-        headers=tuple(headers),
-        ok_headers=(*headers, CORS, CORS_EXPOSE),
-        browser_headers=(*browser, CORS, CORS_EXPOSE),
-        not_modified_headers=(
-            *((k, v) for k, v in headers if k not in _BODY_HEADERS),
-            CORS,
-            CORS_EXPOSE,
-        ),
-    )
 
 
 class FeedPublisher:
@@ -407,7 +310,6 @@ class FeedPublisher:
             self.left_out.record(left_out)
         body = rendered.body
         updated = feed_updated(entries)
-        digest = hashlib.sha256(body).hexdigest()[:32]
         common = [
             ("Content-Type", feed_format.content_type),
             ("Last-Modified", format_datetime(updated, usegmt=True)),
@@ -421,17 +323,4 @@ class FeedPublisher:
         ]
         if hub_url:  # WebSub discovery (its section 4)
             common.append(("Link", f'<{hub_url}>; rel="hub", <{self_url}>; rel="self"'))
-        plain = _representation(body, f'"{digest}"', common, None, feed_format=feed_format)
-        gzipped = _representation(
-            gzip.compress(body, compresslevel=6, mtime=0),
-            f'"{digest}-gzip"',
-            common,
-            "gzip",
-            feed_format=feed_format,
-        )
-        return RenderedFeed(
-            plain=plain,
-            gzipped=gzipped,
-            last_modified=updated.timestamp(),
-            etags=frozenset((plain.etag, gzipped.etag)),
-        )
+        return ready_feed(body, common, feed_format, last_modified=updated.timestamp())
