@@ -3,7 +3,7 @@ no server and no network: a 200, a gzipped 200, a 304 and a browser's 200, from 
 
 Run: ``.venv/bin/python -m bench.feed_calls`` (``BENCH_CALLS`` sets the calls a case, default
 200,000). Prints the best of five rounds, in microseconds a call. The database is a temporary
-SQLite file.
+SQLite file, removed afterwards.
 """
 
 from __future__ import annotations
@@ -96,7 +96,11 @@ def microseconds(app: Any, environ: dict[str, Any], expected: str) -> float:
 
 
 def main() -> None:
-    folder = Path(tempfile.mkdtemp(prefix="feedpub-bench-"))
+    with tempfile.TemporaryDirectory(prefix="feedpub-bench-") as folder:
+        measure(Path(folder))
+
+
+def measure(folder: Path) -> None:
     config = parse_config(CONFIG, folder / "feedpub.toml", adapter_kinds={"ilo"}, environ={})
     ledger = Ledger.open(f"sqlite:///{folder / 'feeds.db'}")
     fill(ledger)
