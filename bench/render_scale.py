@@ -46,7 +46,8 @@ from feeds.ledger.store import Ledger
 from feeds.ledger.tables import entries_table, sources_table
 from feeds.model import UTC, Entry
 from feeds.serve.overview import Overview
-from feeds.serve.publish import FeedFormat, FeedPublisher
+from feeds.serve.publish import FeedPublisher
+from feeds.serve.representation import FeedFormat
 from server import create_app
 from tests.refresh_kit import open_ledger
 

@@ -184,6 +184,7 @@ def test_hosts_are_remembered_a_bounded_few_and_a_long_one_is_answered_alike() -
     long_host = "a" * REMEMBERED_HOST_CHARACTERS + ".example"
     assert base_urls({**request, "HTTP_HOST": long_host}) == "http://feeds.example.org"
     assert base_urls({**request, "HTTP_HOST": "bad host"}) is None
+    assert base_urls({**request, "HTTP_HOST": "feeds.example.org\n"}) is None  # no final newline
     assert base_urls._remembered.cache_info().currsize <= REMEMBERED_HOSTS
 
 

@@ -268,6 +268,12 @@ def test_a_limit_given_twice_is_a_400(client: FlaskClient) -> None:
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_a_feed_path_with_a_final_newline_is_no_feed(client: FlaskClient) -> None:
+    response = client.get("/feeds/office.rss%0A")
+    assert response.status_code == 404
+    assert b"<rss" not in response.data
+
+
 def test_a_hostile_host_header_is_refused(client: FlaskClient) -> None:
     response = client.get("/feeds/office.rss", headers={"Host": "evil.example/<script>"})
     assert response.status_code == 400

@@ -152,7 +152,7 @@ class MetricsConfig:
 
 #: A Host header's value, or an allowed host: a name or an IPv4 address, or a bracketed IPv6
 #: address, with an optional port.
-HOST_PATTERN = re.compile(r"^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
+HOST_PATTERN = re.compile(r"^[A-Za-z0-9.-]+(?::\d{1,5})?\Z|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?\Z")
 DEFAULT_RENDER_CACHE_BYTES = 64 * 1024 * 1024
 DEFAULT_RENDER_CACHE_ENTRIES = 512
 

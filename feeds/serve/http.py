@@ -34,10 +34,9 @@ WSGIEnvironment = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApplication = Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]
 
-FEED_PATH = re.compile(r"^/feeds/(?P<topic>[a-z0-9][a-z0-9_-]{0,63})\.(?P<format>rss|atom|json)$")
-#: The longest path ``FEED_PATH`` matches (``$`` lets a final newline through): a longer one
-#: is not looked at.
-LONGEST_FEED_PATH = len("/feeds/") + 64 + len(".atom\n")
+FEED_PATH = re.compile(r"^/feeds/(?P<topic>[a-z0-9][a-z0-9_-]{0,63})\.(?P<format>rss|atom|json)\Z")
+#: The longest path ``FEED_PATH`` matches: a longer one is not looked at.
+LONGEST_FEED_PATH = len("/feeds/") + 64 + len(".atom")
 _NO_STORE = ("Cache-Control", "no-store")
 _ALLOWED = "GET, HEAD, OPTIONS"
 #: How long a client is asked to wait while the database is unavailable.
