@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from feeds.identity import item_key
@@ -377,3 +378,58 @@ def test_counting_live_entries_does_not_wait_for_a_writer(tmp_path: Path) -> Non
     finally:
         writer.close()
         reader.close()
+
+
+def day_start_entries(source_id: str, count: int) -> list[Entry]:
+    """``count`` items all dated 20 November: each wants that day's first second."""
+    return [entry(source_id, n, 20) for n in range(count)]
+
+
+def seconds_of(ledger: Ledger, source_id: str) -> list[int]:
+    start = int(dt.datetime(2026, 11, 20, tzinfo=UTC).timestamp())
+    return sorted(int(s.entry.published.timestamp()) - start for s in ledger.entries([source_id]))
+
+
+def two_merges_then_a_failure(ledger: Ledger) -> None:
+    with ledger.transaction() as transaction:
+        transaction.merge("bbb", day_start_entries("bbb", 4), now=NOW, retention=Retention())
+        transaction.merge("ccc", day_start_entries("ccc", 4), now=NOW, retention=Retention())
+        raise RuntimeError("the refresh failed")
+
+
+def test_where_a_run_of_held_seconds_ends_is_remembered_only_once_committed(
+    database_url: str,
+) -> None:
+    """A transaction that met a run its own entries made longer, then failed, leaves nothing
+    remembered: the next merge takes the first free seconds as if it had never been."""
+    ledger = open_ledger(database_url)
+    try:
+        with ledger.transaction() as transaction:
+            transaction.merge("aaa", day_start_entries("aaa", 3), now=NOW, retention=Retention())
+        with pytest.raises(RuntimeError, match="the refresh failed"):
+            two_merges_then_a_failure(ledger)
+        with ledger.transaction() as transaction:
+            transaction.merge("ddd", day_start_entries("ddd", 2), now=NOW, retention=Retention())
+        assert seconds_of(ledger, "aaa") == [0, 1, 2]
+        assert seconds_of(ledger, "ddd") == [3, 4]
+    finally:
+        ledger.close()
+
+
+def test_a_run_another_process_made_longer_is_looked_at_from_where_it_was_seen_to_end(
+    database_url: str,
+) -> None:
+    one, other = open_ledger(database_url), open_ledger(database_url)
+    try:
+        for ledger, source_id, count in ((one, "aaa", 3), (one, "bbb", 2), (other, "ccc", 4),
+                                         (one, "ddd", 2)):  # fmt: skip
+            with ledger.transaction() as transaction:
+                transaction.merge(
+                    source_id, day_start_entries(source_id, count), now=NOW, retention=Retention()
+                )
+        assert [seconds_of(one, s) for s in ("aaa", "bbb", "ccc", "ddd")] == [
+            [0, 1, 2], [3, 4], [5, 6, 7, 8], [9, 10],
+        ]  # fmt: skip
+    finally:
+        one.close()
+        other.close()

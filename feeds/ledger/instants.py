@@ -1,12 +1,20 @@
 """Choosing new entries' published instants: each entry gets a second of its own, across all
 sources, so that feeds mixing sources never show two entries at one instant and a sort by
-date keeps every page's order. Runs inside a ledger transaction (``feeds.ledger.store``)."""
+date keeps every page's order. Runs inside a ledger transaction (``feeds.ledger.store``).
+
+Sources listing the same days make long runs of held seconds from each day's start; where a
+run was found to end is remembered per database once its transaction commits, and the next
+look starts there (held seconds are never given back: entries are never deleted, only
+marked removed), so that a first refresh of many sources does not scan each day's run once
+per source."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Integer, bindparam, func, select
+from sqlalchemy import Connection, Engine, Integer, bindparam, event, func, select
 
 from feeds.ledger.tables import entries_table
 from feeds.model import UTC
@@ -33,6 +41,43 @@ _EXPECTED = _SECOND + _NUMBERED.c.position - 1
 #: of the unique index from there (the n-th instant from it is ``second + n - 1`` until then).
 _FIRST_GAP = select(_EXPECTED, _NUMBERED.c.instant).where(_NUMBERED.c.instant != _EXPECTED).limit(1)
 _LATEST = select(func.max(_INSTANT))
+
+
+#: Where runs of held seconds were last found to end, per database: the second a look began
+#: at -> a second before which every second from there was held (committed).
+_RUN_ENDS: WeakKeyDictionary[Engine, dict[int, int]] = WeakKeyDictionary()
+_RUN_ENDS_LOCK = threading.Lock()
+#: At most this many runs are remembered per database (a run a day of listings).
+MAX_RUN_ENDS = 100_000
+#: Where the runs found in a transaction are kept until it commits (``Connection.info``).
+_FOUND = "feedpub.instants.run_ends"
+
+
+def _remember_found(connection: Connection) -> None:
+    found = connection.info.pop(_FOUND, None)
+    if not found:
+        return
+    with _RUN_ENDS_LOCK:
+        ends = _RUN_ENDS.setdefault(connection.engine, {})
+        if len(ends) + len(found) > MAX_RUN_ENDS:
+            ends.clear()
+        for start, end in found.items():
+            ends[start] = max(end, ends.get(start, end))
+
+
+def _forget_found(connection: Connection) -> None:
+    connection.info.pop(_FOUND, None)
+
+
+def _known_end(connection: Connection, second: int) -> int:
+    """Where a look at the run from ``second`` may start: the committed end found before, or
+    ``second`` itself."""
+    engine = connection.engine
+    if not event.contains(engine, "commit", _remember_found):
+        event.listen(engine, "commit", _remember_found)
+        event.listen(engine, "rollback", _forget_found)
+    with _RUN_ENDS_LOCK:
+        return max(second, _RUN_ENDS.get(engine, {}).get(second, second))
 
 
 def lock_instants(connection: Connection) -> None:
@@ -99,11 +144,15 @@ def free_instants(connection: Connection, candidates: list[dt.datetime]) -> list
 def _held_run(connection: Connection, second: int) -> tuple[int, int | None]:
     """The run of held seconds that starts at ``second``: the first free second after it,
     and the next held second after that (``None``: none is held later). Found by the
-    database in one ordered scan of the unique index from ``second``: the n-th instant
-    from there is ``second + n - 1`` until the first gap."""
-    gap = connection.execute(_FIRST_GAP, {"second": second}).first()
+    database in one ordered scan of the unique index from where the run was last found to
+    end (``second`` at first): the n-th instant from there is its start + n - 1 until the
+    first gap."""
+    start = _known_end(connection, second)
+    gap = connection.execute(_FIRST_GAP, {"second": start}).first()
     if gap is not None:
-        return int(gap[0]), int(gap[1])
-    # no gap: the run goes on to the latest instant held
-    latest: int = connection.execute(_LATEST).scalar_one()
-    return latest + 1, None
+        end, after = int(gap[0]), int(gap[1])
+    else:  # no gap: the run goes on to the latest instant held (none from ``start``: it)
+        latest: int = connection.execute(_LATEST).scalar_one()
+        end, after = max(latest + 1, start), None
+    connection.info.setdefault(_FOUND, {})[second] = end
+    return end, after
