@@ -151,6 +151,21 @@ def is_absolute_iri(value: str) -> bool:
     return _ABSOLUTE_IRI.fullmatch(value) is not None
 
 
+_NAMESPACE_BYTES = NAMESPACE.bytes
+
+
+def _urn_uuid5(name: str) -> str:
+    """``"urn:uuid:" + str(uuid.uuid5(NAMESPACE, name))``, without making a ``UUID`` (a parse
+    makes one id per item)."""
+    digest = bytearray(
+        hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8"), usedforsecurity=False).digest()[:16]
+    )
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    hexa = digest.hex()
+    return f"urn:uuid:{hexa[:8]}-{hexa[8:12]}-{hexa[12:16]}-{hexa[16:20]}-{hexa[20:]}"
+
+
 def entry_id(
     listing: str,
     title: str,
@@ -170,14 +185,13 @@ def entry_id(
     if native:
         if is_absolute_iri(native):
             return native
-        return f"urn:uuid:{uuid.uuid5(NAMESPACE, chr(10).join(['native', listing, native]))}"
+        return _urn_uuid5(chr(10).join(["native", listing, native]))
     if link:
-        return f"urn:uuid:{uuid.uuid5(NAMESPACE, 'link' + chr(10) + normalise_link(link))}"
+        return _urn_uuid5("link\n" + normalise_link(link))
     parts = [listing, normalise_text(title), date.isoformat() if date else ""]
     if discriminator:
         parts.append(normalise_text(discriminator))
-    name = "\n".join(parts)
-    return f"urn:uuid:{uuid.uuid5(NAMESPACE, name)}"
+    return _urn_uuid5("\n".join(parts))
 
 
 def item_key(title: str, date: dt.date | None) -> str:

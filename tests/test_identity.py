@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 
-from feeds.identity import entry_id, listing_key, normalise_text
+from feeds.identity import NAMESPACE, entry_id, listing_key, normalise_link, normalise_text
 from sources import ilo
 from tests.conftest import make_context
 
@@ -55,6 +56,32 @@ def test_entry_id_is_a_stable_uuid_iri() -> None:
     assert first != entry_id("ilo.org/x", "A title", DAY, "a summary")
     # Pinned: changing the namespace or the recipe would change every id ever published.
     assert first == "urn:uuid:10e99a19-6a97-50a6-b205-939c36724843"
+
+
+@pytest.mark.parametrize(
+    ("title", "date", "discriminator"),
+    [
+        ("A title", DAY, ""),
+        ("Überstunden: “Neue” Regeln – 2026", None, ""),
+        ("労働者の権利", DAY, "同じ題の別の記事"),
+        ("Same title", DAY, "A summary that tells it apart."),
+    ],
+)
+def test_entry_id_is_the_uuid5_of_its_listing_title_and_date(
+    title: str, date: dt.date | None, discriminator: str
+) -> None:
+    parts = ["ilo.org/x", normalise_text(title), date.isoformat() if date else ""]
+    parts += [normalise_text(discriminator)] if discriminator else []
+    expected = uuid.uuid5(NAMESPACE, "\n".join(parts))
+    assert entry_id("ilo.org/x", title, date, discriminator) == f"urn:uuid:{expected}"
+
+
+def test_ids_from_links_and_native_ids_are_the_uuid5_of_their_names() -> None:
+    link = "https://www.example.org/news/é?utm_source=x&b=2"
+    by_link = uuid.uuid5(NAMESPACE, "link\n" + normalise_link(link))
+    assert entry_id("l", "T", None, link=link) == f"urn:uuid:{by_link}"
+    native = uuid.uuid5(NAMESPACE, "native\nexample.org/feed\n12345")
+    assert entry_id("example.org/feed", "T", None, native_id=" 12345 ") == f"urn:uuid:{native}"
 
 
 def _page(*items: str) -> str:
