@@ -35,9 +35,14 @@ MAX_LABELS = 20
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+_NO_OFFSET = dt.timedelta(0)
+
+
 def require_utc(value: dt.datetime, name: str) -> None:
     """Raise ``ValueError`` unless ``value`` is an aware datetime in UTC."""
-    if value.tzinfo is None or value.utcoffset() != dt.timedelta(0):
+    if value.tzinfo is UTC:
+        return
+    if value.tzinfo is None or value.utcoffset() != _NO_OFFSET:
         raise ValueError(f"{name} must be an aware UTC datetime, got {value!r}")
 
 
@@ -105,17 +110,7 @@ class Entry:
         if not self.id or _XML_FORBIDDEN.search(self.id):
             raise ValueError(f"an entry needs an id XML can carry, got {self.id!r}")
         cuts = list(self.cuts)
-
-        def bounded(name: str, text: str, limit: int, clean: Callable[[str], str]) -> str:
-            if not isinstance(text, str):
-                raise ValueError(f"entry {self.id}: {name} is not text: {text!r}")
-            text = clean(text)
-            if len(text) > limit:
-                cuts.append(Cut(name, len(text)))
-                text = shorten(text, limit)
-            return text
-
-        title = bounded("title", self.title, TITLE_LIMIT, clean_text)
+        title = _bounded(self.id, "title", self.title, cuts)
         if not title:
             raise ValueError(f"entry {self.id}: an entry needs a title")
         require_utc(self.published, f"entry {self.id}: published")
@@ -128,29 +123,50 @@ class Entry:
         labels = tuple(  # each once, in order: cleaning can make two labels one
             dict.fromkeys(
                 text
-                for text in (bounded("label", lab, LABEL_LIMIT, clean_text) for lab in self.labels)
+                for text in (_bounded(self.id, "label", label, cuts) for label in self.labels)
                 if text
             )
         )
         if len(labels) > MAX_LABELS:
             cuts.append(Cut("labels", len(labels)))
             labels = labels[:MAX_LABELS]
+        summary = _bounded(self.id, "summary", self.summary, cuts)
         set_field = object.__setattr__  # the dataclass is frozen: set once, here
         set_field(self, "title", title)
         set_field(self, "link", link)
-        set_field(
-            self, "summary", bounded("summary", self.summary, SUMMARY_LIMIT, clean_paragraphs)
-        )
+        set_field(self, "summary", summary)
         set_field(self, "labels", labels)
         if self.credit is not None:
-            set_field(
-                self, "credit", bounded("credit", self.credit, CREDIT_LIMIT, clean_text) or None
-            )
+            credit = _bounded(self.id, "credit", self.credit, cuts)
+            set_field(self, "credit", credit or None)
         if self.group is not None:
-            set_field(self, "group", bounded("group", self.group, GROUP_LIMIT, clean_text) or None)
+            group = _bounded(self.id, "group", self.group, cuts)
+            set_field(self, "group", group or None)
         if self.image is not None:
             set_field(self, "image", web_url(self.image) if isinstance(self.image, str) else None)
         set_field(self, "cuts", tuple(cuts))
+
+
+#: How each text field of an entry is cleaned, and the most characters it keeps.
+_BOUNDS: dict[str, tuple[int, Callable[[str], str]]] = {
+    "title": (TITLE_LIMIT, clean_text),
+    "summary": (SUMMARY_LIMIT, clean_paragraphs),
+    "label": (LABEL_LIMIT, clean_text),
+    "credit": (CREDIT_LIMIT, clean_text),
+    "group": (GROUP_LIMIT, clean_text),
+}
+
+
+def _bounded(entry_id: str, name: str, text: str, cuts: list[Cut]) -> str:
+    """``text`` cleaned and cut to its field's bound (noting the cut in ``cuts``)."""
+    if not isinstance(text, str):
+        raise ValueError(f"entry {entry_id}: {name} is not text: {text!r}")
+    limit, clean = _BOUNDS[name]
+    text = clean(text)
+    if len(text) > limit:
+        cuts.append(Cut(name, len(text)))
+        text = shorten(text, limit)
+    return text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
