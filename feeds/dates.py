@@ -77,6 +77,9 @@ _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _MONTH_HEADING = re.compile(rf"^{_MONTH}\s+(?:de\s+)?{_YEAR}$", re.IGNORECASE)
 _YEAR_HEADING = re.compile(r"^\d{4}$")
 _PLACE = re.compile(r"^(?P<date>.*?\d{4})\s*,(?P<place>[^\d,]{0,60})$")
+#: ``05 July 2022``, what most listings write: read without trying every other form (each
+#: of which reads it the same).
+_PLAIN_DAY = re.compile(r"(\d{1,2}) ([^\W\d_]{3,}) (\d{4})")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -127,6 +130,8 @@ def read_listing_date(text: str) -> DateReading:
     if len(text) > _MAX_DATE_LENGTH or not _DIGIT.search(text):
         return _NOT_A_DATE
     text = " ".join(text.split())
+    if match := _PLAIN_DAY.fullmatch(text):
+        return _make_date(int(match[3]), month_number(match[2]), int(match[1]))
     place = _PLACE.match(text)
     if place and (not place["place"].strip() or place["place"].strip()[0].isupper()):
         text = place["date"]

@@ -102,6 +102,8 @@ class FieldDate:
     other_order: bool = False
 
 
+_YEAR_FIRST_START = re.compile(r"^\d{4}\D")
+_ALL_NUMERIC = re.compile(r"[\d\s./-]+")
 #: Two defaults for dateutil that differ in year, month and day: what a text leaves out
 #: shows as a difference between the two readings.
 _TELLING_DEFAULTS = (dt.datetime(1901, 1, 1), dt.datetime(1902, 2, 2))  # noqa: DTZ001  (days)
@@ -159,8 +161,10 @@ def _read_whole(text: str, *, month_first: bool, free: bool = True) -> FieldDate
         return FieldDate(
             date=numeric.date, ambiguous=numeric.ambiguous, other_order=numeric.other_order
         )
-    if not free or re.match(r"^\d{4}\D", text) or re.fullmatch(r"[\d\s./-]+", text):
+    if not free or _YEAR_FIRST_START.match(text) or _ALL_NUMERIC.fullmatch(text):
         return None  # a year-first or numeric form that names no real day
+    if not any(character.isdigit() for character in text):
+        return None  # no year or day of its own: dateutil reads both from digits only
     # parsed against two defaults: a text that names no year, month or day (``10:23 PM``,
     # ``Today``) would otherwise be given the default's, today's, and is no date at all
     try:

@@ -66,6 +66,21 @@ def test_text_that_is_not_a_date(text: str) -> None:
     assert read_listing_date(text).looks_like_date is False
 
 
+@pytest.mark.parametrize(
+    ("plain", "written"),
+    [
+        ("05 julio 2022", "05 de julio de 2022"),
+        ("5 Mai 2021", "5. Mai 2021"),
+        ("1 mai 2021", "1er mai 2021, GENÈVE"),
+        ("31 February 2021", "31 February 2021,"),
+        ("12 Floreal 2021", "12 de Floreal de 2021"),
+        ("10 del 2020", "10  del  2020"),
+    ],
+)
+def test_a_plain_day_reads_as_its_other_written_forms_do(plain: str, written: str) -> None:
+    assert read_listing_date(plain) == read_listing_date(written)
+
+
 @pytest.mark.parametrize("text", ["31 February 2021", "1 January 0001", "5 May 9999"])
 def test_impossible_dates_look_like_dates_but_give_none(text: str) -> None:
     reading = read_listing_date(text)

@@ -300,7 +300,7 @@ def test_the_config_names_a_bad_sibling_field_with_its_key_path(tmp_path: Path) 
 def test_a_time_of_day_alone_is_no_date_not_today() -> None:
     from sources.field_dates import read_field_date
 
-    for text in ("10:23 PM", "Today, 10:23 PM", "Tuesday"):
+    for text in ("10:23 PM", "Today, 10:23 PM", "Tuesday", "November", "Press release"):
         assert read_field_date(text).date is None, text
     assert read_field_date("Tue, 12 Nov 2018 15:58:00 GMT").date == dt.date(2018, 11, 12)
 
