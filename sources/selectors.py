@@ -28,6 +28,7 @@ from feeds.identity import entry_id
 from feeds.links import web_url
 from feeds.model import Adapter, Diagnostic, Entry, PageContext, ParseResult, Severity
 from sources.field_dates import DateNotes, FieldDate, read_field_date
+from sources.html_parser import LISTING_PARSER
 from sources.selector_fields import FieldSelector
 from sources.structured import MODES, read_structured
 from sources.structured_items import structured_day
@@ -215,7 +216,9 @@ def _link(
 def parse_with_selectors(document: str, context: PageContext, spec: SelectorSpec) -> ParseResult:
     """Read a listing page with a source's selectors."""
     try:
-        root = lxml.html.document_fromstring(_XML_DECLARATION.sub("", document, count=1))
+        root = lxml.html.document_fromstring(
+            _XML_DECLARATION.sub("", document, count=1), parser=LISTING_PARSER
+        )
     except (etree.ParserError, ValueError) as error:
         raise ParseError(context.page_url, f"not an HTML page: {error}") from error
     base = context.page_url

@@ -20,6 +20,7 @@ from lxml import etree
 from feeds.links import web_url
 from feeds.model import Diagnostic
 from feeds.text import clean_text
+from sources.html_parser import LISTING_PARSER
 from sources.ilo.fields import RawField, RawItem, drop_cut_item, is_date
 
 HtmlRendition = Literal["item-list", "linked-headings", "blocks", "no-items"]
@@ -189,7 +190,7 @@ def cut_html(document: str, page_url: str) -> HtmlCut:
     """Cut an HTML listing page into raw items."""
     document = _XML_DECLARATION.sub("", document, count=1)
     try:
-        root = lxml.html.document_fromstring(document)
+        root = lxml.html.document_fromstring(document, parser=LISTING_PARSER)
     except (etree.ParserError, ValueError):
         return HtmlCut(rendition="no-items", items=[])
     base_url = page_url
