@@ -51,7 +51,10 @@ class _Cutter:
     def close_item(self) -> None:
         if self.fields is not None:
             # each line without its indent: most fields are then clean text already
-            texts = (clean_text(" ".join(p.strip() for p in parts)) for parts in self.fields)
+            texts = (
+                clean_text(parts[0].strip() if len(parts) == 1 else " ".join(map(str.strip, parts)))
+                for parts in self.fields
+            )
             self.items.append(
                 RawItem(
                     fields=tuple(RawField(text) for text in texts if text),
