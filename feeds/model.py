@@ -122,9 +122,7 @@ class Entry:
             raise ValueError(f"entry {self.id}: not an http(s) URL: {self.link!r}")
         labels = tuple(  # each once, in order: cleaning can make two labels one
             dict.fromkeys(
-                text
-                for text in (_bounded(self.id, "label", label, cuts) for label in self.labels)
-                if text
+                filter(None, (_bounded(self.id, "label", label, cuts) for label in self.labels))
             )
         )
         if len(labels) > MAX_LABELS:
