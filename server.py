@@ -361,6 +361,7 @@ def worker(config_path: str | None) -> None:
         hub_threads = start_hub(config, refresher.ledger)
         refresher.stored = lambda _outcome: hub_threads.watcher.wake()
     click.echo(f"feedpub worker: refreshing {len(config.sources)} sources; Ctrl-C stops", err=True)
+    processes.settle_collector()  # started: what is alive now lives as long as the worker
     try:
         processes.run_until_stopped(scheduler.start)
     finally:

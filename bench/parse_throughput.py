@@ -1,24 +1,30 @@
 """Benchmark: ILO listing parse throughput (items per second) by rendition and page size.
 
 Run: ``.venv/bin/python -m bench.parse_throughput``. Prints one row per rendition and size; the
-items-per-second column should stay flat as pages grow (the parser is linear in page size), and
-the ``growth`` column (seconds per item, relative to the 1,000-item page: the smallest page
-is too quick to time steadily) should stay near 1. ``calls/item`` (Python function calls per
-item, from one profiled parse) does not depend on the machine's load: flat means linear.
+items-per-second columns should stay flat as pages grow (the parser is linear in page size):
+``items/s`` with Python's default garbage collector, ``worker GC`` with the collector as
+``feedpub worker`` sets it (``feeds.processes.settle_collector``), timed in turn. The
+``growth`` column (seconds per item with the default collector, relative to the 1,000-item
+page: the smallest page is too quick to time steadily) should stay near 1. ``calls/item``
+(Python function calls per item, from one profiled parse) does not depend on the machine's
+load: flat means linear.
 """
 
 from __future__ import annotations
 
 import cProfile
 import datetime as dt
+import gc
 import pstats
 import random
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 
 from feeds.dates import month_number, read_listing_date
 from feeds.links import forget_resolved
+from feeds.processes import settle_collector
 from sources import ilo
 from sources.ilo.days import listing_date
 from tests.conftest import make_context
@@ -95,19 +101,35 @@ RENDITIONS: dict[str, tuple[Callable[[int], list[WrittenItem]], Callable[..., st
 }
 
 
-def measure(document: str, repeats: int) -> float:
-    """Median seconds for one parse of ``document``, with cold caches."""
+@contextmanager
+def worker_collector() -> Iterator[None]:
+    """The garbage collector as ``feedpub worker`` sets it once started, then as it was."""
+    thresholds = gc.get_threshold()
+    settle_collector()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+
+def measure(document: str, repeats: int) -> tuple[float, float]:
+    """Median seconds for one parse of ``document``, with cold caches: with the default
+    collector, and with the worker's (the two timed in turn)."""
     context = make_context()
-    timings = []
+    default: list[float] = []
+    worker: list[float] = []
     for _ in range(repeats):
-        read_listing_date.cache_clear()  # every run starts cold, as a refresh of a new page does
-        month_number.cache_clear()
-        listing_date.cache_clear()
-        forget_resolved()
-        start = time.perf_counter()
-        ilo.parse(document, context)
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
+        for timings in (default, worker):
+            read_listing_date.cache_clear()  # every run starts cold, as a new page's does
+            month_number.cache_clear()
+            listing_date.cache_clear()
+            forget_resolved()
+            with worker_collector() if timings is worker else nullcontext():
+                start = time.perf_counter()
+                ilo.parse(document, context)
+                timings.append(time.perf_counter() - start)
+    return statistics.median(default), statistics.median(worker)
 
 
 def calls_per_item(document: str, size: int) -> float:
@@ -128,19 +150,21 @@ def calls_per_item(document: str, size: int) -> float:
 def main() -> None:
     print(
         f"{'rendition':<15} {'items':>7} {'bytes':>11} {'seconds':>9} {'items/s':>10} "
-        f"{'growth':>7} {'calls/item':>10}"
+        f"{'worker GC':>10} {'growth':>7} {'calls/item':>10}"
     )
     for rendition, (items_for, write) in RENDITIONS.items():
         rows = []
         for size in SIZES:
             document = write(items_for(size))
-            seconds = measure(document, 5 if size <= 5_000 else 3)
-            rows.append((size, len(document.encode()), seconds, calls_per_item(document, size)))
-        base = next(seconds / size for size, _, seconds, _ in rows if size >= GROWTH_BASE)
-        for size, length, seconds, calls in rows:
+            seconds, worker = measure(document, 5 if size <= 5_000 else 3)
+            rows.append(
+                (size, len(document.encode()), seconds, worker, calls_per_item(document, size))
+            )
+        base = next(row[2] / row[0] for row in rows if row[0] >= GROWTH_BASE)
+        for size, length, seconds, worker, calls in rows:
             print(
-                f"{rendition:<15} {size:>7} {length:>11,} {seconds:>9.4f} "
-                f"{size / seconds:>10,.0f} {seconds / size / base:>7.2f} {calls:>10.1f}"
+                f"{rendition:<15} {size:>7} {length:>11,} {seconds:>9.4f} {size / seconds:>10,.0f} "
+                f"{size / worker:>10,.0f} {seconds / size / base:>7.2f} {calls:>10.1f}"
             )
 
 

@@ -3,8 +3,9 @@
 Run: ``.venv/bin/python -m bench.selector_throughput``. The pages are those of
 ``bench.parse_throughput`` in HTML, read with the selectors a source would declare for them
 (one page with a date selector, one whose dates are found in elements made for one). The
-columns are those of ``bench.parse_throughput``: items per second should stay flat as pages
-grow, ``growth`` near 1, and ``calls/item`` (independent of the machine's load) flat.
+columns are those of ``bench.parse_throughput``: items per second (with the default garbage
+collector, and with the worker's) should stay flat as pages grow, ``growth`` near 1, and
+``calls/item`` (independent of the machine's load) flat.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import pstats
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
-from bench.parse_throughput import GROWTH_BASE, SIZES, generate
+from bench.parse_throughput import GROWTH_BASE, SIZES, generate, worker_collector
 from feeds.links import forget_resolved
 from feeds.model import Adapter
 from sources import ADAPTERS
@@ -42,16 +44,20 @@ SHAPES: dict[str, tuple[Callable[[list[WrittenItem]], str], dict[str, Any]]] = {
 }
 
 
-def measure(parse: Adapter, document: str, repeats: int) -> float:
-    """Median seconds for one parse of ``document``, with links resolved afresh."""
+def measure(parse: Adapter, document: str, repeats: int) -> tuple[float, float]:
+    """Median seconds for one parse of ``document``, with links resolved afresh: with the
+    default collector, and with the worker's (the two timed in turn)."""
     context = make_context()
-    timings = []
+    default: list[float] = []
+    worker: list[float] = []
     for _ in range(repeats):
-        forget_resolved()
-        start = time.perf_counter()
-        parse(document, context)
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
+        for timings in (default, worker):
+            forget_resolved()
+            with worker_collector() if timings is worker else nullcontext():
+                start = time.perf_counter()
+                parse(document, context)
+                timings.append(time.perf_counter() - start)
+    return statistics.median(default), statistics.median(worker)
 
 
 def calls_per_item(parse: Adapter, document: str, size: int) -> float:
@@ -69,22 +75,21 @@ def calls_per_item(parse: Adapter, document: str, size: int) -> float:
 def main() -> None:
     print(
         f"{'page':<15} {'items':>7} {'bytes':>11} {'seconds':>9} {'items/s':>10} "
-        f"{'growth':>7} {'calls/item':>10}"
+        f"{'worker GC':>10} {'growth':>7} {'calls/item':>10}"
     )
     for shape, (write, selectors) in SHAPES.items():
         parse = ADAPTERS["html"](selectors)
         rows = []
         for size in SIZES:
             document = write(generate(size))
-            seconds = measure(parse, document, 5 if size <= 5_000 else 3)
-            rows.append(
-                (size, len(document.encode()), seconds, calls_per_item(parse, document, size))
-            )
-        base = next(seconds / size for size, _, seconds, _ in rows if size >= GROWTH_BASE)
-        for size, length, seconds, calls in rows:
+            seconds, worker = measure(parse, document, 5 if size <= 5_000 else 3)
+            calls = calls_per_item(parse, document, size)
+            rows.append((size, len(document.encode()), seconds, worker, calls))
+        base = next(row[2] / row[0] for row in rows if row[0] >= GROWTH_BASE)
+        for size, length, seconds, worker, calls in rows:
             print(
-                f"{shape:<15} {size:>7} {length:>11,} {seconds:>9.4f} "
-                f"{size / seconds:>10,.0f} {seconds / size / base:>7.2f} {calls:>10.1f}"
+                f"{shape:<15} {size:>7} {length:>11,} {seconds:>9.4f} {size / seconds:>10,.0f} "
+                f"{size / worker:>10,.0f} {seconds / size / base:>7.2f} {calls:>10.1f}"
             )
 
 

@@ -1,10 +1,12 @@
 """Keeping a command's processes together: a child started again when it dies (after a delay
-that grows while it keeps dying), children that end when their parent does (Linux), and
-enough open files for the connections a server process holds."""
+that grows while it keeps dying), children that end when their parent does (Linux), enough
+open files for the connections a server process holds, and the garbage collector's settings
+of a long-running worker."""
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import os
 import resource
@@ -40,6 +42,27 @@ def end_with_parent(signal_number: int = signal.SIGTERM) -> None:
             logger.warning("cannot ask to end with the parent: %s", os.strerror(error))
     if os.getppid() != int(value):  # the parent ended before the request took effect
         os.kill(os.getpid(), signal_number)
+
+
+#: The collector's thresholds in a worker (``gc.set_threshold``): a young collection once this
+#: many more container objects have been made than freed, not Python's 700, which a parse of
+#: a 20,000-item page passes some 350 times; the older generations relative to it as by
+#: default. Measured on the parse benchmarks: the collector's share of a large page's parse
+#: falls from 11-15% (ILO) to about 2-3%, peak memory unchanged (README, Benchmarks).
+WORKER_GC_THRESHOLDS = (50_000, 10, 10)
+
+
+def settle_collector(thresholds: tuple[int, int, int] = WORKER_GC_THRESHOLDS) -> None:
+    """Set the garbage collector of a long-running process once it has started: what is alive
+    now (modules, configuration, connections) is moved where no collection scans it again
+    (``gc.freeze``), and young collections run at ``thresholds``. Process-wide: called by the
+    command's entry point, never by a library."""
+    gc.collect()  # what start-up left as garbage is freed, not frozen
+    gc.freeze()
+    gc.set_threshold(*thresholds)
+    logger.debug(
+        "collector: %s start-up objects frozen, thresholds %s", gc.get_freeze_count(), thresholds
+    )
 
 
 def run_until_stopped(start: Callable[[], None]) -> None:

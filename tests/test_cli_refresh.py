@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
+from feeds import processes
 from feeds.ledger.store import Ledger
 from tests.http_server import LocalServer, Route
 from tests.refresh_kit import dump, item, page
@@ -136,6 +138,40 @@ def test_the_worker_refreshes_on_schedule_and_stops_cleanly(
     assert process.returncode == 0, stderr
     assert b"feedpub worker: stopped" in stderr
     assert b"Traceback" not in stderr
+
+
+#: ``feedpub worker`` as its console command runs it, whose loop, once the scheduler has started,
+#: says what the process's collector is set to and returns (the worker then stops).
+_WORKER_SAYING_ITS_COLLECTOR = """
+import gc, sys
+import server
+from feeds import processes
+
+def started(start):
+    start()
+    print(gc.get_threshold(), gc.get_freeze_count() > 0)
+
+processes.run_until_stopped = started
+sys.argv = ["feedpub", "worker", "--config", sys.argv[1]]
+server.main()
+"""
+
+
+def test_the_worker_runs_with_its_start_up_frozen_and_its_collector_thresholds(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    config = write_config(tmp_path, server)
+    result = subprocess.run(
+        [sys.executable, "-c", _WORKER_SAYING_ITS_COLLECTOR, str(config)],
+        env={**os.environ, **database_env(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"{processes.WORKER_GC_THRESHOLDS} True"]
+    assert "feedpub worker: stopped" in result.stderr
 
 
 def test_the_worker_stops_within_seconds_of_sigterm_abandoning_a_fetch_under_way(
