@@ -165,6 +165,8 @@ def _read_whole(text: str, *, month_first: bool, free: bool = True) -> FieldDate
         return None  # a year-first or numeric form that names no real day
     if not any(character.isdigit() for character in text):
         return None  # no year or day of its own: dateutil reads both from digits only
+    if _has_word_dateutil_refuses(text):
+        return None
     # parsed against two defaults: a text that names no year, month or day (``10:23 PM``,
     # ``Today``) would otherwise be given the default's, today's, and is no date at all
     try:
@@ -179,6 +181,35 @@ def _read_whole(text: str, *, month_first: bool, free: bool = True) -> FieldDate
     if parsed.date() != again.date() or not MIN_YEAR <= parsed.year <= MAX_YEAR:
         return None
     return FieldDate(date=parsed.date())
+
+
+#: dateutil's own vocabulary (the default parser's).
+_DATEUTIL_WORDS = date_parser.parserinfo()
+_LETTERS = re.compile(r"[^\W\d_]+")
+_TIME_ZONE_NAME_LENGTH = 5
+
+
+def _has_word_dateutil_refuses(text: str) -> bool:
+    """True when ``text`` holds a word dateutil (not fuzzy) cannot place in a date, so that it
+    would refuse the whole text (``Press release 2026``): a word its parser splits off as
+    such (a run of letters) that is no month, weekday, am/pm, unit, connective or time zone
+    (``UTC``, or up to five capitals: ``CEST``)."""
+    info = _DATEUTIL_WORDS
+    for word in _LETTERS.findall(text):
+        if not word.isalpha():
+            return False  # not a plain run of letters: dateutil decides
+        if (len(word) <= _TIME_ZONE_NAME_LENGTH and word.isascii() and word.isupper()) or (
+            info.jump(word)
+            or info.weekday(word) is not None
+            or info.month(word) is not None
+            or info.ampm(word) is not None
+            or info.hms(word) is not None
+            or info.pertain(word)
+            or info.utczone(word)
+        ):
+            continue
+        return True
+    return False
 
 
 def published_elements(item: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:

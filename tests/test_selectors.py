@@ -305,6 +305,25 @@ def test_a_time_of_day_alone_is_no_date_not_today() -> None:
     assert read_field_date("Tue, 12 Nov 2018 15:58:00 GMT").date == dt.date(2018, 11, 12)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12 Nov 2018 10:00 CEST", dt.date(2018, 11, 12)),
+        ("Monday, June 3, 2019 - 10:00am EST", dt.date(2019, 6, 3)),
+        ("Nov 12 2018 10:00 -0300 (BRST)", dt.date(2018, 11, 12)),
+        ("December 5th, 2018 at 3pm", dt.date(2018, 12, 5)),
+        ("Press release 2026", None),
+        ("Youth employment report 2026 launched", None),
+    ],
+)
+def test_a_free_form_date_is_read_unless_a_word_of_it_is_none_a_date_holds(
+    text: str, expected: dt.date | None
+) -> None:
+    from sources.field_dates import read_field_date
+
+    assert read_field_date(text, within=False).date == expected
+
+
 def test_a_date_in_a_bylines_text_is_the_items_date() -> None:
     import lxml.html
 
