@@ -8,16 +8,15 @@ SQLite file, removed afterwards.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.host_flood import fill
 from feeds.config import parse_config
-from feeds.ledger.store import Ledger, Retention
-from feeds.model import UTC, Entry
+from feeds.ledger.store import Ledger
 from feeds.serve.publish import FeedPublisher
 from feeds.serve.representation import FeedFormat
 from server import create_app
@@ -50,24 +49,6 @@ REQUEST = {
     "HTTP_HOST": "127.0.0.1:8000",
     "wsgi.url_scheme": "http",
 }
-
-
-def fill(ledger: Ledger) -> None:
-    now = dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-    entries = [
-        Entry(
-            id=f"urn:uuid:{n:08d}-0000-5000-8000-000000000000",
-            source_id="office",
-            title=f"News number {n}",
-            link=f"https://www.example.org/news/{n}",
-            date=(now - dt.timedelta(hours=n)).date(),
-            published=now - dt.timedelta(hours=n),
-            summary=f"What happened on the {n}th occasion, in a sentence or two of summary.",
-        )
-        for n in range(ENTRIES)
-    ]
-    with ledger.transaction() as transaction:
-        transaction.merge("office", entries, now=now, retention=Retention())
 
 
 class LastStatus:
@@ -103,7 +84,7 @@ def main() -> None:
 def measure(folder: Path) -> None:
     config = parse_config(CONFIG, folder / "feedpub.toml", adapter_kinds={"ilo"}, environ={})
     ledger = Ledger.open(f"sqlite:///{folder / 'feeds.db'}")
-    fill(ledger)
+    fill(ledger, ENTRIES)
     publisher = FeedPublisher(config, ledger)
     app = create_app(config, ledger=ledger, publisher=publisher).wsgi_app
     plain = {**REQUEST}

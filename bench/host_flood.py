@@ -50,7 +50,8 @@ def resident_megabytes() -> float:
     raise SystemExit("no VmRSS in /proc/self/status")
 
 
-def fill(ledger: Ledger) -> None:
+def fill(ledger: Ledger, count: int = ENTRIES) -> None:
+    """``count`` entries of the source ``office``, an hour apart, newest first."""
     now = dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
     entries = [
         Entry(
@@ -62,10 +63,10 @@ def fill(ledger: Ledger) -> None:
             published=now - dt.timedelta(hours=n),
             summary=f"What happened on the {n}th occasion, in a sentence or two of summary.",
         )
-        for n in range(ENTRIES)
+        for n in range(count)
     ]
     with ledger.transaction() as transaction:
-        transaction.merge("office", entries, now=now, retention=Retention(keep_at_least=ENTRIES))
+        transaction.merge("office", entries, now=now, retention=Retention(keep_at_least=count))
 
 
 def main() -> None:
