@@ -55,11 +55,16 @@ def _feed_path(path: str) -> tuple[str, FeedFormat] | None:
     return None if match is None else (match["topic"], FeedFormat(match["format"]))
 
 
-def _gzip_accepted(header: str) -> bool:
-    """True when an Accept-Encoding header takes gzip (remembered, see ``REMEMBERED_VALUES``)."""
-    if len(header) > REMEMBERED_CHARACTERS:
-        return _reads_gzip(header)
-    return _remembered_gzip(header)
+class _Remembered:
+    """A reading of what clients send, remembered for the most recent values (``kept``, see
+    ``REMEMBERED_VALUES``); a value too long to remember is read every time."""
+
+    def __init__(self, read: Callable[[str], bool]) -> None:
+        self.read = read
+        self.kept = lru_cache(maxsize=REMEMBERED_VALUES)(read)
+
+    def __call__(self, value: str) -> bool:
+        return self.read(value) if len(value) > REMEMBERED_CHARACTERS else self.kept(value)
 
 
 def _reads_gzip(header: str) -> bool:
@@ -76,23 +81,17 @@ def _reads_gzip(header: str) -> bool:
     return False
 
 
-_remembered_gzip = lru_cache(maxsize=REMEMBERED_VALUES)(_reads_gzip)
-
-
-def _browser_navigation(accept: str) -> bool:
-    """True for a browser opening the feed as a page: it asks for HTML, not for a feed
-    (remembered, see ``REMEMBERED_VALUES``)."""
-    if len(accept) > REMEMBERED_CHARACTERS:
-        return _asks_for_a_page(accept)
-    return _remembered_page(accept)
+#: True when an Accept-Encoding header takes gzip.
+_gzip_accepted = _Remembered(_reads_gzip)
 
 
 def _asks_for_a_page(accept: str) -> bool:
+    """True for a browser opening the feed as a page: it asks for HTML, not for a feed."""
     accept = accept.lower()
     return "text/html" in accept and "rss+xml" not in accept and "atom+xml" not in accept
 
 
-_remembered_page = lru_cache(maxsize=REMEMBERED_VALUES)(_asks_for_a_page)
+_browser_navigation = _Remembered(_asks_for_a_page)
 
 
 def _not_modified(feed: RenderedFeed, environ: WSGIEnvironment) -> bool:

@@ -228,11 +228,11 @@ class Overview:
     ) -> None:
         self.publisher = publisher
         self.clock = clock
+        self.monotonic = monotonic
         self.config = publisher.config
         #: Each topic's overview, the version of its sources it was read at, when the read
         #: ended (``monotonic``) and how long it took.
         self._kept: dict[str, _KeptOverview] = {}
-        self.monotonic = monotonic
         #: Held while a topic's overview is read; a request finding it held is given the
         #: one before, if there is one.
         self._reading = {topic.id: threading.Lock() for topic in self.config.topics}

@@ -145,12 +145,6 @@ class FeedPublisher:
         ]
         return min(intervals, default=dt.timedelta(hours=1))
 
-    def ledger_version(self) -> int:
-        """The ledger's version (``Ledger.version``: the sum of its sources'), read at most
-        once per ``version_ttl`` seconds: what caches of anything drawn from all the entries
-        (the overview) are keyed on."""
-        return sum(self.source_versions().values())
-
     def topic_version(self, topic: TopicConfig) -> TopicVersion:
         """The versions of the topic's sources (of all sources, for a topic of all), read at
         most once per ``version_ttl`` seconds: what the topic's kept feeds are valid for."""
