@@ -1,11 +1,12 @@
 """The render cache's bounds, through the app: it keeps no more feeds and no more bytes than
 configured, drops the least recently used first, keeps no feed larger than the whole bound,
-and puts a feed rendered after a change in the place of the one before it."""
+and puts a feed rendered after a change in the place of the one before it; between checks of
+the sources' versions as well, when kept feeds are answered with at once."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,16 @@ def store(ledger: Ledger, *entries: Entry) -> None:
         transaction.merge("office", entries, now=NOW, retention=Retention())
 
 
-def build(tmp_path: Path, ledger: Ledger, topics: int, limits: str) -> FlaskClient:
+def build(
+    tmp_path: Path,
+    ledger: Ledger,
+    topics: int,
+    limits: str,
+    *,
+    clock: Callable[[], float] | None = None,
+) -> FlaskClient:
+    """The app over ``topics`` topics of the one source; with ``clock``, sources' versions
+    are checked once a second by it (else on every request)."""
     text = (
         f'[publisher]\nname = "Test feeds"\nallowed_hosts = ["feeds.example.org"]\n{limits}\n'
         '[[sources]]\nid = "office"\ntitle = "Office"\n'
@@ -51,7 +61,10 @@ def build(tmp_path: Path, ledger: Ledger, topics: int, limits: str) -> FlaskClie
         f'[[topics]]\nid = "t{n}"\ntitle = "Topic {n}"\nlimit = 500\n' for n in range(topics)
     )
     config = parse_config(text, tmp_path / "feedpub.toml", adapter_kinds={"ilo"}, environ={})
-    publisher = FeedPublisher(config, ledger, version_ttl=0)
+    if clock is None:
+        publisher = FeedPublisher(config, ledger, version_ttl=0)
+    else:
+        publisher = FeedPublisher(config, ledger, version_ttl=1.0, clock=clock)
     return create_app(config, ledger=ledger, publisher=publisher).test_client()
 
 
@@ -148,3 +161,69 @@ def test_a_feed_rendered_after_a_change_takes_the_place_and_bytes_of_the_one_bef
         for n in range(3)
     )
     assert publisher.renders == 6
+
+
+class Clock:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.time = 0.0
+
+    def __call__(self) -> float:
+        return self.time
+
+
+def test_a_feed_dropped_between_version_checks_is_rendered_again(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    client = build(tmp_path, ledger, 3, "render_cache_entries = 2", clock=Clock())
+    publisher = publisher_of(client)
+    for topic in ("t0", "t0", "t0", "t1", "t1"):  # t0 answered at once after its first two
+        assert client.get(f"/feeds/{topic}.rss").status_code == 200
+    assert publisher.renders == 2
+    client.get("/feeds/t2.rss")  # drops t0, the least recently used
+    assert publisher.cached[0] == 2
+    client.get("/feeds/t0.rss")
+    assert publisher.renders == 4
+
+
+def test_feeds_used_since_a_version_check_are_dropped_after_those_that_were_not(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    clock = Clock()
+    client = build(tmp_path, ledger, 4, "render_cache_entries = 3", clock=clock)
+    publisher = publisher_of(client)
+    for topic in ("t0", "t1", "t2", "t0", "t1", "t2", "t0"):
+        client.get(f"/feeds/{topic}.rss")
+    assert publisher.renders == 3
+    clock.time = 1.5  # the next request checks the versions again
+    client.get("/feeds/t0.rss")
+    client.get("/feeds/t0.rss")
+    client.get("/feeds/t3.rss")  # drops t1: t0 was used since the check, t1 not since t2
+    assert publisher.renders == 4
+    client.get("/feeds/t0.rss")
+    client.get("/feeds/t2.rss")
+    assert publisher.renders == 4
+    client.get("/feeds/t1.rss")
+    assert publisher.renders == 5
+
+
+def test_a_change_is_served_from_the_first_version_check_after_it(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    clock = Clock()
+    client = build(tmp_path, ledger, 1, "", clock=clock)
+    first = {f: client.get(f"/feeds/t0.{f}").headers["ETag"] for f in FORMATS}
+    for feed_format in FORMATS:  # now answered at once
+        assert client.get(f"/feeds/t0.{feed_format}").headers["ETag"] == first[feed_format]
+    store(ledger, entry(3))
+    clock.time = 0.9
+    for feed_format in FORMATS:  # as of the check at 0.0
+        assert client.get(f"/feeds/t0.{feed_format}").headers["ETag"] == first[feed_format]
+    clock.time = 1.0
+    for feed_format in FORMATS:  # the first of them checks again, for all
+        changed = client.get(f"/feeds/t0.{feed_format}")
+        assert changed.headers["ETag"] != first[feed_format]
+        assert b"News 3" in changed.data
+        again = client.get(f"/feeds/t0.{feed_format}")
+        assert again.headers["ETag"] == changed.headers["ETag"]

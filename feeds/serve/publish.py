@@ -4,7 +4,8 @@ ready.
 ``FeedPublisher.feed`` returns a ready representation (bytes, gzipped bytes, validators,
 caching headers). It renders only when the version of one of the topic's own sources has
 moved since the last render (every source's version is read in one cheap query, at most once
-per ``version_ttl`` seconds); otherwise it answers from memory without touching the database.
+per ``version_ttl`` seconds); otherwise it answers from memory without touching the database,
+and, once a feed has been found current since the last check, without taking any lock.
 Renders run outside the publisher's lock, one at a time per kept feed: while a feed is
 rendered again, requests for it get the one rendered before; a feed never rendered is waited
 for, by its own requests only. A feed without a filter is rendered from the topic's entries
@@ -118,6 +119,10 @@ class FeedPublisher:
         self._topic_versions: dict[str, TopicVersion] = {}
         self._checked_at = float("-inf")
         self._cache: OrderedDict[CacheKey, _Kept] = OrderedDict()
+        #: The kept feeds found current since the last version check, by key: what a request
+        #: is answered from without the lock until the next check (which starts it anew).
+        #: Only ever filled under the lock, with a feed of its topic's version as checked.
+        self._current: dict[CacheKey, RenderedFeed] = {}
         self._cached_bytes = 0
         #: The renders in flight, by the key their feed is kept under.
         self._rendering: dict[CacheKey, Pending[RenderedFeed]] = {}
@@ -145,16 +150,19 @@ class FeedPublisher:
         ]
         return min(intervals, default=dt.timedelta(hours=1))
 
-    def topic_version(self, topic: TopicConfig) -> TopicVersion:
+    def topic_version(self, topic: TopicConfig, now: float | None = None) -> TopicVersion:
         """The versions of the topic's sources (of all sources, for a topic of all), read at
-        most once per ``version_ttl`` seconds: what the topic's kept feeds are valid for."""
-        self.source_versions()
+        most once per ``version_ttl`` seconds: what the topic's kept feeds are valid for
+        (``now``: the clock's time, if it was just read)."""
+        self.source_versions(now)
         with self._lock:
             return self._topic_versions[topic.id]
 
-    def source_versions(self) -> dict[str, int]:
-        """Each source's version, read again once ``version_ttl`` seconds have passed."""
-        now = self.clock()
+    def source_versions(self, now: float | None = None) -> dict[str, int]:
+        """Each source's version, read again once ``version_ttl`` seconds have passed
+        (``now``: the clock's time, if it was just read)."""
+        if now is None:
+            now = self.clock()
         with self._lock:
             versions, checked_at = self._versions, self._checked_at
         if versions is None or now - checked_at >= self.version_ttl:
@@ -168,6 +176,7 @@ class FeedPublisher:
             }
             with self._lock:
                 if now >= self._checked_at:  # not a check that a later one overtook
+                    self._current = {}  # before the check's time: see ``feed``
                     self._versions, self._checked_at = versions, now
                     self._topic_versions = topic_versions
         return versions
@@ -183,19 +192,38 @@ class FeedPublisher:
         """The topic's feed in a format, as served under ``base_url`` (``https://host``: one
         of the few a request may be given, see ``feeds.serve.hosts``), with the entries
         ``filters`` keeps (canonical, so that equal filters share one kept feed);
-        ``LookupError`` for an unknown topic."""
+        ``LookupError`` for an unknown topic.
+
+        A feed found current since the last version check is answered with at once, without
+        the lock (its place among the least recently used is counted at its first request
+        after each check); any other request takes the lock."""
+        now = None
+        if not filters.seconds:
+            key: CacheKey = (topic_id, feed_format, base_url, filters.pairs, None)
+            # ``_current`` is read before the check's time, which a check sets after starting
+            # it anew: a feed from before a check is answered with only as a request that
+            # came before the check.
+            current = self._current.get(key)
+            if current is not None:
+                now = self.clock()
+                if now - self._checked_at < self.version_ttl:
+                    return current
         topic = self.topics.get(topic_id)
         if topic is None:
             raise LookupError(f"no topic {topic_id!r}")
         cutoff = filters.cutoff(self.now()) if filters.seconds else None
-        key: CacheKey = (topic_id, feed_format, base_url, filters.pairs, cutoff)
-        version = self.topic_version(topic)
+        key = (topic_id, feed_format, base_url, filters.pairs, cutoff)
+        version = self.topic_version(topic, now)
         with self._lock:
             kept = self._cache.get(key)
             if kept is not None:
                 self._cache.move_to_end(key)
-                if kept.version == version or key in self._rendering:
-                    return kept.feed  # current, or the last one while the next is rendered
+                if kept.version == version:
+                    if cutoff is None and version == self._topic_versions.get(topic_id):
+                        self._current[key] = kept.feed
+                    return kept.feed
+                if key in self._rendering:
+                    return kept.feed  # the last one while the next is rendered
             pending = self._rendering.get(key)
             rendering = pending is None
             if pending is None:
@@ -225,13 +253,15 @@ class FeedPublisher:
         """Keep a feed just rendered in place of the one it follows, dropping the least
         recently used beyond the bounds (under the lock)."""
         replaced = self._cache.pop(key, None)
+        self._current.pop(key, None)
         if replaced is not None:
             self._cached_bytes -= replaced.feed.size
         if kept.feed.size <= self.max_cached_bytes:
             self._cache[key] = kept
             self._cached_bytes += kept.feed.size
         while len(self._cache) > self.max_cached or self._cached_bytes > self.max_cached_bytes:
-            _key, dropped = self._cache.popitem(last=False)
+            dropped_key, dropped = self._cache.popitem(last=False)
+            self._current.pop(dropped_key, None)
             self._cached_bytes -= dropped.feed.size
         metrics.instruments().cached(len(self._cache), self._cached_bytes)
 
