@@ -623,7 +623,9 @@ def make_app() -> Flask:
     processes.end_with_parent(signal.SIGKILL)  # nothing of a server process needs finishing
     config = load_config(find_config_path(), adapter_kinds=sources.ADAPTERS)
     threads = int(os.environ.get(THREADS_ENV, DEFAULT_POOL_SIZE))
-    return create_app(config, ledger=Ledger.open(config.database_url, pool_size=threads))
+    app = create_app(config, ledger=Ledger.open(config.database_url, pool_size=threads))
+    processes.settle_collector()  # as the worker's: renders make many objects, briefly
+    return app
 
 
 def run_granian(

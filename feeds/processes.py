@@ -44,11 +44,12 @@ def end_with_parent(signal_number: int = signal.SIGTERM) -> None:
         os.kill(os.getpid(), signal_number)
 
 
-#: The collector's thresholds in a worker (``gc.set_threshold``): a young collection once this
-#: many more container objects have been made than freed, not Python's 700, which a parse of
-#: a 20,000-item page passes some 350 times; the older generations relative to it as by
-#: default. Measured on the parse benchmarks: the collector's share of a large page's parse
-#: falls from 11-15% (ILO) to about 2-3%, peak memory unchanged (README, Benchmarks).
+#: The collector's thresholds in a worker and in each web server process
+#: (``gc.set_threshold``): a young collection once this many more container objects have been
+#: made than freed, not Python's 700, which a parse of a 20,000-item page passes some 350
+#: times; the older generations relative to it as by default. Measured on the parse
+#: benchmarks: the collector's share of a large page's parse falls from 11-15% (ILO) to about
+#: 2-3%, peak memory unchanged (README, Benchmarks).
 WORKER_GC_THRESHOLDS = (50_000, 10, 10)
 
 

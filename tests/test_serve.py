@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import feedparser
 import jsonschema
 import pytest
 
+from feeds import processes
 from feeds.config import CONFIG_ENV, DATABASE_ENV, bundled_config_path, load_config, parse_config
 from feeds.ledger.store import Ledger
 from feeds.refresh.outcomes import Status
@@ -161,8 +165,26 @@ def test_each_server_process_keeps_one_database_connection_per_thread(
     monkeypatch.delenv(CONFIG_ENV, raising=False)
     monkeypatch.setenv(DATABASE_ENV, database_url)
     monkeypatch.setenv(THREADS_ENV, "3")  # as ``feedpub serve --threads 3`` tells its workers
+    monkeypatch.setattr(processes, "settle_collector", lambda: None)  # this process's own
     publisher = make_app().extensions["feedpub"]
     assert isinstance(publisher, FeedPublisher)
     pool = publisher.ledger.engine.pool
     assert pool.size() == 3  # type: ignore[attr-defined]  # a QueuePool: SQLite files too
     publisher.ledger.close()
+
+
+def test_each_server_process_runs_with_its_start_up_frozen_and_the_workers_thresholds(
+    tmp_path: Path,
+) -> None:
+    shown = "import gc, server; server.make_app(); print(gc.get_threshold(), gc.isenabled())"
+    environ = {k: v for k, v in os.environ.items() if k != CONFIG_ENV}
+    result = subprocess.run(
+        [sys.executable, "-c", f"{shown}; print(gc.get_freeze_count() > 1000)"],
+        env={**environ, DATABASE_ENV: f"sqlite:///{tmp_path / 'feeds.db'}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"{processes.WORKER_GC_THRESHOLDS} True", "True"]
