@@ -168,7 +168,7 @@ def test_request_headers_too_long_to_remember_are_read_alike(client: FlaskClient
     assert page.headers["Content-Type"] == "application/xml; charset=utf-8"
     for n in range(2 * http.REMEMBERED_VALUES):
         client.get("/feeds/office.rss", headers={"Accept-Encoding": f"x-{n}, gzip"})
-    assert http._gzip_accepted.kept.cache_info().currsize <= http.REMEMBERED_VALUES
+    assert http._remembered_readings.cache_info().currsize <= http.REMEMBERED_VALUES
 
 
 def test_head_sends_the_headers_without_the_body(client: FlaskClient) -> None:

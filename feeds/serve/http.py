@@ -55,19 +55,8 @@ def _feed_path(path: str) -> tuple[str, FeedFormat] | None:
     return None if match is None else (match["topic"], FeedFormat(match["format"]))
 
 
-class _Remembered:
-    """A reading of what clients send, remembered for the most recent values (``kept``, see
-    ``REMEMBERED_VALUES``); a value too long to remember is read every time."""
-
-    def __init__(self, read: Callable[[str], bool]) -> None:
-        self.read = read
-        self.kept = lru_cache(maxsize=REMEMBERED_VALUES)(read)
-
-    def __call__(self, value: str) -> bool:
-        return self.read(value) if len(value) > REMEMBERED_CHARACTERS else self.kept(value)
-
-
 def _reads_gzip(header: str) -> bool:
+    """True when an Accept-Encoding header takes gzip."""
     for part in header.split(","):
         name, _, params = part.strip().partition(";")
         if name.strip().lower() in ("gzip", "*"):
@@ -81,17 +70,27 @@ def _reads_gzip(header: str) -> bool:
     return False
 
 
-#: True when an Accept-Encoding header takes gzip.
-_gzip_accepted = _Remembered(_reads_gzip)
-
-
 def _asks_for_a_page(accept: str) -> bool:
     """True for a browser opening the feed as a page: it asks for HTML, not for a feed."""
     accept = accept.lower()
     return "text/html" in accept and "rss+xml" not in accept and "atom+xml" not in accept
 
 
-_browser_navigation = _Remembered(_asks_for_a_page)
+def _reads_request(accept_encoding: str, accept: str) -> tuple[bool, bool]:
+    """Whether a request takes gzip, and whether it opens the feed as a page, by its
+    Accept-Encoding and Accept headers."""
+    return _reads_gzip(accept_encoding), _asks_for_a_page(accept)
+
+
+_remembered_readings = lru_cache(maxsize=REMEMBERED_VALUES)(_reads_request)
+
+
+def _request_reading(accept_encoding: str, accept: str) -> tuple[bool, bool]:
+    """``_reads_request``, remembered for the most recent pairs of headers; a header too long
+    to remember is read every time."""
+    if len(accept_encoding) > REMEMBERED_CHARACTERS or len(accept) > REMEMBERED_CHARACTERS:
+        return _reads_request(accept_encoding, accept)
+    return _remembered_readings(accept_encoding, accept)
 
 
 def _not_modified(feed: RenderedFeed, environ: WSGIEnvironment) -> bool:
@@ -186,12 +185,16 @@ class FeedMiddleware:
                 "the database is unavailable for a moment: try again shortly",
                 [("Retry-After", str(RETRY_AFTER_SECONDS))],
             )
-        use_gzip = _gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        use_gzip, browser = _request_reading(
+            environ.get("HTTP_ACCEPT_ENCODING", ""), environ.get("HTTP_ACCEPT", "")
+        )
         representation = feed.gzipped if use_gzip else feed.plain
-        if _not_modified(feed, environ):
+        if (
+            "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ
+        ) and _not_modified(feed, environ):
             start_response("304 Not Modified", list(representation.not_modified_headers))
             return []
-        if _browser_navigation(environ.get("HTTP_ACCEPT", "")):
+        if browser:
             start_response("200 OK", list(representation.browser_headers))
         else:
             start_response("200 OK", list(representation.ok_headers))
