@@ -5,9 +5,11 @@ on this machine), for 200s, gzipped 200s and 304s, the three in turn for each ca
 
 Run: ``.venv/bin/python -m bench.serve_throughput`` (needs ``wrk`` and ``nginx`` from Debian's
 packages: ``apt-get install wrk nginx-light``; ``BENCH_SECONDS`` sets each load run's length,
-default 10, ``BENCH_THREADS`` the threads of each server process, default 2). Everything
-listens on 127.0.0.1 only; each load run is bounded in time. Prints requests per second and p99
-latency for the three servers, and feedpub's share of the floor's throughput and of nginx's.
+default 10, ``BENCH_ROUNDS`` how many times each is run, default 3, ``BENCH_THREADS`` the
+threads of each server process, default 2). Everything listens on 127.0.0.1 only; each load
+run is bounded in time. Prints the medians of requests per second and of p99 latency for the
+three servers, and feedpub's share of the floor's throughput and of nginx's (with the share
+in each round).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +32,9 @@ from pathlib import Path
 from bench.constant_app import Headers, write_responses
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+#: How many times each case is run on each server, in turn (``BENCH_ROUNDS``): the figures
+#: printed are the medians, so that one disturbed run moves none of them.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNECTIONS = 64
 TOPIC = "all-news"
 #: ``feedpub serve``'s processes and threads, and the floor's (``BENCH_THREADS``: threads each).
@@ -168,24 +174,41 @@ def start_floor(responses: Path, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def milliseconds(latency: str) -> float:
+    """A latency as ``wrk`` prints it (``850.00us``, ``5.39ms``, ``1.02s``), in ms."""
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if latency.endswith(unit):
+            return float(latency.removesuffix(unit)) * factor
+    raise ValueError(f"not a latency: {latency!r}")
+
+
 def compare(feed_url: str, floor_url: str, nginx_url: str) -> None:
-    """Load each server in turn for each case, and print their figures."""
+    """Load each server in turn for each case, ``ROUNDS`` times (each round in another order
+    of the servers), and print the medians of their figures and of feedpub's shares."""
     print(
-        f"{'case':<6} {'feedpub req/s':>14} {'p99':>9} {'floor req/s':>12} {'p99':>9} "
-        f"{'nginx req/s':>12} {'p99':>9} {'/floor':>7} {'/nginx':>7}"
+        f"{'case':<6} {'feedpub req/s':>14} {'p99 ms':>7} {'floor req/s':>12} {'p99 ms':>7} "
+        f"{'nginx req/s':>12} {'p99 ms':>7} {'/floor':>7} {'/nginx':>7}  /floor by round"
     )
     cases = (("200", False, False), ("gzip", True, False), ("304", False, True))
+    urls = (feed_url, floor_url, nginx_url)
     for case, gzipped, conditional in cases:
-        rates = []
-        for url in (feed_url, floor_url, nginx_url):
-            headers = {"Accept-Encoding": "gzip"} if gzipped else {}
-            if conditional:
-                headers["If-None-Match"] = head_etag(url, gzipped)
-            rates.append(wrk(url, headers))
-        (ours, our_p99), (least, least_p99), (theirs, their_p99) = rates
+        runs: list[list[tuple[float, float]]] = [[], [], []]
+        for round_number in range(ROUNDS):
+            for index in ((round_number + n) % 3 for n in range(3)):
+                headers = {"Accept-Encoding": "gzip"} if gzipped else {}
+                if conditional:
+                    headers["If-None-Match"] = head_etag(urls[index], gzipped)
+                rate, p99 = wrk(urls[index], headers)
+                runs[index].append((rate, milliseconds(p99)))
+        rates = [statistics.median(rate for rate, _ in found) for found in runs]
+        p99s = [statistics.median(p99 for _, p99 in found) for found in runs]
+        shares = " ".join(
+            f"{ours / least:.2f}" for (ours, _), (least, _) in zip(*runs[:2], strict=True)
+        )
         print(
-            f"{case:<6} {ours:>14,.0f} {our_p99:>9} {least:>12,.0f} {least_p99:>9} "
-            f"{theirs:>12,.0f} {their_p99:>9} {ours / least:>7.2f} {ours / theirs:>7.2f}"
+            f"{case:<6} {rates[0]:>14,.0f} {p99s[0]:>7.2f} {rates[1]:>12,.0f} {p99s[1]:>7.2f} "
+            f"{rates[2]:>12,.0f} {p99s[2]:>7.2f} {rates[0] / rates[1]:>7.2f} "
+            f"{rates[0] / rates[2]:>7.2f}  {shares}"
         )
 
 
@@ -240,8 +263,8 @@ def main() -> None:
         wait_for(floor_url)
         print(f"feed: /feeds/{TOPIC}.rss, {len(body):,} bytes ({len(zipped_body):,} gzipped)")
         print(
-            f"load: wrk -t2 -c{CONNECTIONS} -d{SECONDS}s; feedpub serve and the floor: "
-            f"{WORKERS} workers x {THREADS} threads of granian"
+            f"load: wrk -t2 -c{CONNECTIONS} -d{SECONDS}s, medians of {ROUNDS} rounds; feedpub "
+            f"serve and the floor: {WORKERS} workers x {THREADS} threads of granian"
         )
         print("floor: a constant-bytes WSGI app, the same bytes and headers (bench.constant_app)")
         print(

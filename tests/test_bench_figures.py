@@ -3,7 +3,9 @@ prints it, not from a line that merely looks alike."""
 
 from __future__ import annotations
 
-from bench.serve_throughput import wrk_figures
+import pytest
+
+from bench.serve_throughput import milliseconds, wrk_figures
 
 WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:8000/feeds/all-news.rss
   2 threads and 64 connections
@@ -30,3 +32,15 @@ def test_a_run_without_a_distribution_or_with_errors_gives_no_figures() -> None:
     assert wrk_figures(without) is None
     errors = WRK_OUTPUT + "  Non-2xx or 3xx responses: 12\n"
     assert wrk_figures(errors) is None
+
+
+@pytest.mark.parametrize(
+    ("latency", "expected"), [("850.00us", 0.85), ("5.39ms", 5.39), ("1.02s", 1020.0)]
+)
+def test_wrk_latencies_are_read_in_milliseconds(latency: str, expected: float) -> None:
+    assert milliseconds(latency) == pytest.approx(expected)
+
+
+def test_a_latency_wrk_does_not_print_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a latency"):
+        milliseconds("5.39")
