@@ -4,8 +4,10 @@ and how soon a new entry is served through the cache, against the feed's ``max-a
 
 Run: ``.venv/bin/python -m bench.proxy_cache`` (needs ``wrk`` and ``nginx``, as
 ``bench.serve_throughput``). Prints req/s and p99 for both, loaded in turns, and the cache's
-share of static nginx's throughput (the target: 0.9 at least). Also runs the committed
-configuration, its operator's values filled in, for ``tests/test_proxy_cache.py``.
+share of static nginx's throughput (the target: 0.9 at least): the medians of ``BENCH_ROUNDS``
+rounds (3 unless told), the two loaded in turns in each, who goes first alternating. Also
+runs the committed configuration, its operator's values filled in, for
+``tests/test_proxy_cache.py``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ REFRESH_MINUTES = 2
 #: How long after its max-age a feed may take to show the new entry: nginx counts in whole
 #: seconds, and the first request after the max-age gets the copy kept before.
 FRESHNESS_MARGIN = 3.0
+#: How many times each case is loaded on each server, in turns (``BENCH_ROUNDS``).
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 #: The host the committed configuration serves (its ``server_name``, kept as it is).
 PUBLIC_HOST = "feeds.example.org"
 
@@ -239,6 +243,13 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _median(runs: list[tuple[float, str]]) -> tuple[float, str]:
+    """The median req/s of ``runs`` and the p99 of that run (the lower middle one of an even
+    number)."""
+    ordered = sorted(runs)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def _measure(static_url: str, proxy_url: str, body: bytes, database_url: str) -> None:
     max_age = _max_age(proxy_url)
     cached = time.monotonic()
@@ -256,24 +267,34 @@ def _measure(static_url: str, proxy_url: str, body: bytes, database_url: str) ->
     print(f"an entry was stored as the feed was cached; {idle:.0f} s idle, so that the cached")
     print(f"copies (max-age {max_age} s) expire during the first run")
     time.sleep(max(0.0, idle))
-    print(f"{'case':<6} {'cache req/s':>12} {'p99':>9} {'static req/s':>13} {'p99':>9} ratio")
+    print(f"{ROUNDS} rounds, the two loaded in turns (who goes first alternates); medians")
     cases = (("200", False, False), ("gzip", True, False), ("304", False, True))
-    for case, gzipped, conditional in cases:
-        rates = []
-        for url in (proxy_url, static_url):
-            headers = {"Host": PUBLIC_HOST}
-            if gzipped:
-                headers["Accept-Encoding"] = "gzip"
-            if conditional:
-                headers["If-None-Match"] = _get(url, {})[1]
-            freshness.loading.set()
-            rates.append(wrk(url, headers))
-            freshness.loading.clear()
-        (ours, our_p99), (theirs, their_p99) = rates
+    runs: dict[tuple[str, str], list[tuple[float, str]]] = {}
+    for round_ in range(ROUNDS):
+        for case, gzipped, conditional in cases:
+            order = (proxy_url, static_url) if round_ % 2 == 0 else (static_url, proxy_url)
+            for url in order:
+                headers = {"Host": PUBLIC_HOST}
+                if gzipped:
+                    headers["Accept-Encoding"] = "gzip"
+                if conditional:
+                    headers["If-None-Match"] = _get(url, {})[1]
+                freshness.loading.set()
+                runs.setdefault((case, url), []).append(wrk(url, headers))
+                freshness.loading.clear()
+    print(f"{'case':<6} {'cache req/s':>12} {'p99':>9} {'static req/s':>13} {'p99':>9} ratio")
+    for case, _gzipped, _conditional in cases:
+        ours, our_p99 = _median(runs[(case, proxy_url)])
+        theirs, their_p99 = _median(runs[(case, static_url)])
         print(
             f"{case:<6} {ours:>12,.0f} {our_p99:>9} {theirs:>13,.0f} {their_p99:>9} "
             f"{ours / theirs:>5.2f}"
         )
+        each = (
+            f"{a[0] / b[0]:.2f}"
+            for a, b in zip(runs[(case, proxy_url)], runs[(case, static_url)], strict=True)
+        )
+        print(f"       ratio by round: {' '.join(each)}")
     freshness.join()
     if freshness.seconds is None:
         limit = max_age + FRESHNESS_MARGIN
