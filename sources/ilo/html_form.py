@@ -78,37 +78,34 @@ class _FieldCollector:
         return web_url(href, self.base_url) if href else None
 
     def collect(self, item: lxml.html.HtmlElement) -> list[RawField]:
-        """Walk ``item`` in document order (text, children, tails) and return its fields."""
-        parts = self.parts
-        walker = etree.iterwalk(item, events=("start", "end"))
-        for event, element in walker:
-            tag = element.tag
-            if event == "start":
-                if not isinstance(tag, str) or tag in _SKIPPED:
-                    walker.skip_subtree()  # comments, scripts: only their tail is text
-                    continue
-                if (parts or self.href is not None) and _is_field_element(element):
-                    self.flush()  # (with nothing gathered, a boundary changes nothing)
-                    parts = self.parts
-                if tag == "br":
-                    parts.append(" ")
-                elif tag == "a" and self.href is None and element.get("href"):
-                    self.href = self.link(element.get("href"))
-                if element.text:
-                    parts.append(element.text)
-                continue
-            if (
-                (parts or self.href is not None)
-                and isinstance(tag, str)
-                and tag not in _SKIPPED
-                and _is_field_element(element)
-            ):
-                self.flush()
-                parts = self.parts
-            if element is not item and element.tail:
-                parts.append(element.tail)
+        """Walk ``item`` in document order (text, children, tails) and return its fields.
+        Comments and processing instructions are left out whole, their tails too."""
+        self._walk(item)
         self.flush()
         return self.fields
+
+    def _walk(self, element: lxml.html.HtmlElement) -> None:
+        """Gather ``element``'s text and its children's, in order, without its own tail:
+        a field element is a boundary at its start and at its end."""
+        tag = element.tag
+        if tag in _SKIPPED:
+            return  # scripts, forms: only their tail is text
+        boundary = _is_field_element(element)
+        if boundary and (self.parts or self.href is not None):
+            self.flush()  # (with nothing gathered, a boundary changes nothing)
+        if tag == "br":
+            self.parts.append(" ")
+        elif tag == "a" and self.href is None and element.get("href"):
+            self.href = self.link(element.get("href"))
+        if element.text:
+            self.parts.append(element.text)
+        for child in element:  # at most the parser's depth (255) of nested calls
+            if isinstance(child.tag, str):
+                self._walk(child)
+                if child.tail:
+                    self.parts.append(child.tail)
+        if boundary and (self.parts or self.href is not None):
+            self.flush()
 
 
 def _item_lists(root: lxml.html.HtmlElement) -> tuple[HtmlRendition, list[lxml.html.HtmlElement]]:
@@ -164,6 +161,29 @@ def _document_events(
 ) -> Iterator[tuple[str, lxml.html.HtmlElement]]:
     """Yield ("heading", h) and ("item", li) in document order, headings outside items."""
     item_set = set(items)
+    containers = {item.getparent() for item in items}
+    if any(
+        ancestor in item_set
+        for container in containers
+        if container is not None
+        for ancestor in (container, *container.iterancestors())
+    ):  # an item within another: every element is looked at
+        yield from _nested_document_events(root, item_set)
+        return
+    stack = [root]  # an item's own elements are not looked at
+    while stack:
+        element = stack.pop()
+        if element in item_set:
+            yield "item", element
+            continue
+        if element.tag in _GROUP_HEADINGS and not _in_furniture(element):
+            yield "heading", element
+        stack.extend(reversed(element))
+
+
+def _nested_document_events(
+    root: lxml.html.HtmlElement, item_set: set[lxml.html.HtmlElement]
+) -> Iterator[tuple[str, lxml.html.HtmlElement]]:
     inside: set[lxml.html.HtmlElement] = set()
     for element in root.iter():
         if element in item_set:
