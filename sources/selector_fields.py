@@ -33,21 +33,23 @@ def element_text(element: lxml.html.HtmlElement) -> str:
         cells = (clean_text(piece) for piece in (element.text or "").split(_CELL_MARK))
         return CELL_SEPARATOR.join(cell for cell in cells if cell)
     parts: list[str] = []
-    for event, node in etree.iterwalk(element, events=("start", "end")):
-        if not isinstance(node.tag, str):  # a comment or processing instruction: its tail only
-            if event == "end" and node is not element:
-                parts.append(node.tail or "")
-            continue
-        tag = node.tag.lower()
-        if event == "start":
-            parts.append(_CELL_MARK if tag in _CELLS else " " if tag in _BLOCKS else "")
-            parts.append(node.text or "")
-        else:
-            parts.append(" " if tag in _BLOCKS or tag in _CELLS else "")
-            if node is not element:
-                parts.append(node.tail or "")
+    _gather(element, parts)
     cells = (clean_text(piece) for piece in "".join(parts).split(_CELL_MARK))
     return CELL_SEPARATOR.join(cell for cell in cells if cell)
+
+
+def _gather(node: lxml.html.HtmlElement, parts: list[str]) -> None:
+    """Append the text of ``node`` and of its children (each with its tail) to ``parts``, a
+    space at each end of a block, a cell mark at the start of a cell. Comments and processing
+    instructions are left out, with their tails."""
+    tag = node.tag.lower()
+    parts.append(_CELL_MARK if tag in _CELLS else " " if tag in _BLOCKS else "")
+    parts.append(node.text or "")
+    for child in node:  # at most the parser's depth (255) of nested calls
+        if isinstance(child.tag, str):
+            _gather(child, parts)
+            parts.append(child.tail or "")
+    parts.append(" " if tag in _BLOCKS or tag in _CELLS else "")
 
 
 def _split_sibling(key: str, value: str, selector: str) -> tuple[str, str]:
