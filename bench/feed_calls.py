@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.host_flood import fill
+from bench.host_flood import CONFIG, fill
 from feeds.config import parse_config
 from feeds.ledger.store import Ledger
 from feeds.serve.publish import FeedPublisher
@@ -24,19 +24,6 @@ from server import create_app
 CALLS = int(os.environ.get("BENCH_CALLS", "200000"))
 ROUNDS = 5
 ENTRIES = 50
-CONFIG = """
-[publisher]
-name = "Bench feeds"
-
-[[sources]]
-id = "office"
-title = "Office"
-url = "https://www.example.org/news/lang--en/index.htm"
-
-[[topics]]
-id = "all-news"
-title = "All news"
-"""
 #: What granian hands the app for ``wrk``'s request, less the headers each case adds.
 REQUEST = {
     "REQUEST_METHOD": "GET",

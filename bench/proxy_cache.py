@@ -30,7 +30,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.serve_throughput import CONNECTIONS, NGINX_CONF, SECONDS, free_port, wait_for, wrk
+from bench.serve_throughput import (
+    CONNECTIONS,
+    NGINX_CONF,
+    ROUNDS,
+    SECONDS,
+    free_port,
+    wait_for,
+    wrk,
+)
 from feeds.config import bundled_config_path
 from feeds.ledger.store import Ledger, Retention
 from feeds.model import UTC, Entry
@@ -46,8 +54,6 @@ REFRESH_MINUTES = 2
 #: How long after its max-age a feed may take to show the new entry: nginx counts in whole
 #: seconds, and the first request after the max-age gets the copy kept before.
 FRESHNESS_MARGIN = 3.0
-#: How many times each case is loaded on each server, in turns (``BENCH_ROUNDS``).
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 #: The host the committed configuration serves (its ``server_name``, kept as it is).
 PUBLIC_HOST = "feeds.example.org"
 
