@@ -299,11 +299,12 @@ def test_an_unchanged_feed_is_rendered_once_and_a_change_renders_it_again(
 
 
 def test_version_checks_are_rate_limited(config: Config, ledger: CountingLedger) -> None:
-    moments = iter([0.0, 0.1, 0.2, 0.5, 1.5, 1.6])
-    publisher = FeedPublisher(config, ledger, version_ttl=1.0, clock=lambda: next(moments))
+    now = [0.0]
+    publisher = FeedPublisher(config, ledger, version_ttl=1.0, clock=lambda: now[0])
     client = create_app(config, ledger=ledger, publisher=publisher).test_client()
-    for _ in range(6):
-        client.get("/feeds/office.rss")
+    for moment in (0.0, 0.1, 0.2, 0.5, 1.5, 1.6):
+        now[0] = moment
+        assert client.get("/feeds/office.rss").status_code == 200
     assert ledger.version_reads == 2  # at 0.0 and at 1.5
 
 
@@ -348,3 +349,76 @@ def test_caching_follows_the_shortest_refresh_interval(
     interval: dt.timedelta, max_age: int, ttl: int
 ) -> None:
     assert (max_age_seconds(interval), ttl_minutes(interval)) == (max_age, ttl)
+
+
+#: Requests of many shapes: (method, path, headers, host).
+SHAPES: list[tuple[str, str, dict[str, str], str]] = [
+    ("GET", "/feeds/office.rss", {}, "feeds.example.org"),
+    ("GET", "/feeds/office.atom", {"Accept-Encoding": "gzip, br"}, "feeds.example.org"),
+    ("HEAD", "/feeds/office.json", {}, "feeds.example.org"),
+    ("GET", "/feeds/office.rss", {"Accept": "text/html,application/xml;q=0.9"}, "localhost"),
+    ("GET", "/feeds/office.rss?label=news", {}, "feeds.example.org"),
+    ("GET", "/feeds/office.rss?limit=01", {}, "feeds.example.org"),
+    ("GET", "/feeds/office.rss?limit=x", {}, "feeds.example.org"),
+    ("GET", "/feeds/office.rss?filter_time=604800", {}, "feeds.example.org"),
+    ("GET", "/feeds/office.rss?days=7", {}, "feeds.example.org"),
+    ("GET", "/feeds/office.rss", {}, "bad host!"),
+    ("GET", "/feeds/nothing.rss", {}, "feeds.example.org"),
+    ("POST", "/feeds/office.rss", {}, "feeds.example.org"),
+    ("OPTIONS", "/feeds/office.rss", {}, "feeds.example.org"),
+    ("GET", "/feeds/Office.rss", {}, "feeds.example.org"),
+    ("GET", "/", {}, "elsewhere.example.com"),
+]
+
+
+def test_a_request_read_before_is_answered_as_it_was_the_first_time(
+    config: Config, ledger: CountingLedger
+) -> None:
+    """The second request of each shape is answered from its first reading (and, for a plain
+    feed request, from the publisher's current feed): with the same status, headers and body
+    as the first, validators and all."""
+    publisher = FeedPublisher(config, ledger, version_ttl=3600)
+    client = create_app(config, ledger=ledger, publisher=publisher).test_client()
+    for method, path, headers, host in SHAPES:
+        first = client.open(path, method=method, headers={**headers, "Host": host})
+        second = client.open(path, method=method, headers={**headers, "Host": host})
+        assert (second.status, second.data) == (first.status, first.data), (method, path, host)
+        assert second.headers == first.headers
+        etag = first.headers.get("ETag")
+        if etag is not None and first.status_code == 200:
+            conditional = {**headers, "Host": host, "If-None-Match": f'W/{etag}, "other"'}
+            again = client.open(path, method=method, headers=conditional)
+            assert again.status_code == 304, (method, path, host)
+    middleware = client.application.wsgi_app
+    assert isinstance(middleware, http.FeedMiddleware)
+    remembered = [request for request in middleware._shapes.values() if request is not None]
+    # the plain feed requests (one with a parameter no filter reads, one for a topic there is
+    # not): any other shape is read each time
+    assert len(remembered) == 7
+
+
+def test_a_remembered_request_still_gets_what_changed(
+    config: Config, ledger: CountingLedger
+) -> None:
+    now = [0.0]
+    publisher = FeedPublisher(config, ledger, version_ttl=1.0, clock=lambda: now[0])
+    client = create_app(config, ledger=ledger, publisher=publisher).test_client()
+    for _ in range(3):
+        assert b"Delta" not in client.get("/feeds/office.rss").data
+    store(ledger, ("Delta", 21, "News"))
+    assert b"Delta" not in client.get("/feeds/office.rss").data  # until the next version check
+    now[0] = 1.0
+    assert b"Delta" in client.get("/feeds/office.rss").data
+
+
+def test_request_shapes_remembered_are_bounded_in_count_and_length(client: FlaskClient) -> None:
+    middleware = client.application.wsgi_app
+    assert isinstance(middleware, http.FeedMiddleware)
+    for n in range(http.REMEMBERED_SHAPES + 10):
+        client.get(f"/feeds/office.rss?x={n}")
+    assert len(middleware._shapes) == http.REMEMBERED_SHAPES
+    assert any(shape[6] == f"x={http.REMEMBERED_SHAPES + 9}" for shape in middleware._shapes)
+    long_accept = "application/rss+xml, " * (http.REMEMBERED_SHAPE_CHARACTERS // 20)
+    response = client.get("/feeds/office.rss", headers={"Accept": long_accept})
+    assert response.headers["Content-Type"] == "application/rss+xml; charset=utf-8"
+    assert all(shape[9] != long_accept for shape in middleware._shapes)

@@ -86,14 +86,20 @@ class BaseUrls:
         return base
 
     def _resolved(self, environ: Mapping[str, Any]) -> Resolved:
-        """``_resolve`` for the request, remembered for the ``REMEMBERED_HOSTS`` seen last."""
-        key: RequestKey = (
-            environ.get("HTTP_HOST"),
-            environ.get("SERVER_NAME", ""),
-            environ.get("SERVER_PORT", ""),
-            environ.get("wsgi.url_scheme"),
-            environ.get("SCRIPT_NAME", ""),
+        """``resolved`` for the request."""
+        return self.resolved(
+            (
+                environ.get("HTTP_HOST"),
+                environ.get("SERVER_NAME", ""),
+                environ.get("SERVER_PORT", ""),
+                environ.get("wsgi.url_scheme"),
+                environ.get("SCRIPT_NAME", ""),
+            )
         )
+
+    def resolved(self, key: RequestKey) -> Resolved:
+        """The base URL of a request (``RequestKey``), and the Host and scheme it is given;
+        remembered for the ``REMEMBERED_HOSTS`` seen last."""
         if key[0] is not None and len(key[0]) > REMEMBERED_HOST_CHARACTERS:
             return self._resolve(key)
         return self._remembered(key)

@@ -9,14 +9,18 @@ opening an RSS or Atom feed gets it as ``application/xml``, so that its styleshe
 as a page. Errors are never cached; while the database is unavailable, a feed that must be
 read from it is a 503 at once, with ``Retry-After``. Every request to a host that is not
 allowed is given the canonical host first (``feeds.serve.hosts``). Everything else is handed
-to the wrapped app. Knows no Flask: plain WSGI.
+to the wrapped app. Each shape of request (host, path, query, method, Accept-Encoding,
+Accept) is read once and remembered, a bounded number of them: a plain request for a feed the
+publisher has current is answered at the cost of one look-up. Knows no Flask: plain WSGI.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
@@ -25,7 +29,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from feeds.errors import LedgerUnavailableError
 from feeds.serve.filters import NO_FILTER, PARAMETERS, FeedFilter, FilterError, read_filter
 from feeds.serve.hosts import BaseUrls
-from feeds.serve.publish import FeedPublisher
+from feeds.serve.publish import CacheKey, FeedPublisher
 from feeds.serve.representation import CORS, FeedFormat, RenderedFeed
 
 logger = logging.getLogger(__name__)
@@ -112,6 +116,30 @@ def _not_modified(feed: RenderedFeed, environ: WSGIEnvironment) -> bool:
     return False
 
 
+def _answer(
+    environ: WSGIEnvironment,
+    start_response: StartResponse,
+    feed: RenderedFeed,
+    *,
+    gzip: bool,
+    browser: bool,
+    head: bool,
+) -> list[bytes]:
+    """Answer a request for the feed: a 304 if its validators match the feed, else a 200
+    (gzipped if it takes ``gzip``, as XML to a ``browser``, without its body to a ``head``)."""
+    representation = feed.gzipped if gzip else feed.plain
+    if ("HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ) and _not_modified(
+        feed, environ
+    ):
+        start_response("304 Not Modified", list(representation.not_modified_headers))
+        return []
+    if browser:
+        start_response("200 OK", list(representation.browser_headers))
+    else:
+        start_response("200 OK", list(representation.ok_headers))
+    return [] if head else [representation.body]
+
+
 @lru_cache(maxsize=128)
 def _query_filter(query: str) -> tuple[FeedFilter, bool]:
     """The filter a query string asks for, and whether the query writes it canonically (its
@@ -121,10 +149,35 @@ def _query_filter(query: str) -> tuple[FeedFilter, bool]:
     return filters, [p for p in pairs if p[0] in PARAMETERS] == list(filters.pairs)
 
 
+#: What a request is read by before it is answered: its Host header, the server's name and
+#: port, its scheme, mount point, path, query string, method, Accept-Encoding and Accept.
+RequestShape = tuple[str | None, str, str, str | None, str, str, str, str, str, str]
+#: How many shapes of request a ``FeedMiddleware`` remembers the reading of (the oldest read
+#: goes first), and how many characters a shape may have to be remembered.
+REMEMBERED_SHAPES = 1024
+REMEMBERED_SHAPE_CHARACTERS = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRequest:
+    """A plain request for a feed (GET or HEAD, its filter written canonically and without a
+    time cut-off, to a host it may be answered for), read: the publisher's key for the feed,
+    and how it is answered."""
+
+    key: CacheKey
+    gzip: bool
+    browser: bool
+    head: bool
+
+
 class FeedMiddleware:
     """Answers feed URLs from the publisher; hands every other request to ``app``, with the
     canonical host if its own is not allowed (``base_urls``, by default the publisher's
-    configuration's)."""
+    configuration's).
+
+    A request is first looked up by its shape (``RequestShape``): a plain request for a feed
+    the publisher has current (``FeedPublisher.current``) is answered from that alone, with no
+    more reading; any other goes the whole way (``_answer_slowly``)."""
 
     def __init__(
         self, app: WSGIApplication, publisher: FeedPublisher, base_urls: BaseUrls | None = None
@@ -132,8 +185,80 @@ class FeedMiddleware:
         self.app = app
         self.publisher = publisher
         self.base_urls = base_urls or BaseUrls(publisher.config.publisher, publisher.config.limits)
+        #: Each shape of request seen last, read: a ``FeedRequest``, or ``None`` for one that
+        #: is not a plain request for a feed.
+        self._shapes: dict[RequestShape, FeedRequest | None] = {}
+        self._shapes_lock = threading.Lock()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        shape: RequestShape = (
+            environ.get("HTTP_HOST"),
+            environ.get("SERVER_NAME", ""),
+            environ.get("SERVER_PORT", ""),
+            environ.get("wsgi.url_scheme"),
+            environ.get("SCRIPT_NAME", ""),
+            environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+            environ.get("REQUEST_METHOD", ""),
+            environ.get("HTTP_ACCEPT_ENCODING", ""),
+            environ.get("HTTP_ACCEPT", ""),
+        )
+        try:
+            request = self._shapes[shape]
+        except KeyError:
+            request = self._read_shape(shape)
+        if request is not None:
+            feed = self.publisher.current(request.key)
+            if feed is not None:
+                return _answer(
+                    environ,
+                    start_response,
+                    feed,
+                    gzip=request.gzip,
+                    browser=request.browser,
+                    head=request.head,
+                )
+        return self._answer_slowly(environ, start_response)
+
+    def _read_shape(self, shape: RequestShape) -> FeedRequest | None:
+        """``read_request`` for the shape, remembered if it is short enough."""
+        request = self.read_request(shape)
+        if sum(len(part or "") for part in shape) <= REMEMBERED_SHAPE_CHARACTERS:
+            with self._shapes_lock:
+                if len(self._shapes) >= REMEMBERED_SHAPES:
+                    del self._shapes[next(iter(self._shapes))]
+                self._shapes[shape] = request
+        return request
+
+    def read_request(self, shape: RequestShape) -> FeedRequest | None:
+        """The request of this shape as a ``FeedRequest``; ``None`` for any other request
+        (another path or method, a filter to redirect or refuse or with a time cut-off, a bad
+        Host), which ``_answer_slowly`` answers."""
+        host, server_name, port, scheme, mount, path, query, method, encodings, accept = shape
+        if method not in ("GET", "HEAD") or len(path) > LONGEST_FEED_PATH:
+            return None
+        feed_path = _feed_path(path)
+        resolved = self.base_urls.resolved((host, server_name, port, scheme, mount))
+        if feed_path is None or resolved is None:
+            return None
+        filters = NO_FILTER
+        if query:
+            try:
+                filters, canonical = _query_filter(query)
+            except FilterError:
+                return None
+            if not canonical:
+                return None
+        key = self.publisher.key(*feed_path, resolved[0], filters)
+        if key is None:
+            return None
+        gzip, browser = _request_reading(encodings, accept)
+        return FeedRequest(key=key, gzip=gzip, browser=browser, head=method == "HEAD")
+
+    def _answer_slowly(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """Any request, read and answered the whole way."""
         base = self.base_urls.canonicalize(environ)
         path = environ.get("PATH_INFO", "")
         feed_path = _feed_path(path) if len(path) <= LONGEST_FEED_PATH else None
@@ -188,17 +313,9 @@ class FeedMiddleware:
         use_gzip, browser = _request_reading(
             environ.get("HTTP_ACCEPT_ENCODING", ""), environ.get("HTTP_ACCEPT", "")
         )
-        representation = feed.gzipped if use_gzip else feed.plain
-        if (
-            "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ
-        ) and _not_modified(feed, environ):
-            start_response("304 Not Modified", list(representation.not_modified_headers))
-            return []
-        if browser:
-            start_response("200 OK", list(representation.browser_headers))
-        else:
-            start_response("200 OK", list(representation.ok_headers))
-        return [] if method == "HEAD" else [representation.body]
+        return _answer(
+            environ, start_response, feed, gzip=use_gzip, browser=browser, head=method == "HEAD"
+        )
 
     @staticmethod
     def _redirect(

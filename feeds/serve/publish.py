@@ -181,6 +181,28 @@ class FeedPublisher:
                     self._topic_versions = topic_versions
         return versions
 
+    @staticmethod
+    def key(
+        topic_id: str, feed_format: FeedFormat, base_url: str, filters: FeedFilter
+    ) -> CacheKey | None:
+        """What ``feed``'s answer for these is kept under, for ``current``; ``None`` for a
+        filter with a time cut-off, whose key moves with the clock."""
+        if filters.seconds:
+            return None
+        return (topic_id, feed_format, base_url, filters.pairs, None)
+
+    def current(self, key: CacheKey) -> RenderedFeed | None:
+        """The feed kept under ``key`` (``key``) if it has been found current since the last
+        version check and that check is not yet due again: what ``feed`` would answer, read
+        without any lock; ``None`` otherwise (``feed`` is then the way)."""
+        # ``_current`` is read before the check's time, which a check sets after starting it
+        # anew: a feed from before a check is answered with only as a request that came
+        # before the check.
+        current = self._current.get(key)
+        if current is not None and self.clock() - self._checked_at < self.version_ttl:
+            return current
+        return None
+
     def feed(
         self,
         topic_id: str,
@@ -200,9 +222,7 @@ class FeedPublisher:
         now = None
         if not filters.seconds:
             key: CacheKey = (topic_id, feed_format, base_url, filters.pairs, None)
-            # ``_current`` is read before the check's time, which a check sets after starting
-            # it anew: a feed from before a check is answered with only as a request that
-            # came before the check.
+            # as ``current``, with the clock's time kept for the check below
             current = self._current.get(key)
             if current is not None:
                 now = self.clock()
