@@ -3,9 +3,11 @@ serve`` against nginx serving the same bytes as a static file, for 200s, gzipped
 and how soon a new entry is served through the cache, against the feed's ``max-age``.
 
 Run: ``.venv/bin/python -m bench.proxy_cache`` (needs ``wrk`` and ``nginx``, as
-``bench.serve_throughput``). Prints req/s and p99 for both, loaded in turns, and the cache's
-share of static nginx's throughput (the target: 0.9 at least): the medians of ``BENCH_ROUNDS``
-rounds (3 unless told), the two loaded in turns in each, who goes first alternating. Also
+``bench.serve_throughput``). Prints req/s and p99 for the cache and for two static servers
+(the same bytes as a file; and the same, with the feed's own headers added, so that the two
+answer alike), loaded in turns, and the cache's share of each one's throughput (the target:
+0.9 at least): the medians of ``BENCH_ROUNDS`` rounds (3 unless told), who goes first
+rotating. Also
 runs the committed configuration, its operator's values filled in, for
 ``tests/test_proxy_cache.py``.
 """
@@ -35,6 +37,7 @@ from bench.serve_throughput import (
     NGINX_CONF,
     ROUNDS,
     SECONDS,
+    fetch,
     free_port,
     wait_for,
     wrk,
@@ -73,6 +76,41 @@ http {{
 """
 
 
+#: The headers static nginx makes of a file itself (its CORS header is in ``NGINX_CONF``):
+#: any other header of the feed's is added to the second static server's answers.
+STATIC_OWN_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "last-modified",
+        "etag",
+        "accept-ranges",
+        "access-control-allow-origin",
+    }
+)
+_CORS_LINE = "add_header Access-Control-Allow-Origin *;"
+
+
+def _quoted(value: str) -> str:
+    """``value`` as an nginx string: in double quotes, its own quotes escaped."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def static_conf_with_headers(headers: list[tuple[str, str]]) -> str:
+    """``NGINX_CONF`` adding to each answer the headers of ``headers`` (a feed's) that
+    static nginx does not make itself: the same answers as the cache's, but for its
+    ``X-Cache-Status``."""
+    if NGINX_CONF.count(_CORS_LINE) != 1:
+        raise ValueError(f"NGINX_CONF has not {_CORS_LINE!r} exactly once")
+    kept = [(k, v) for k, v in headers if k.lower() not in STATIC_OWN_HEADERS]
+    if any("$" in value for _name, value in kept):
+        raise ValueError(f"a header nginx would read a variable in: {kept}")
+    added = "".join(f"\n        add_header {name} {_quoted(value)};" for name, value in kept)
+    return NGINX_CONF.replace(_CORS_LINE, _CORS_LINE + added.replace("{", "{{").replace("}", "}}"))
+
+
 def nginx_command() -> str:
     """Where nginx is (Debian installs it in /usr/sbin, which a user's PATH may lack)."""
     return shutil.which("nginx") or "/usr/sbin/nginx"
@@ -95,7 +133,7 @@ def write_proxy_conf(root: Path, *, listen: str, upstream: str, workers: int = 1
     (root / "tmp").mkdir(exist_ok=True)
     (root / "feedpub.conf").write_text(text)
     main = root / "nginx.conf"
-    main.write_text(MAIN_CONF.format(root=root, workers=workers, user=_user_directive()))
+    main.write_text(MAIN_CONF.format(root=root, workers=workers, user=user_directive()))
     return main
 
 
@@ -121,7 +159,7 @@ def running_nginx(conf: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
         process.wait(timeout=10)
 
 
-def _user_directive() -> str:
+def user_directive() -> str:
     """Whom nginx's workers run as: the user running it. Only nginx started as root changes
     user (to ``nobody`` unless told); started by anyone else, its workers are that user, and
     a ``user`` directive is ignored with a warning."""
@@ -215,23 +253,30 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    static_root, proxy_root = root / "static", root / "proxy"
-    (static_root / "www" / "feeds").mkdir(parents=True)
-    (static_root / "tmp").mkdir()
+    headed_port = free_port()
+    static_root, headed_root, proxy_root = root / "static", root / "headed", root / "proxy"
     proxy_root.mkdir()
-    static_conf = static_root / "nginx.conf"
+    static_confs = [static_root / "nginx.conf", headed_root / "nginx.conf"]
     try:
         feed_url = f"http://127.0.0.1:{port}/feeds/{TOPIC}.rss"
         wait_for(feed_url)
         time.sleep(1.5)  # past the servers' version check interval
-        body, _etag = _get(feed_url, {})
-        static = static_root / "www" / "feeds" / f"{TOPIC}.rss"
-        static.write_bytes(body)
-        (static.parent / f"{TOPIC}.rss.gz").write_bytes(gzip.compress(body, 6, mtime=0))
-        static_conf.write_text(NGINX_CONF.format(root=static_root, port=static_port))
-        subprocess.run([nginx_command(), "-c", str(static_conf)], check=True)
-        static_url = f"http://127.0.0.1:{static_port}/feeds/{TOPIC}.rss"
-        wait_for(static_url)
+        headers, body = fetch(feed_url, {"Host": PUBLIC_HOST})
+        statics = {}
+        for conf, (template, static_port_) in zip(
+            static_confs,
+            ((NGINX_CONF, static_port), (static_conf_with_headers(headers), headed_port)),
+            strict=True,
+        ):
+            static = conf.parent / "www" / "feeds" / f"{TOPIC}.rss"
+            static.parent.mkdir(parents=True)
+            (conf.parent / "tmp").mkdir()
+            static.write_bytes(body)
+            (static.parent / f"{TOPIC}.rss.gz").write_bytes(gzip.compress(body, 6, mtime=0))
+            conf.write_text(template.format(root=conf.parent, port=static_port_))
+            subprocess.run([nginx_command(), "-c", str(conf)], check=True)
+            statics[conf.parent.name] = f"http://127.0.0.1:{static_port_}/feeds/{TOPIC}.rss"
+            wait_for(statics[conf.parent.name])
         proxy_conf = write_proxy_conf(
             proxy_root,
             listen=f"127.0.0.1:{proxy_port} reuseport",
@@ -240,12 +285,13 @@ def main() -> None:
         )
         with running_nginx(proxy_conf, proxy_port):
             proxy_url = f"http://127.0.0.1:{proxy_port}/feeds/{TOPIC}.rss"
-            _measure(static_url, proxy_url, body, database_url)
+            _measure(statics, proxy_url, body, database_url)
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
-        if (static_root / "nginx.pid").exists():
-            subprocess.run([nginx_command(), "-c", str(static_conf), "-s", "stop"], check=False)
+        for conf in static_confs:
+            if (conf.parent / "nginx.pid").exists():
+                subprocess.run([nginx_command(), "-c", str(conf), "-s", "stop"], check=False)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -256,7 +302,10 @@ def _median(runs: list[tuple[float, str]]) -> tuple[float, str]:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def _measure(static_url: str, proxy_url: str, body: bytes, database_url: str) -> None:
+def _measure(statics: dict[str, str], proxy_url: str, body: bytes, database_url: str) -> None:
+    """Load the cache and the static servers (``statics``: ``static``, the same bytes;
+    ``headed``, with the feed's headers too) in turns, ``ROUNDS`` times each case, and print
+    the medians and the cache's share of each static server's throughput."""
     max_age = _max_age(proxy_url)
     cached = time.monotonic()
     for encoding in ({}, {"Accept-Encoding": "gzip"}):  # both copies in the cache
@@ -269,17 +318,18 @@ def _measure(static_url: str, proxy_url: str, body: bytes, database_url: str) ->
     print(f"feed: /feeds/{TOPIC}.rss, {len(body):,} bytes ({len(gzip.compress(body)):,} gzipped)")
     print(f"load: wrk -t2 -c{CONNECTIONS} -d{SECONDS}s; feedpub serve: 2 workers x 2 threads")
     print("static: nginx, 2 workers, the same bytes as a file (gzip_static, open_file_cache)")
+    print("headed: the same static nginx, adding the feed's own headers to each answer")
     print("cache: nginx, 2 workers, deploy/nginx-proxy-cache.conf in front of feedpub serve")
     print(f"an entry was stored as the feed was cached; {idle:.0f} s idle, so that the cached")
     print(f"copies (max-age {max_age} s) expire during the first run")
     time.sleep(max(0.0, idle))
-    print(f"{ROUNDS} rounds, the two loaded in turns (who goes first alternates); medians")
+    print(f"{ROUNDS} rounds, the three loaded in turns (who goes first rotates); medians")
+    urls = (proxy_url, statics["static"], statics["headed"])
     cases = (("200", False, False), ("gzip", True, False), ("304", False, True))
     runs: dict[tuple[str, str], list[tuple[float, str]]] = {}
     for round_ in range(ROUNDS):
         for case, gzipped, conditional in cases:
-            order = (proxy_url, static_url) if round_ % 2 == 0 else (static_url, proxy_url)
-            for url in order:
+            for url in (urls[(round_ + n) % len(urls)] for n in range(len(urls))):
                 headers = {"Host": PUBLIC_HOST}
                 if gzipped:
                     headers["Accept-Encoding"] = "gzip"
@@ -288,19 +338,24 @@ def _measure(static_url: str, proxy_url: str, body: bytes, database_url: str) ->
                 freshness.loading.set()
                 runs.setdefault((case, url), []).append(wrk(url, headers))
                 freshness.loading.clear()
-    print(f"{'case':<6} {'cache req/s':>12} {'p99':>9} {'static req/s':>13} {'p99':>9} ratio")
+    print(
+        f"{'case':<6} {'cache req/s':>12} {'p99':>9} {'static req/s':>13} {'p99':>9} "
+        f"{'headed req/s':>13} {'p99':>9} {'/static':>8} {'/headed':>8}"
+    )
     for case, _gzipped, _conditional in cases:
-        ours, our_p99 = _median(runs[(case, proxy_url)])
-        theirs, their_p99 = _median(runs[(case, static_url)])
+        (ours, our_p99), (static, static_p99), (headed, headed_p99) = (
+            _median(runs[(case, url)]) for url in urls
+        )
         print(
-            f"{case:<6} {ours:>12,.0f} {our_p99:>9} {theirs:>13,.0f} {their_p99:>9} "
-            f"{ours / theirs:>5.2f}"
+            f"{case:<6} {ours:>12,.0f} {our_p99:>9} {static:>13,.0f} {static_p99:>9} "
+            f"{headed:>13,.0f} {headed_p99:>9} {ours / static:>8.2f} {ours / headed:>8.2f}"
         )
-        each = (
-            f"{a[0] / b[0]:.2f}"
-            for a, b in zip(runs[(case, proxy_url)], runs[(case, static_url)], strict=True)
-        )
-        print(f"       ratio by round: {' '.join(each)}")
+        for name, url in (("static", urls[1]), ("headed", urls[2])):
+            each = (
+                f"{a[0] / b[0]:.2f}"
+                for a, b in zip(runs[(case, proxy_url)], runs[(case, url)], strict=True)
+            )
+            print(f"       /{name} by round: {' '.join(each)}")
     freshness.join()
     if freshness.seconds is None:
         limit = max_age + FRESHNESS_MARGIN

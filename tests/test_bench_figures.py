@@ -1,11 +1,22 @@
-"""The benchmarks' readings of their tools' output: a figure is read from where the tool
-prints it, not from a line that merely looks alike."""
+"""The benchmarks' readings of their tools' output (a figure is read from where the tool
+prints it, not from a line that merely looks alike), and the static server they compare the
+proxy cache with."""
 
 from __future__ import annotations
 
+import urllib.request
+from pathlib import Path
+
 import pytest
 
+from bench.proxy_cache import (
+    nginx_command,
+    running_nginx,
+    static_conf_with_headers,
+    user_directive,
+)
 from bench.serve_throughput import milliseconds, wrk_figures
+from tests.serving import free_port
 
 WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:8000/feeds/all-news.rss
   2 threads and 64 connections
@@ -44,3 +55,37 @@ def test_wrk_latencies_are_read_in_milliseconds(latency: str, expected: float) -
 def test_a_latency_wrk_does_not_print_is_refused() -> None:
     with pytest.raises(ValueError, match="not a latency"):
         milliseconds("5.39")
+
+
+def test_the_headed_static_server_answers_with_the_feeds_own_headers(tmp_path: Path) -> None:
+    """``bench.proxy_cache``'s second static server, run by nginx: its answers carry the
+    headers given (quotes and all), and nginx's own for a file, once each."""
+    if not Path(nginx_command()).exists():
+        pytest.skip("nginx is not installed (apt-get install nginx-light; .ci/run installs it)")
+    feed = tmp_path / "www" / "feeds" / "all-news.rss"
+    feed.parent.mkdir(parents=True)
+    (tmp_path / "tmp").mkdir()
+    feed.write_bytes(b"<rss/>")
+    given = [
+        ("Content-Type", "application/rss+xml; charset=utf-8"),
+        ("Cache-Control", "public, max-age=60"),
+        ("Vary", "Accept, Accept-Encoding"),
+        ("Link", '<https://feeds.example.org/hub>; rel="hub"'),
+        ("ETag", '"abc"'),
+    ]
+    port = free_port()
+    conf = tmp_path / "nginx.conf"
+    text = static_conf_with_headers(given).format(root=tmp_path, port=port)
+    conf.write_text(user_directive() + text)  # its workers read the test's folder
+    with running_nginx(conf, port):
+        url = f"http://127.0.0.1:{port}/feeds/all-news.rss"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            headers = response.headers
+            assert response.read() == b"<rss/>"
+    assert headers["Cache-Control"] == "public, max-age=60"
+    assert headers["Vary"] == "Accept, Accept-Encoding"
+    assert headers["Link"] == '<https://feeds.example.org/hub>; rel="hub"'
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert len(headers.get_all("ETag") or []) == 1  # nginx's own, not the feed's too
+    with pytest.raises(ValueError, match="variable"):
+        static_conf_with_headers([("X-Note", "costs $5")])
