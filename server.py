@@ -41,7 +41,7 @@ from feeds.refresh.scheduler import build_scheduler, stop_scheduler
 from feeds.serve import pages
 from feeds.serve.filters import read_filter
 from feeds.serve.hosts import BaseUrls
-from feeds.serve.http import RETRY_AFTER_SECONDS, FeedMiddleware
+from feeds.serve.http import RETRY_AFTER_SECONDS, FeedMiddleware, WSGIApplication
 from feeds.serve.hub import ChangeWatcher, HubIntake
 from feeds.serve.overview import Overview, TopicOverview, utc_now
 from feeds.serve.publish import STYLESHEET_PATH, FeedPublisher
@@ -628,6 +628,14 @@ def make_app() -> Flask:
     return app
 
 
+def make_wsgi_app() -> WSGIApplication:
+    """What the production server serves in each of its worker processes: ``make_app``'s
+    WSGI stack itself (``Flask.wsgi_app``, its middleware outermost), so that no request
+    pays for ``Flask.__call__``, which only hands it on."""
+    wsgi_app: WSGIApplication = make_app().wsgi_app
+    return wsgi_app
+
+
 def run_granian(
     factory: str,
     *,
@@ -706,7 +714,7 @@ def serve(
     click.echo(f"feedpub: serving {len(config.topics)} topics on http://{host}:{port}/", err=True)
     try:
         run_granian(
-            "server:make_app",
+            "server:make_wsgi_app",
             host=host,
             port=port,
             workers=workers,

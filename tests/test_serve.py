@@ -14,13 +14,15 @@ from pathlib import Path
 import feedparser
 import jsonschema
 import pytest
+from werkzeug.test import Client
 
 from feeds import processes
 from feeds.config import CONFIG_ENV, DATABASE_ENV, bundled_config_path, load_config, parse_config
 from feeds.ledger.store import Ledger
 from feeds.refresh.outcomes import Status
+from feeds.serve.http import FeedMiddleware
 from feeds.serve.publish import FeedPublisher
-from server import THREADS_ENV, make_app
+from server import THREADS_ENV, make_app, make_wsgi_app
 from sources import ADAPTERS
 from tests.conftest import DATA, FIXED_NOW
 from tests.postgres import PostgresServer
@@ -171,6 +173,22 @@ def test_each_server_process_keeps_one_database_connection_per_thread(
     pool = publisher.ledger.engine.pool
     assert pool.size() == 3  # type: ignore[attr-defined]  # a QueuePool: SQLite files too
     publisher.ledger.close()
+
+
+def test_each_server_process_serves_the_apps_wsgi_stack_itself(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    monkeypatch.setenv(DATABASE_ENV, database_url)
+    monkeypatch.setattr(processes, "settle_collector", lambda: None)  # this process's own
+    served = make_wsgi_app()
+    assert isinstance(served, FeedMiddleware)  # not the Flask object, which only hands on
+    client = Client(served)
+    feed = client.get("/feeds/all-news.rss", headers={"Host": "127.0.0.1:8000"})
+    assert feed.status_code == 200
+    assert feedparser.parse(feed.data).feed.title
+    assert client.get("/healthz").status_code in (200, 503)  # the app behind it answers too
+    served.publisher.ledger.close()
 
 
 def test_each_server_process_runs_with_its_start_up_frozen_and_the_workers_thresholds(
