@@ -16,7 +16,7 @@ from feeds.config import parse_config
 from feeds.ledger.store import Ledger, Retention
 from feeds.model import UTC, Entry
 from feeds.serve.publish import FeedPublisher
-from feeds.serve.representation import ENTRY_OVERHEAD_BYTES
+from feeds.serve.representation import KEPT_OVERHEAD_BYTES, FeedFormat
 from server import create_app
 from tests.refresh_kit import open_ledger
 
@@ -154,12 +154,18 @@ def test_a_feed_rendered_after_a_change_takes_the_place_and_bytes_of_the_one_bef
     assert publisher.renders == 6
     kept, kept_bytes = publisher.cached
     assert kept == 3
-    assert kept_bytes == sum(
+    feeds = [
+        publisher.feed(f"t{n}", FeedFormat.ATOM, base_url="http://feeds.example.org")
+        for n in range(3)
+    ]
+    assert kept_bytes == sum(feed.size for feed in feeds)  # the last ones', each once
+    bodies = sum(
         len(client.get(f"/feeds/t{n}.atom").data)
         + len(client.get(f"/feeds/t{n}.atom", headers={"Accept-Encoding": "gzip"}).data)
-        + ENTRY_OVERHEAD_BYTES
         for n in range(3)
     )
+    # with their headers: a few kilobytes a feed
+    assert bodies + 3 * (KEPT_OVERHEAD_BYTES + 2048) < kept_bytes < bodies + 3 * 10_240
     assert publisher.renders == 6
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import sys
 from dataclasses import dataclass
 from enum import StrEnum
 
-#: What a kept feed is counted as beyond its bodies: its key, headers and objects, roughly.
-ENTRY_OVERHEAD_BYTES = 2048
+#: What a kept feed is counted as beyond the objects it holds (``RenderedFeed.held_bytes``):
+#: its key, its place in the render cache, the feed's own objects, roughly.
+KEPT_OVERHEAD_BYTES = 1024
 
 
 class FeedFormat(StrEnum):
@@ -69,11 +71,13 @@ class RenderedFeed:
     gzipped: Representation
     last_modified: float  # seconds since the epoch, whole
     etags: frozenset[str]  # both representations' tags, for If-None-Match
+    #: What the representations hold takes: bodies, header lists and their strings.
+    held_bytes: int
 
     @property
     def size(self) -> int:
-        """The bytes it takes in the render cache, roughly: both bodies and an overhead."""
-        return len(self.plain.body) + len(self.gzipped.body) + ENTRY_OVERHEAD_BYTES
+        """The bytes it takes in the render cache: what it holds, and an overhead."""
+        return self.held_bytes + KEPT_OVERHEAD_BYTES
 
 
 def ready_feed(
@@ -100,7 +104,31 @@ def ready_feed(
         gzipped=gzipped,
         last_modified=last_modified,
         etags=frozenset((plain.etag, gzipped.etag)),
+        held_bytes=_held_bytes(plain, gzipped),
     )
+
+
+def _held_bytes(*representations: Representation) -> int:
+    """What the representations' bodies, header lists, headers and strings take in memory,
+    each object counted once (the lists share most of their headers)."""
+    counted: set[int] = set()
+    total = 0
+    for representation in representations:
+        parts: list[object] = [representation.body, representation.etag]
+        for headers in (
+            representation.headers,
+            representation.ok_headers,
+            representation.browser_headers,
+            representation.not_modified_headers,
+        ):
+            parts.append(headers)
+            for header in headers:
+                parts.extend((header, *header))
+        for part in parts:
+            if id(part) not in counted:
+                counted.add(id(part))
+                total += sys.getsizeof(part)
+    return total
 
 
 def _representation(
