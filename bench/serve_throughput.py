@@ -9,7 +9,8 @@ default 10, ``BENCH_ROUNDS`` how many times each is run, default 3, ``BENCH_THRE
 threads of each server process, default 2). Everything listens on 127.0.0.1 only; each load
 run is bounded in time. Prints the medians of requests per second and of p99 latency for the
 three servers, and feedpub's share of the floor's throughput and of nginx's (with the share
-in each round).
+in each round); then the CPU time each server used a request (all of its processes', from
+``/proc``), which the machine's other load moves less than its throughput.
 """
 
 from __future__ import annotations
@@ -174,6 +175,39 @@ def start_floor(responses: Path, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def tree_cpu_seconds(root_pid: int) -> float:
+    """The CPU time, user and system, that the process ``root_pid`` and those under it (a
+    server's workers) have used so far, read from ``/proc``."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()  # from the state on: field 3
+        parents[int(entry.name)] = int(fields[1])
+        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])  # utime, stime
+    under = {root_pid}
+    grown = True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in under} - under
+        under |= more
+        grown = bool(more)
+    return sum(ticks.get(pid, 0) for pid in under) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_with_cpu(pid: int, url: str, headers: dict[str, str]) -> tuple[float, str, float]:
+    """``wrk``'s run on ``url`` with the CPU time the server ``pid`` used meanwhile: its
+    requests per second, its p99, and the server's CPU a request, in microseconds."""
+    before = tree_cpu_seconds(pid)
+    rate, p99 = wrk(url, headers)
+    used = tree_cpu_seconds(pid) - before
+    return rate, p99, used / (rate * SECONDS) * 1e6
+
+
 def milliseconds(latency: str) -> float:
     """A latency as ``wrk`` prints it (``850.00us``, ``5.39ms``, ``1.02s``), in ms."""
     for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
@@ -182,34 +216,44 @@ def milliseconds(latency: str) -> float:
     raise ValueError(f"not a latency: {latency!r}")
 
 
-def compare(feed_url: str, floor_url: str, nginx_url: str) -> None:
-    """Load each server in turn for each case, ``ROUNDS`` times (each round in another order
-    of the servers), and print the medians of their figures and of feedpub's shares."""
+def compare(servers: list[tuple[str, int]]) -> None:
+    """Load each server (its URL and process id: feedpub's, the floor's, nginx's) in turn for
+    each case, ``ROUNDS`` times (each round in another order of the servers), and print the
+    medians of their figures and of feedpub's shares, then each one's CPU a request."""
     print(
         f"{'case':<6} {'feedpub req/s':>14} {'p99 ms':>7} {'floor req/s':>12} {'p99 ms':>7} "
         f"{'nginx req/s':>12} {'p99 ms':>7} {'/floor':>7} {'/nginx':>7}  /floor by round"
     )
     cases = (("200", False, False), ("gzip", True, False), ("304", False, True))
-    urls = (feed_url, floor_url, nginx_url)
+    cpu_lines = []
     for case, gzipped, conditional in cases:
-        runs: list[list[tuple[float, float]]] = [[], [], []]
+        runs: list[list[tuple[float, float, float]]] = [[], [], []]
         for round_number in range(ROUNDS):
             for index in ((round_number + n) % 3 for n in range(3)):
+                url, pid = servers[index]
                 headers = {"Accept-Encoding": "gzip"} if gzipped else {}
                 if conditional:
-                    headers["If-None-Match"] = head_etag(urls[index], gzipped)
-                rate, p99 = wrk(urls[index], headers)
-                runs[index].append((rate, milliseconds(p99)))
-        rates = [statistics.median(rate for rate, _ in found) for found in runs]
-        p99s = [statistics.median(p99 for _, p99 in found) for found in runs]
+                    headers["If-None-Match"] = head_etag(url, gzipped)
+                rate, p99, cpu = wrk_with_cpu(pid, url, headers)
+                runs[index].append((rate, milliseconds(p99), cpu))
+        rates = [statistics.median(run[0] for run in found) for found in runs]
+        p99s = [statistics.median(run[1] for run in found) for found in runs]
+        cpus = [statistics.median(run[2] for run in found) for found in runs]
         shares = " ".join(
-            f"{ours / least:.2f}" for (ours, _), (least, _) in zip(*runs[:2], strict=True)
+            f"{ours[0] / least[0]:.2f}" for ours, least in zip(*runs[:2], strict=True)
         )
         print(
             f"{case:<6} {rates[0]:>14,.0f} {p99s[0]:>7.2f} {rates[1]:>12,.0f} {p99s[1]:>7.2f} "
             f"{rates[2]:>12,.0f} {p99s[2]:>7.2f} {rates[0] / rates[1]:>7.2f} "
             f"{rates[0] / rates[2]:>7.2f}  {shares}"
         )
+        cpu_lines.append(
+            f"{case:<6} {cpus[0]:>14.1f} {cpus[1]:>12.1f} {cpus[2]:>12.1f} "
+            f"{cpus[0] - cpus[1]:>+14.1f}"
+        )
+    print("server CPU a request, user and system, in µs (medians; every process of each server)")
+    print(f"{'case':<6} {'feedpub':>14} {'floor':>12} {'nginx':>12} {'feedpub-floor':>14}")
+    print(*cpu_lines, sep="\n")
 
 
 def main() -> None:
@@ -271,7 +315,8 @@ def main() -> None:
             "nginx: 2 workers, the same bytes as a static file (gzip_static, open_file_cache, "
             "reuseport)"
         )
-        compare(feed_url, floor_url, nginx_url)
+        nginx_pid = int((root / "nginx.pid").read_text())
+        compare([(feed_url, server.pid), (floor_url, floor.pid), (nginx_url, nginx_pid)])
     finally:
         for process in (server, floor):
             if process is not None:

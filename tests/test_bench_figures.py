@@ -1,9 +1,13 @@
 """The benchmarks' readings of their tools' output (a figure is read from where the tool
 prints it, not from a line that merely looks alike), and the static server they compare the
-proxy cache with."""
+proxy cache with, and the CPU time they count a server's."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -15,7 +19,7 @@ from bench.proxy_cache import (
     static_conf_with_headers,
     user_directive,
 )
-from bench.serve_throughput import milliseconds, wrk_figures
+from bench.serve_throughput import milliseconds, tree_cpu_seconds, wrk_figures
 from tests.serving import free_port
 
 WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:8000/feeds/all-news.rss
@@ -89,3 +93,36 @@ def test_the_headed_static_server_answers_with_the_feeds_own_headers(tmp_path: P
     assert len(headers.get_all("ETag") or []) == 1  # nginx's own, not the feed's too
     with pytest.raises(ValueError, match="variable"):
         static_conf_with_headers([("X-Note", "costs $5")])
+
+
+def test_a_servers_cpu_time_counts_the_processes_under_it() -> None:
+    """``tree_cpu_seconds`` counts a process's children: a shell whose child has used 0.5 s
+    of CPU (by its own clock) has used about that much, itself nearly none (``/proc`` counts
+    in clock ticks, sampled: a little less may be counted)."""
+    busy = (
+        "import sys, time\n"
+        "while time.process_time() < 0.5: pass\n"
+        "print('done', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    shell = subprocess.Popen(
+        ["/bin/sh", "-c", f'"{sys.executable}" -c "$BUSY"; :'],
+        env={**os.environ, "BUSY": busy},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert shell.stdout is not None
+    try:
+        assert shell.stdout.readline() == "done\n"
+        assert tree_cpu_seconds(shell.pid) >= 0.4
+    finally:
+        for child in _children(shell.pid):
+            os.kill(child, signal.SIGKILL)
+        shell.kill()
+        shell.wait()
+        shell.stdout.close()
+
+
+def _children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in found]
