@@ -7,7 +7,8 @@ Run: ``.venv/bin/python -m bench.proxy_cache`` (needs ``wrk`` and ``nginx``, as
 (the same bytes as a file; and the same, with the feed's own headers added, so that the two
 answer alike), loaded in turns, and the cache's share of each one's throughput (the target:
 0.9 at least): the medians of ``BENCH_ROUNDS`` rounds (3 unless told), who goes first
-rotating. Also
+rotating; and nginx's CPU a request in each (from ``/proc``, steadier than throughput on a
+busy machine). Also
 runs the committed configuration, its operator's values filled in, for
 ``tests/test_proxy_cache.py``.
 """
@@ -22,6 +23,7 @@ import pwd
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,7 +42,7 @@ from bench.serve_throughput import (
     fetch,
     free_port,
     wait_for,
-    wrk,
+    wrk_with_cpu,
 )
 from feeds.config import bundled_config_path
 from feeds.ledger.store import Ledger, Retention
@@ -275,17 +277,18 @@ def main() -> None:
             (static.parent / f"{TOPIC}.rss.gz").write_bytes(gzip.compress(body, 6, mtime=0))
             conf.write_text(template.format(root=conf.parent, port=static_port_))
             subprocess.run([nginx_command(), "-c", str(conf)], check=True)
-            statics[conf.parent.name] = f"http://127.0.0.1:{static_port_}/feeds/{TOPIC}.rss"
-            wait_for(statics[conf.parent.name])
+            url = f"http://127.0.0.1:{static_port_}/feeds/{TOPIC}.rss"
+            wait_for(url)
+            statics[conf.parent.name] = (url, int((conf.parent / "nginx.pid").read_text()))
         proxy_conf = write_proxy_conf(
             proxy_root,
             listen=f"127.0.0.1:{proxy_port} reuseport",
             upstream=f"127.0.0.1:{port}",
             workers=2,
         )
-        with running_nginx(proxy_conf, proxy_port):
+        with running_nginx(proxy_conf, proxy_port) as proxy:
             proxy_url = f"http://127.0.0.1:{proxy_port}/feeds/{TOPIC}.rss"
-            _measure(statics, proxy_url, body, database_url)
+            _measure(statics, (proxy_url, proxy.pid), body, database_url)
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
@@ -302,10 +305,17 @@ def _median(runs: list[tuple[float, str]]) -> tuple[float, str]:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def _measure(statics: dict[str, str], proxy_url: str, body: bytes, database_url: str) -> None:
+def _measure(
+    statics: dict[str, tuple[str, int]],
+    proxy: tuple[str, int],
+    body: bytes,
+    database_url: str,
+) -> None:
     """Load the cache and the static servers (``statics``: ``static``, the same bytes;
-    ``headed``, with the feed's headers too) in turns, ``ROUNDS`` times each case, and print
-    the medians and the cache's share of each static server's throughput."""
+    ``headed``, with the feed's headers too; each its URL and nginx's process id) in turns,
+    ``ROUNDS`` times each case, and print the medians, the cache's share of each static
+    server's throughput, and each one's CPU a request."""
+    proxy_url = proxy[0]
     max_age = _max_age(proxy_url)
     cached = time.monotonic()
     for encoding in ({}, {"Accept-Encoding": "gzip"}):  # both copies in the cache
@@ -324,19 +334,23 @@ def _measure(statics: dict[str, str], proxy_url: str, body: bytes, database_url:
     print(f"copies (max-age {max_age} s) expire during the first run")
     time.sleep(max(0.0, idle))
     print(f"{ROUNDS} rounds, the three loaded in turns (who goes first rotates); medians")
-    urls = (proxy_url, statics["static"], statics["headed"])
+    servers = (proxy, statics["static"], statics["headed"])
+    urls = tuple(url for url, _pid in servers)
     cases = (("200", False, False), ("gzip", True, False), ("304", False, True))
     runs: dict[tuple[str, str], list[tuple[float, str]]] = {}
+    cpus: dict[tuple[str, str], list[float]] = {}
     for round_ in range(ROUNDS):
         for case, gzipped, conditional in cases:
-            for url in (urls[(round_ + n) % len(urls)] for n in range(len(urls))):
+            for url, pid in (servers[(round_ + n) % len(servers)] for n in range(len(servers))):
                 headers = {"Host": PUBLIC_HOST}
                 if gzipped:
                     headers["Accept-Encoding"] = "gzip"
                 if conditional:
                     headers["If-None-Match"] = _get(url, {})[1]
                 freshness.loading.set()
-                runs.setdefault((case, url), []).append(wrk(url, headers))
+                rate, p99, cpu = wrk_with_cpu(pid, url, headers)
+                runs.setdefault((case, url), []).append((rate, p99))
+                cpus.setdefault((case, url), []).append(cpu)
                 freshness.loading.clear()
     print(
         f"{'case':<6} {'cache req/s':>12} {'p99':>9} {'static req/s':>13} {'p99':>9} "
@@ -356,6 +370,11 @@ def _measure(statics: dict[str, str], proxy_url: str, body: bytes, database_url:
                 for a, b in zip(runs[(case, proxy_url)], runs[(case, url)], strict=True)
             )
             print(f"       /{name} by round: {' '.join(each)}")
+    print("nginx's CPU a request, user and system, in µs (medians; master and workers)")
+    print(f"{'case':<6} {'cache':>8} {'static':>8} {'headed':>8}")
+    for case, _gzipped, _conditional in cases:
+        used = (statistics.median(cpus[(case, url)]) for url in urls)
+        print(f"{case:<6} " + " ".join(f"{cpu:>8.1f}" for cpu in used))
     freshness.join()
     if freshness.seconds is None:
         limit = max_age + FRESHNESS_MARGIN
