@@ -1,14 +1,18 @@
 """One field of a listing item: compiled ``selector[@attribute]`` (sibling fields ``+ tr .age``
-too), and an element's text with its table cells kept apart.
+too), its matches within each item of a page, and an element's text with its table cells kept
+apart.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import lxml.html
 from cssselect import HTMLTranslator, SelectorError
+from cssselect import parse as parse_css
+from cssselect.parser import Attrib, Class, Element, Function, Hash, Negation, Pseudo
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
@@ -78,15 +82,41 @@ def _split_sibling(key: str, value: str, selector: str) -> tuple[str, str]:
     )
 
 
+def _one_element(tree: object) -> bool:
+    """True for a parsed selector of one element, with no combinator (``h4``, ``.date``,
+    ``a[href]:not(.icon)``): whether an element matches it does not depend on the element
+    the selector is run from (as ``:scope``'s and a combinator's do)."""
+    while not isinstance(tree, Element):
+        if isinstance(tree, Pseudo) and tree.ident == "scope":
+            return False
+        if isinstance(tree, Negation) and not _one_element(tree.subselector):
+            return False
+        if not isinstance(tree, Class | Hash | Attrib | Function | Negation | Pseudo):
+            return False  # a combinator, :has(), :is(), :where()
+        tree = tree.selector
+    return True
+
+
+def _of_one_element(selector: str) -> bool:
+    """True for a selector (or a group of them: ``h1, h2``) of single elements."""
+    return all(
+        parsed.pseudo_element is None and _one_element(parsed.parsed_tree)
+        for parsed in parse_css(selector)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class FieldSelector:
     """A compiled ``selector[@attribute]``; a selector starting with ``+`` is read from the
-    item's next sibling element, if it matches the element selector after the ``+``."""
+    item's next sibling element, if it matches the element selector after the ``+``.
+    ``page_wide``: its matches within an item are its matches on the page that are the item or
+    within it (a selector of single elements, not read from a sibling)."""
 
     source: str
     css: etree.XPath | None  # a CSSSelector, or a child step after a sibling: '+ tr > td'
     attribute: str | None
     sibling: etree.XPath | None = None
+    page_wide: bool = False
 
     @classmethod
     def parse(cls, key: str, value: object, *, sibling_allowed: bool = True) -> FieldSelector:
@@ -119,9 +149,16 @@ class FieldSelector:
                 css: etree.XPath | None = etree.XPath(child)
             else:
                 css = CSSSelector(selector) if selector else None
+            page_wide = sibling is None and css is not None and _of_one_element(selector)
         except SelectorError as error:
             raise ValueError(f"{key}: not a CSS selector: {selector!r} ({error})") from error
-        return cls(source=value.strip(), css=css, attribute=attribute or None, sibling=sibling)
+        return cls(
+            source=value.strip(),
+            css=css,
+            attribute=attribute or None,
+            sibling=sibling,
+            page_wide=page_wide,
+        )
 
     def select(self, element: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
         """The elements the selector finds in ``element`` (or in its next sibling)."""
@@ -146,3 +183,42 @@ class FieldSelector:
         if self.attribute:
             return clean_text(str(element.get(self.attribute, "")))
         return element_text(element)
+
+
+class ItemMatches:
+    """Field selectors' matches within each item of a page, as ``FieldSelector.select`` finds
+    them from the item (in document order). A ``page_wide`` selector is run once over the
+    page and its matches given to the items holding them, not run once an item."""
+
+    def __init__(self, root: lxml.html.HtmlElement, items: Iterable[lxml.html.HtmlElement]):
+        self.root = root
+        self.items = set(items)
+        self._by_item: dict[str, dict[lxml.html.HtmlElement, list[lxml.html.HtmlElement]]] = {}
+        self._nested: bool | None = None  # an item within another: known once asked
+
+    def _items_nested(self) -> bool:
+        if self._nested is None:
+            self._nested = any(
+                ancestor in self.items for item in self.items for ancestor in item.iterancestors()
+            )
+        return self._nested
+
+    def select(
+        self, key: str, selector: FieldSelector, item: lxml.html.HtmlElement
+    ) -> list[lxml.html.HtmlElement]:
+        """What ``selector`` (the field ``key``'s) finds in ``item``."""
+        if not selector.page_wide:
+            return selector.select(item)
+        by_item = self._by_item.get(key)
+        if by_item is None:
+            by_item = self._by_item[key] = {}
+            nested = self._items_nested()
+            for found in selector.select(self.root):
+                holder: lxml.html.HtmlElement | None = found
+                while holder is not None:  # up to the item holding it, or to every one
+                    if holder in self.items:
+                        by_item.setdefault(holder, []).append(found)
+                        if not nested:
+                            break
+                    holder = holder.getparent()
+        return by_item.get(item, [])

@@ -29,7 +29,7 @@ from feeds.links import web_url
 from feeds.model import Adapter, Diagnostic, Entry, PageContext, ParseResult, Severity
 from sources.field_dates import DateNotes, FieldDate, read_field_date
 from sources.html_parser import LISTING_PARSER
-from sources.selector_fields import FieldSelector
+from sources.selector_fields import FieldSelector, ItemMatches
 from sources.structured import MODES, read_structured
 from sources.structured_items import structured_day
 
@@ -135,8 +135,8 @@ def _resolve(base: str, href: str) -> str | None:
     return web_url(href, base)
 
 
-def _image(element: lxml.html.HtmlElement, selector: FieldSelector, base: str) -> str | None:
-    for found in selector.select(element):
+def _image(matches: list[lxml.html.HtmlElement], selector: FieldSelector, base: str) -> str | None:
+    for found in matches:
         candidates = [selector.attribute] if selector.attribute else list(_LAZY_IMAGE_ATTRIBUTES)
         for name in candidates:
             value = str(found.get(name, "")).strip()
@@ -161,12 +161,14 @@ class _Item:
 
 
 def _first_text(
-    element: lxml.html.HtmlElement, selector: FieldSelector | None
+    element: lxml.html.HtmlElement, key: str, spec: SelectorSpec, matches: ItemMatches
 ) -> tuple[str, lxml.html.HtmlElement | None]:
-    """The first non-empty text the selector finds in the item, and the element it is from."""
+    """The first non-empty text the field's selector finds in the item, and the element it is
+    from."""
+    selector = spec.fields.get(key)
     if selector is None:
         return "", None
-    for found in selector.select(element):
+    for found in matches.select(key, selector, element):
         text = selector.read(found)
         if text:
             return text, found
@@ -194,7 +196,8 @@ def _own_anchor(
 def _link(
     item: lxml.html.HtmlElement,
     title: lxml.html.HtmlElement | None,
-    selector: FieldSelector | None,
+    spec: SelectorSpec,
+    matches: ItemMatches,
     base: str,
 ) -> str | None:
     """An item's link: its title's own anchor, when there is no link selector or when the
@@ -202,13 +205,14 @@ def _link(
     titled link, not an empty icon link before it); else the selector's first match; else
     the item's first link."""
     own = _own_anchor(title, item) if title is not None else None
+    selector = spec.fields.get("link")
     attribute = selector.attribute if selector and selector.attribute else "href"
     if selector is None:
         chosen = (
             own if own is not None else next((a for a in item.iter("a") if a.get("href")), None)
         )
     else:
-        found = selector.select(item)
+        found = matches.select("link", selector, item)
         chosen = own if own is not None and own in found else next(iter(found), None)
     return None if chosen is None else _resolve(base, str(chosen.get(attribute, "")))
 
@@ -242,6 +246,7 @@ def parse_with_selectors(document: str, context: PageContext, spec: SelectorSpec
             )
         )
     unmatched = set(spec.fields)
+    matches = ItemMatches(root, elements)
     items: list[_Item] = []
     month_first = month_first_for(page_language(root))
     dates = DateNotes(
@@ -251,8 +256,10 @@ def parse_with_selectors(document: str, context: PageContext, spec: SelectorSpec
     )
     for position, element in enumerate(elements, start=1):
         if unmatched:  # a field found in one item is not looked for again
-            unmatched -= {key for key in unmatched if spec.fields[key].select(element)}
-        title, title_element = _first_text(element, spec.fields["title"])
+            unmatched -= {
+                key for key in unmatched if matches.select(key, spec.fields[key], element)
+            }
+        title, title_element = _first_text(element, "title", spec, matches)
         if not title:
             diagnostics.append(
                 Diagnostic(
@@ -263,9 +270,9 @@ def parse_with_selectors(document: str, context: PageContext, spec: SelectorSpec
                 )
             )
             continue
-        link = _link(element, title_element, spec.fields.get("link"), base)
+        link = _link(element, title_element, spec, matches, base)
         if "date" in spec.fields:
-            date_text, _ = _first_text(element, spec.fields["date"])
+            date_text, _ = _first_text(element, "date", spec, matches)
             date = dates.read(date_text, position) if date_text else None
         else:  # no date selector: a date in an element made for one, never in prose
             date = dates.dedicated(element, position)
@@ -275,7 +282,9 @@ def parse_with_selectors(document: str, context: PageContext, spec: SelectorSpec
             if label_selector is None
             else tuple(
                 dict.fromkeys(
-                    t for t in (label_selector.read(e) for e in label_selector.select(element)) if t
+                    text
+                    for found in matches.select("label", label_selector, element)
+                    if (text := label_selector.read(found))
                 )
             )
         )
@@ -285,9 +294,13 @@ def parse_with_selectors(document: str, context: PageContext, spec: SelectorSpec
                 title=title,
                 link=link,
                 date=date,
-                summary=_first_text(element, spec.fields.get("summary"))[0],
+                summary=_first_text(element, "summary", spec, matches)[0],
                 labels=labels,
-                image=_image(element, image_selector, base) if image_selector else None,
+                image=(
+                    _image(matches.select("image", image_selector, element), image_selector, base)
+                    if image_selector
+                    else None
+                ),
                 position=position,
             )
         )
