@@ -279,10 +279,12 @@ class ParseResult:
 
     def __post_init__(self) -> None:
         # what the entries cut to their bounds is said here, once, whichever adapter made them
-        said = set(self.diagnostics)
-        added = [d for d in map(cut_diagnostic, self.entries) if d is not None and d not in said]
-        if added:
-            object.__setattr__(self, "diagnostics", (*self.diagnostics, *added))
+        cut = [d for d in map(cut_diagnostic, self.entries) if d is not None]
+        if cut:  # (most pages cut nothing: their diagnostics are not looked through)
+            said = set(self.diagnostics)
+            added = [d for d in cut if d not in said]
+            if added:
+                object.__setattr__(self, "diagnostics", (*self.diagnostics, *added))
 
     @property
     def item_count(self) -> int:
