@@ -34,11 +34,14 @@ def element_text(element: lxml.html.HtmlElement) -> str:
     """The text of ``element`` as a reader sees it: block elements apart, table cells joined
     with ``CELL_SEPARATOR``, whitespace normalised."""
     if not len(element):  # no child (nor comment): its own text, whatever its tag
-        cells = (clean_text(piece) for piece in (element.text or "").split(_CELL_MARK))
-        return CELL_SEPARATOR.join(cell for cell in cells if cell)
-    parts: list[str] = []
-    _gather(element, parts)
-    cells = (clean_text(piece) for piece in "".join(parts).split(_CELL_MARK))
+        text = element.text or ""
+    else:
+        parts: list[str] = []
+        _gather(element, parts)
+        text = "".join(parts)
+    if _CELL_MARK not in text:  # no table cell: one piece
+        return clean_text(text)
+    cells = (clean_text(piece) for piece in text.split(_CELL_MARK))
     return CELL_SEPARATOR.join(cell for cell in cells if cell)
 
 
