@@ -126,10 +126,20 @@ _TRACKING_PARAMETERS = re.compile(
 )
 
 
+#: An http(s) URL with a plain host, no port and no query, as most items' links are: its host
+#: and path are what ``urlsplit`` would give, read without taking the URL apart.
+_PLAIN_LINK = re.compile(
+    r"(?i:https?)://([A-Za-z0-9.-]+)(/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*)?(?:#\S*)?"
+)
+
+
 def normalise_link(url: str) -> str:
     """Reduce an item's URL to what identifies it: ``https://WWW.Example.org/a?utm_source=x&b=2#top``
     and ``http://example.org/a?b=2`` give ``example.org/a?b=2``."""
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    if plain := _PLAIN_LINK.fullmatch(url):
+        return plain[1].lower().rstrip(".").removeprefix("www.") + (plain[2] or "/")
+    parts = urlsplit(url)
     host = (parts.hostname or "").lower().rstrip(".").removeprefix("www.")
     try:
         port = parts.port
