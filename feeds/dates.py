@@ -80,6 +80,10 @@ _PLACE = re.compile(r"^(?P<date>.*?\d{4})\s*,(?P<place>[^\d,]{0,60})$")
 #: ``05 July 2022``, what most listings write: read without trying every other form (each
 #: of which reads it the same).
 _PLAIN_DAY = re.compile(r"(\d{1,2}) ([^\W\d_]{3,}) (\d{4})")
+#: How every form a listing date is read in starts: a digit, or a word and then a digit (a
+#: month, ``March 5``, or ``from``, ``du``, ``de`` before a day). Text that starts otherwise (a
+#: title, a summary) is no date, and is not tried in every form.
+_DATE_START = re.compile(r"\d|(?:[^\W\d_]{3,}\.?|du|de) \d", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -130,6 +134,8 @@ def read_listing_date(text: str) -> DateReading:
     if len(text) > _MAX_DATE_LENGTH or not _DIGIT.search(text):
         return _NOT_A_DATE
     text = " ".join(text.split())
+    if not _DATE_START.match(text):
+        return _NOT_A_DATE
     if match := _PLAIN_DAY.fullmatch(text):
         return _make_date(int(match[3]), month_number(match[2]), int(match[1]))
     place = _PLACE.match(text)
