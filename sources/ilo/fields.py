@@ -69,14 +69,21 @@ DERIVED_TITLE_WIDE_CHARACTERS = 40
 @dataclass(frozen=True, slots=True)
 class RawField:
     """One field of an item as a front end found it: clean text, and its first link if any.
-    How the text reads as a listing date is read once, when the field is made."""
+    How the text reads as a listing date is read once, when first asked (the grammar never
+    asks it of most summaries)."""
 
     text: str
     href: str | None = None
-    reading: DateReading = field(init=False, repr=False, compare=False)
+    _reading: DateReading | None = field(default=None, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "reading", listing_date(self.text))  # frozen: set once, here
+    @property
+    def reading(self) -> DateReading:
+        """How the text reads as a listing date (``listing_date``)."""
+        reading = self._reading
+        if reading is None:
+            reading = listing_date(self.text)
+            object.__setattr__(self, "_reading", reading)  # frozen: set once, here
+        return reading
 
 
 @dataclass(frozen=True, slots=True)
