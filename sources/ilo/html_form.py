@@ -33,7 +33,8 @@ _BLOCKS = frozenset(
         "ol", "p", "section", "table", "tbody", "td", "th", "thead", "time", "tr", "ul",
     )
 )  # fmt: skip
-_FIELD_CLASSES = ("caption", "credit", "date", "prehead", "label", "summary", "title")
+#: Classes that make an element a field (compared in lower case, anywhere in the class).
+_FIELD_CLASSES = re.compile("caption|credit|date|prehead|label|summary|title")
 _SKIPPED = frozenset(("script", "style", "noscript", "template", "button", "svg", "form"))
 _GROUP_HEADINGS = frozenset(("h2", "h3", "h4"))
 _LIST_TAGS = frozenset(("ol", "ul"))
@@ -61,7 +62,7 @@ def _is_field_element(element: lxml.html.HtmlElement) -> bool:
     if element.tag in _BLOCKS:
         return True
     classes = element.get("class")
-    return bool(classes) and any(name in classes.lower() for name in _FIELD_CLASSES)
+    return bool(classes) and _FIELD_CLASSES.search(classes.lower()) is not None
 
 
 class _FieldCollector:
@@ -102,15 +103,15 @@ class _FieldCollector:
             self.flush()  # (with nothing gathered, a boundary changes nothing)
         if tag == "br":
             self.parts.append(" ")
-        elif tag == "a" and self.href is None and element.get("href"):
-            self.href = self.link(element.get("href"))
-        if element.text:
-            self.parts.append(element.text)
+        elif tag == "a" and self.href is None and (href := element.get("href")):
+            self.href = self.link(href)
+        if text := element.text:  # (lxml makes a new string at each reading of a text)
+            self.parts.append(text)
         for child in element:  # at most the parser's depth (255) of nested calls
             if isinstance(child.tag, str):
                 self._walk(child)
-                if child.tail:
-                    self.parts.append(child.tail)
+                if tail := child.tail:
+                    self.parts.append(tail)
         if boundary and (self.parts or self.href is not None):
             self.flush()
 
