@@ -40,8 +40,9 @@ _SENTENCE_BREAK = re.compile(
     f"[.!?\u2026][{_CLOSERS}]*\\s+[A-Z\u00c0-\u00de]|[\u3002\uff01\uff1f][{_CLOSERS}]*\\S"
 )
 #: A sentence ends at a period (not an ordinal's: ``Zum 3. Mal``) before a space or the end.
+#: (The period is matched before looking behind it: quicker than looking at every character.)
 _FIRST_SENTENCE = re.compile(
-    f"^.*?(?:(?<!\\b\\d)(?<!\\b\\d\\d)[.!?\u2026][{_CLOSERS}]*(?=\\s|$)"
+    f"^.*?(?:[.!?\u2026](?<!\\b\\d[.!?\u2026])(?<!\\b\\d\\d[.!?\u2026])[{_CLOSERS}]*(?=\\s|$)"
     f"|[\u3002\uff01\uff1f][{_CLOSERS}]*)",
     re.DOTALL,
 )
