@@ -139,7 +139,10 @@ def skipped_line(
 
 def word_count(text: str) -> int:
     """Words, counting two characters of a script written without spaces as one word."""
-    return len(text.split()) + len(_WIDE.findall(text)) // 2
+    words = len(text.split())
+    if text.isascii():  # no such script (checked far quicker than by looking for one)
+        return words
+    return words + len(_WIDE.findall(text)) // 2
 
 
 def reads_as_sentence(text: str) -> bool:
