@@ -120,11 +120,13 @@ class Entry:
             link = web_url(page_url) or (None if _XML_FORBIDDEN.search(page_url) else page_url)
         if link is None:
             raise ValueError(f"entry {self.id}: not an http(s) URL: {self.link!r}")
-        labels = tuple(  # each once, in order: cleaning can make two labels one
-            dict.fromkeys(
-                filter(None, (_bounded(self.id, "label", label, cuts) for label in self.labels))
+        labels: tuple[str, ...] = ()  # (most entries have none)
+        if self.labels != ():
+            labels = tuple(  # each once, in order: cleaning can make two labels one
+                dict.fromkeys(
+                    filter(None, (_bounded(self.id, "label", label, cuts) for label in self.labels))
+                )
             )
-        )
         if len(labels) > MAX_LABELS:
             cuts.append(Cut("labels", len(labels)))
             labels = labels[:MAX_LABELS]
