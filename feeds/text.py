@@ -46,8 +46,10 @@ _UNCLEAN = re.compile(
 def clean_text(text: str) -> str:
     """Drop forbidden, invisible and bidirectional formatting characters and collapse all
     whitespace to single spaces."""
-    if not (_UNCLEAN.search(text) or "  " in text or text[:1] == " " or text[-1:] == " "):
-        return text  # clean already (most text is, and every entry's is cleaned when made)
+    if _UNCLEAN.search(text) is None:  # nothing to scrub
+        if "  " not in text and text[:1] != " " and text[-1:] != " ":
+            return text  # clean already (most text is, and every entry's is cleaned when made)
+        return " ".join(text.split())  # only spaces to collapse
     return " ".join(_scrub(text).split())
 
 
