@@ -13,7 +13,7 @@ import functools
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -332,19 +332,20 @@ def find_numeric_date(text: str, *, month_first: bool = False) -> NumericReading
     return read_numeric_date(match.group(), month_first=month_first)
 
 
-def date_text_forms(text: str) -> list[tuple[str, bool]]:
+def date_text_forms(text: str) -> Iterator[tuple[str, bool]]:
     """A date field and its trimmed forms, to be read in turn, each with whether a word was cut
     from it: as written; without a time of day (``aprile 25, 2016 - 5:47 pm``); then without a
     first word such as a weekday (``Ven 13 Déc 2013 15:36``). Only a form that reads whole as
-    a date counts."""
-    forms = [(text, False)]
+    a date counts. Each form is made only when the one before it was not a date."""
+    yield text, False
+    last = text
     without_time = _TIME_OF_DAY.sub(" ", text).strip(_EDGES)
     if without_time and without_time != text:
-        forms.append((" ".join(without_time.split()), False))
-    first, _, rest = forms[-1][0].partition(" ")
+        last = " ".join(without_time.split())
+        yield last, False
+    first, _, rest = last.partition(" ")
     if rest and first.rstrip(".,").isalpha():
-        forms.append((rest.strip(_EDGES), True))
-    return forms
+        yield rest.strip(_EDGES), True
 
 
 def read_path_date(url: str) -> dt.date | None:
