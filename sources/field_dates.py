@@ -215,7 +215,11 @@ def _has_word_dateutil_refuses(text: str) -> bool:
 def published_elements(item: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
     """Elements that say they hold the publication date: ``itemprop="datePublished"`` (often a
     ``meta`` or an empty ``time`` with ``content``), then every ``time``."""
-    marked = [e for e in item.iter() if str(e.get("itemprop", "")).strip() == "datePublished"]
+    marked = [
+        e
+        for e in item.iter()
+        if (prop := e.get("itemprop")) is not None and str(prop).strip() == "datePublished"
+    ]
     return marked + [t for t in item.iter("time") if t not in marked]
 
 
@@ -251,7 +255,9 @@ def dedicated_date(
         if not_published(node, item):
             continue
         for name in ("datetime", "content"):
-            found = read_field_date(str(node.get(name, "")), month_first=month_first)
+            if (value := node.get(name)) is None:
+                continue  # (an absent attribute holds no date)
+            found = read_field_date(str(value), month_first=month_first)
             if found.date is not None:
                 return found, node
         found = read_field_date(element_text(node), month_first=month_first, within=False)
@@ -270,6 +276,8 @@ def dedicated_date(
             continue
         texts.append(element_text(node))
         for text in texts:
+            if not text:
+                continue  # an absent attribute, an empty element: no date
             found = read_field_date(text, month_first=month_first, within=node.tag not in _CELLS)
             if found.date is not None:
                 return found, node
