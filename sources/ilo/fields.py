@@ -35,6 +35,8 @@ CONTENT_LABELS = frozenset(
 
 CREDIT = re.compile(r"^(?:©|\(c\)\s|copyright\s)", re.IGNORECASE)
 _CLOSERS = "\"'\u201d\u2019)\u300d\u300f"
+#: What ends a sentence (then maybe closers): one of these is in every sentence break or end.
+_TERMINATORS = ".!?\u2026\u3002\uff01\uff1f"
 _SENTENCE_END = re.compile(f"(?:[.!?\u2026][{_CLOSERS}]*|[\u3002\uff01\uff1f][{_CLOSERS}]*)$")
 _SENTENCE_BREAK = re.compile(
     f"[.!?\u2026][{_CLOSERS}]*\\s+[A-Z\u00c0-\u00de]|[\u3002\uff01\uff1f][{_CLOSERS}]*\\S"
@@ -148,10 +150,12 @@ def word_count(text: str) -> int:
 def reads_as_sentence(text: str) -> bool:
     """True for text that reads as prose (a summary), not as a title or a label."""
     words = word_count(text)
-    return (
-        words > _MAX_TITLE_WORDS
-        or bool(_SENTENCE_BREAK.search(text))
-        or (bool(_SENTENCE_END.search(text)) and words >= _MIN_SENTENCE_WORDS)
+    if words > _MAX_TITLE_WORDS:
+        return True
+    if not any(mark in text for mark in _TERMINATORS):
+        return False  # no sentence ends in it (seen far quicker than by the patterns)
+    return bool(_SENTENCE_BREAK.search(text)) or (
+        bool(_SENTENCE_END.search(text)) and words >= _MIN_SENTENCE_WORDS
     )
 
 
