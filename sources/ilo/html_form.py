@@ -140,17 +140,16 @@ def _repeated_blocks(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]
     for parent in root.iter(*_BLOCK_TAGS, "main", "body"):
         if len(parent) < _MIN_BLOCKS or len(parent) <= len(best):
             continue  # too few children for a longer run (a listing's own items, once found)
+        children = [(child, _classes(child)) for child in parent.iterchildren(*_BLOCK_TAGS)]
         kinds = Counter(
-            (child.tag, _classes(child))
-            for child in parent.iterchildren(*_BLOCK_TAGS)
-            if _classes(child) or child.tag == "article"
+            (child.tag, classes) for child, classes in children if classes or child.tag == "article"
         )
         if not kinds:
             continue
         (tag, classes), count = kinds.most_common(1)[0]
         if count < _MIN_BLOCKS or count <= len(best) or _in_furniture(parent):
             continue
-        blocks = [c for c in parent.iterchildren(tag) if _classes(c) == classes]
+        blocks = [child for child, kind in children if child.tag == tag and kind == classes]
         if all(_has_linked_heading(block) or _holds_date(block) for block in blocks):
             best = blocks
     return best
