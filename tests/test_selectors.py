@@ -385,3 +385,42 @@ def test_a_column_headed_last_post_holds_no_publication_date() -> None:
     )
     found, _node = dedicated_date(table.xpath("./tr")[1])
     assert found.date is None
+
+
+_NESTED_CARDS = """<html><body>
+<div class="card"><h3><a href="/a">Outer</a></h3><p>Outer summary</p>
+  <div class="card"><h3><a href="/b">Inner</a></h3><p>Inner summary</p>
+    <span class="tag">Inner tag</span></div>
+</div>
+<div class="card"><h3><a href="/c">Third</a></h3><section><span class="tag">Third tag</span>
+  </section></div>
+<p>Outside any card</p><span class="tag">Stray tag</span>
+</body></html>"""
+
+
+_HELD = [("Inner tag",), ("Inner tag",), ("Third tag",)]  # the outer card holds the inner one
+
+
+@pytest.mark.parametrize(
+    ("label", "labels"),
+    [
+        (".tag", _HELD),
+        ("span.tag, .none", _HELD),
+        ("div .tag", _HELD),
+        ("div.card > .tag, section > .tag", _HELD),
+        (":scope .tag", _HELD),
+        ("body .tag", [(), (), ()]),  # a selector is read from the item: no body within it
+    ],
+)
+def test_an_item_finds_its_fields_within_itself_and_the_items_it_holds(
+    label: str, labels: list[tuple[str, ...]]
+) -> None:
+    options = {"item": "div.card", "title": "h3", "summary": "p", "label": label}
+    context = make_context(page_url="https://cards.example/news/")
+    entries = ADAPTERS["html"](options)(_NESTED_CARDS, context).entries
+    assert [(e.title, e.link, e.summary) for e in entries] == [
+        ("Outer", "https://cards.example/a", "Outer summary"),
+        ("Inner", "https://cards.example/b", "Inner summary"),
+        ("Third", "https://cards.example/c", ""),
+    ]
+    assert [e.labels for e in entries] == labels
