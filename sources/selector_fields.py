@@ -191,7 +191,7 @@ class FieldSelector:
 class ItemMatches:
     """Field selectors' matches within each item of a page, as ``FieldSelector.select`` finds
     them from the item (in document order). A ``page_wide`` selector is run once over the
-    page and its matches given to the items holding them, not run once an item."""
+    page, its matches given to the items holding them, rather than once for each item."""
 
     def __init__(self, root: lxml.html.HtmlElement, items: Iterable[lxml.html.HtmlElement]):
         self.root = root
