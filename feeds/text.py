@@ -46,7 +46,9 @@ _UNCLEAN = re.compile(
 def clean_text(text: str) -> str:
     """Drop forbidden, invisible and bidirectional formatting characters and collapse all
     whitespace to single spaces."""
-    if _UNCLEAN.search(text) is None:  # nothing to scrub
+    # nothing to scrub (in ASCII, what ``_UNCLEAN`` finds is what is not printable: checked
+    # far quicker than by the pattern)
+    if (text.isascii() and text.isprintable()) or _UNCLEAN.search(text) is None:
         if "  " not in text and text[:1] != " " and text[-1:] != " ":
             return text  # clean already (most text is, and every entry's is cleaned when made)
         return " ".join(text.split())  # only spaces to collapse
