@@ -48,14 +48,14 @@ def element_text(element: lxml.html.HtmlElement) -> str:
 def _gather(node: lxml.html.HtmlElement, parts: list[str]) -> None:
     """Append the text of ``node`` and of its children (each with its tail) to ``parts``, a
     space at each end of a block, a cell mark at the start of a cell. Comments and processing
-    instructions are left out, with their tails."""
+    instructions are left out, not the text after them."""
     tag = node.tag.lower()
     parts.append(_CELL_MARK if tag in _CELLS else " " if tag in _BLOCKS else "")
     parts.append(node.text or "")
     for child in node:  # at most the parser's depth (255) of nested calls
         if isinstance(child.tag, str):
             _gather(child, parts)
-            parts.append(child.tail or "")
+        parts.append(child.tail or "")  # a comment's too: the text after it is the node's
     parts.append(" " if tag in _BLOCKS or tag in _CELLS else "")
 
 

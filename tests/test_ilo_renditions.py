@@ -200,3 +200,21 @@ def test_a_media_contact_numbered_as_an_item_of_a_dated_listing_is_skipped() -> 
     ]
     skipped = [d.item for d in result.diagnostics if d.code == "contact-item"]
     assert skipped == [1, 2, 4]
+
+
+def test_the_text_after_a_comment_in_an_html_item_is_kept() -> None:
+    """A comment inside an item's field is left out of its text, not what follows it."""
+    document = """<html><body><ol class="item-list">
+      <li><p class="item-prehead">Press <!-- kind -->release</p>
+        <h5 class="item-title"><a href="/news/1">Winter <!-- ed. --> apprenticeships open</a></h5>
+        <p class="item-date">29 March 2023</p>
+        <p class="item-summary">Applications <!-- a --><b>open</b> <!-- b --> today.</p></li>
+      <li><h5 class="item-title"><a href="/news/2">Safety week</a></h5>
+        <p class="item-date">28 March 2023</p></li>
+    </ol></body></html>"""
+    context = make_context(page_url="https://www.example.org/newsroom/", timezone="UTC")
+    first, second = ilo.parse(document, context).entries
+    assert first.title == "Winter apprenticeships open"
+    assert first.labels == ("Press release",)
+    assert first.summary == "Applications open today."
+    assert second.title == "Safety week"

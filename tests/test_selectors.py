@@ -424,3 +424,24 @@ def test_an_item_finds_its_fields_within_itself_and_the_items_it_holds(
         ("Third", "https://cards.example/c", ""),
     ]
     assert [e.labels for e in entries] == labels
+
+
+def test_the_text_after_a_comment_in_a_field_is_kept() -> None:
+    """A comment is left out of a field's text, not what follows it."""
+    document = """<html><body>
+      <article class="card"><h3 class="card-title">Quay <!-- ed. --> reopens</h3>
+        <p class="summary">Cranes <!-- x --><b>back</b> <!-- y --> in service.<!-- z --></p>
+        <time datetime="2026-03-02">2 March</time></article>
+      <article class="card"><h3 class="card-title">Ferry <?pi x?> timetable</h3>
+        <time datetime="2026-03-01">1 March</time></article>
+    </body></html>"""
+    selectors = {
+        "item": "article.card",
+        "title": "h3",
+        "summary": "p.summary",
+        "date": "time@datetime",
+    }
+    context = make_context(page_url="https://www.portellis.example/news/", timezone="UTC")
+    first, second = ADAPTERS["html"](selectors)(document, context).entries
+    assert (first.title, first.summary) == ("Quay reopens", "Cranes back in service.")
+    assert second.title == "Ferry timetable"

@@ -87,7 +87,7 @@ class _FieldCollector:
 
     def collect(self, item: lxml.html.HtmlElement) -> list[RawField]:
         """Walk ``item`` in document order (text, children, tails) and return its fields.
-        Comments and processing instructions are left out whole, their tails too."""
+        Comments and processing instructions are left out, not the text after them."""
         self._walk(item)
         self.flush()
         return self.fields
@@ -110,8 +110,8 @@ class _FieldCollector:
         for child in element:  # at most the parser's depth (255) of nested calls
             if isinstance(child.tag, str):
                 self._walk(child)
-                if tail := child.tail:
-                    self.parts.append(tail)
+            if tail := child.tail:  # a comment's too: the text after it is the element's
+                self.parts.append(tail)
         if boundary and (self.parts or self.href is not None):
             self.flush()
 
