@@ -47,24 +47,39 @@ def write_responses(
 
 
 def make_app() -> WSGIApplication:
-    """The app, answering with ``$FEEDPUB_FLOOR_RESPONSES``: a 304 when If-None-Match is one of
-    the ETags exactly, the gzipped 200 when Accept-Encoding names gzip, else the plain 200."""
+    """The app, answering with ``$FEEDPUB_FLOOR_RESPONSES`` (``constant_app``)."""
     path = Path(os.environ[RESPONSES_ENV])
     responses = json.loads(path.read_text())
 
-    def read(name: str) -> tuple[Headers, list[bytes]]:
+    def read(name: str) -> tuple[Headers, bytes]:
         headers = [(str(k), str(v)) for k, v in responses[name]["headers"]]
-        return headers, [(path.parent / responses[name]["body"]).read_bytes()]
+        return headers, (path.parent / responses[name]["body"]).read_bytes()
 
-    plain_headers, plain_body = read("plain")
-    gzip_headers, gzip_body = read("gzip")
-    not_modified: dict[str | None, Headers] = {
-        etag: [(str(k), str(v)) for k, v in headers]
-        for etag, headers in responses["not_modified"].items()
-    }
+    return constant_app(
+        plain=read("plain"),
+        gzipped=read("gzip"),
+        not_modified={
+            etag: [(str(k), str(v)) for k, v in headers]
+            for etag, headers in responses["not_modified"].items()
+        },
+    )
+
+
+def constant_app(
+    *,
+    plain: tuple[Headers, bytes],
+    gzipped: tuple[Headers, bytes],
+    not_modified: dict[str, Headers],
+) -> WSGIApplication:
+    """An app answering with these: a 304 (with its headers) when If-None-Match is one of
+    the ETags of ``not_modified`` exactly, ``gzipped`` when Accept-Encoding names gzip, else
+    ``plain``."""
+    plain_headers, plain_body = plain[0], [plain[1]]
+    gzip_headers, gzip_body = gzipped[0], [gzipped[1]]
+    answers: dict[str | None, Headers] = dict(not_modified.items())
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-        headers = not_modified.get(environ.get("HTTP_IF_NONE_MATCH"))
+        headers = answers.get(environ.get("HTTP_IF_NONE_MATCH"))
         if headers is not None:
             start_response("304 Not Modified", headers)
             return []  # a list: granian sends a list's bytes at once, iterates anything else

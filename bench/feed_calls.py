@@ -1,9 +1,11 @@
 """Benchmark: the CPU time of one feed request through the app's WSGI stack in one process,
-no server and no network: a 200, a gzipped 200, a 304 and a browser's 200, from a kept feed.
+no server and no network: a 200, a gzipped 200, a 304 and a browser's 200, from a kept feed;
+beside it, the same call to the floor of ``bench.serve_throughput`` (``bench.constant_app``,
+answering the feed's own bytes and headers), whose difference is what feedpub's Python adds.
 
 Run: ``.venv/bin/python -m bench.feed_calls`` (``BENCH_CALLS`` sets the calls a case, default
-200,000). Prints the best of five rounds, in microseconds a call. The database is a temporary
-SQLite file, removed afterwards.
+200,000). Prints the best of five rounds, in microseconds a call, the two apps timed in turn
+in each round. The database is a temporary SQLite file, removed afterwards.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.constant_app import constant_app
 from bench.host_flood import CONFIG, fill
 from feeds.config import parse_config
 from feeds.ledger.store import Ledger
@@ -47,20 +50,23 @@ class LastStatus:
         self.status = status
 
 
-def microseconds(app: Any, environ: dict[str, Any], expected: str) -> float:
-    """The best round's CPU time of one call, in microseconds (the environ is copied for each
-    call, as a server makes one each: the copy is counted)."""
+def microseconds(apps: tuple[Any, ...], environ: dict[str, Any], expected: str) -> list[float]:
+    """Each app's best round's CPU time of one call, in microseconds, the apps timed in turn
+    in each round (the environ is copied for each call, as a server makes one each: the copy
+    is counted)."""
     start_response = LastStatus()
-    app(dict(environ), start_response)
-    if start_response.status != expected:
-        raise SystemExit(f"{environ}: {start_response.status}, not {expected}")
-    best = float("inf")
+    for app in apps:
+        app(dict(environ), start_response)
+        if start_response.status != expected:
+            raise SystemExit(f"{environ}: {start_response.status}, not {expected}")
+    best = [float("inf")] * len(apps)
     for _ in range(ROUNDS):
-        started = time.process_time()
-        for _ in range(CALLS):
-            app(dict(environ), start_response)
-        best = min(best, time.process_time() - started)
-    return best / CALLS * 1e6
+        for index, app in enumerate(apps):
+            started = time.process_time()
+            for _ in range(CALLS):
+                app(dict(environ), start_response)
+            best[index] = min(best[index], time.process_time() - started)
+    return [seconds / CALLS * 1e6 for seconds in best]
 
 
 def main() -> None:
@@ -83,9 +89,16 @@ def measure(folder: Path) -> None:
         ("304", {**REQUEST, "HTTP_IF_NONE_MATCH": feed.plain.etag}, "304 Not Modified"),
         ("browser", {**REQUEST, "HTTP_ACCEPT": "text/html,application/xml;q=0.9"}, "200 OK"),
     )
+    floor = constant_app(
+        plain=(list(feed.plain.ok_headers), feed.plain.body),
+        gzipped=(list(feed.gzipped.ok_headers), feed.gzipped.body),
+        not_modified={feed.plain.etag: list(feed.plain.not_modified_headers)},
+    )
     print(f"{CALLS:,} calls a case, best of {ROUNDS} rounds, CPU time")
+    print(f"{'case':<8} {'feedpub':>10} {'floor':>10} {'feedpub-floor':>14}")
     for case, environ, expected in cases:
-        print(f"{case:<8} {microseconds(app, environ, expected):6.2f} µs")
+        ours, floors = microseconds((app, floor), environ, expected)
+        print(f"{case:<8} {ours:7.2f} µs {floors:7.2f} µs {ours - floors:11.2f} µs")
     ledger.close()
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.constant_app import constant_app
 from bench.proxy_cache import (
     nginx_command,
     running_nginx,
@@ -126,3 +127,28 @@ def test_a_servers_cpu_time_counts_the_processes_under_it() -> None:
 def _children(pid: int) -> list[int]:
     found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return [int(child) for child in found]
+
+
+def test_the_floor_answers_as_the_feed_did() -> None:
+    """``bench.constant_app``, the floor both serving benchmarks measure against: a 304 with
+    its own headers for an ETag given exactly, the gzipped answer when Accept-Encoding names
+    gzip, the plain one otherwise (an ETag not given exactly included)."""
+    plain = [("Content-Type", "application/rss+xml"), ("ETag", '"p"')]
+    zipped = [("Content-Type", "application/rss+xml"), ("Content-Encoding", "gzip")]
+    not_modified = [("ETag", '"p"')]
+    app = constant_app(
+        plain=(plain, b"<rss/>"), gzipped=(zipped, b"\x1f\x8b"), not_modified={'"p"': not_modified}
+    )
+    answers: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def call(environ: dict[str, str]) -> bytes:
+        body = app(environ, lambda status, headers: answers.append((status, headers)))
+        return b"".join(body)
+
+    assert call({}) == b"<rss/>"
+    assert answers[-1] == ("200 OK", plain)
+    assert call({"HTTP_ACCEPT_ENCODING": "br, gzip"}) == b"\x1f\x8b"
+    assert answers[-1] == ("200 OK", zipped)
+    assert call({"HTTP_IF_NONE_MATCH": '"p"'}) == b""
+    assert answers[-1] == ("304 Not Modified", not_modified)
+    assert call({"HTTP_IF_NONE_MATCH": 'W/"p"'}) == b"<rss/>"
