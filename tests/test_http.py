@@ -422,3 +422,42 @@ def test_request_shapes_remembered_are_bounded_in_count_and_length(client: Flask
     response = client.get("/feeds/office.rss", headers={"Accept": long_accept})
     assert response.headers["Content-Type"] == "application/rss+xml; charset=utf-8"
     assert all(shape[9] != long_accept for shape in middleware._shapes)
+
+
+def test_a_request_without_a_host_or_empty_values_is_read_as_one_with_them(
+    config: Config, ledger: CountingLedger
+) -> None:
+    """A server may leave out an empty query string or mount point, and an HTTP/1.0 client
+    its Host header: such a request is read as what it means (the server's name for the
+    host), and answered and remembered as the same request with them."""
+    publisher = FeedPublisher(config, ledger, version_ttl=3600)
+    middleware = create_app(config, ledger=ledger, publisher=publisher).wsgi_app
+    assert isinstance(middleware, http.FeedMiddleware)
+    whole = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/feeds/office.rss",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "feeds.example.org",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "feeds.example.org",
+        "wsgi.url_scheme": "http",
+    }
+
+    def call(environ: dict[str, str]) -> tuple[list[str], bytes]:
+        statuses: list[str] = []
+        body = b"".join(middleware(environ, lambda status, _headers: statuses.append(status)))
+        return statuses, body
+
+    answers = [
+        call(whole),
+        call({k: v for k, v in whole.items() if k not in ("SCRIPT_NAME", "QUERY_STRING")}),
+        call({k: v for k, v in whole.items() if k != "HTTP_HOST"}),
+    ]
+    assert answers[0][0] == ["200 OK"]
+    assert b"<rss" in answers[0][1]
+    assert answers[1] == answers[0]
+    assert answers[2][0] == ["200 OK"]
+    assert answers[2][1] == answers[0][1]  # the server's name stands for the host
+    assert len(middleware._shapes) == 2  # the first two are one shape
