@@ -447,9 +447,9 @@ def _site_for(config: Config, base_urls: BaseUrls) -> SiteFor:
 def _add_page_routes(app: Flask, overview: Overview, site: SiteFor) -> None:
     """The pages for people and partners: index, topics, widget and its script, OPML, XSL."""
 
-    def topic_or_404(topic_id: str) -> TopicOverview:
+    def topic_or_404(topic_id: str, *, counted: bool = True) -> TopicOverview:
         try:
-            return overview.topic(topic_id)
+            return overview.topic(topic_id, counted=counted)
         except LookupError:
             abort(404, f"There is no topic {topic_id!r} here.")
 
@@ -461,9 +461,10 @@ def _add_page_routes(app: Flask, overview: Overview, site: SiteFor) -> None:
     def topic(topic_id: str) -> Response:
         return _page(pages.topic_page(site(), topic_or_404(topic_id)))
 
+    # the widget, its script and the OPML show no counts: they never wait for one
     @app.get("/embed/<topic_id>")
     def embed(topic_id: str) -> Response:
-        found = topic_or_404(topic_id)
+        found = topic_or_404(topic_id, counted=False)
         try:
             options = pages.EmbedOptions.from_query(request.args)
             filters = read_filter(list(request.args.items(multi=True)))
@@ -479,7 +480,7 @@ def _add_page_routes(app: Flask, overview: Overview, site: SiteFor) -> None:
 
     @app.get("/embed/<topic_id>.js")
     def embed_script(topic_id: str) -> Response:
-        found = topic_or_404(topic_id)
+        found = topic_or_404(topic_id, counted=False)
         try:
             query = urlencode(read_filter(list(request.args.items(multi=True))).pairs)
         except ValueError as error:
@@ -490,7 +491,7 @@ def _add_page_routes(app: Flask, overview: Overview, site: SiteFor) -> None:
 
     @app.get("/feeds.opml")
     def opml() -> Response:
-        return _page(pages.opml(site(), overview.topics()), "text/x-opml")
+        return _page(pages.opml(site(), overview.topics(counted=False)), "text/x-opml")
 
     @app.get(STYLESHEET_PATH)
     def feed_stylesheet() -> Response:

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
+import lxml.html
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,12 +22,15 @@ from feeds.ledger.items import ItemFields
 from feeds.ledger.store import EntryBatch, Retention
 from feeds.model import UTC, Entry, LeftOut, StoredEntry
 from feeds.serve.overview import Overview
+from feeds.serve.pages import Site, index_page, topic_page
 from feeds.serve.publish import FeedPublisher
 from feeds.serve.topics import count_entries, select_entries
 from tests.refresh_kit import ObservedLedger
 
+T = TypeVar("T")
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 PER_SOURCE = 300
+BASE = "https://feeds.example.org"
 
 CONFIG = (
     """
@@ -63,7 +69,8 @@ sources = ["other"]
 
 class SourceReadsLedger(ObservedLedger):
     """The real ledger, noting which sources each read of entries asks for; a read of the
-    newest may be held until the test lets it go."""
+    newest, or a count, may be held until the test lets it go (``hold``, ``count_hold``),
+    and a count may be made to take time (``on_count``)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -71,6 +78,27 @@ class SourceReadsLedger(ObservedLedger):
         self.hold: threading.Event | None = None
         self.held = threading.Event()
         self.on_first_batch: Callable[[], object] = lambda: None
+        self.count_hold: threading.Event | None = None
+        self.count_held = threading.Event()
+        self.on_count: Callable[[], object] = lambda: None
+        self.counted_by: list[str] = []  # the name of each counting thread
+
+    def _counting(self) -> None:
+        self.counted_by.append(threading.current_thread().name)
+        self.on_count()
+        if self.count_hold is not None:
+            self.count_held.set()
+            assert self.count_hold.wait(10)
+
+    def item_count(self, source_ids: Sequence[str] | None) -> int:
+        self._counting()
+        return super().item_count(source_ids)
+
+    def each_item_fields(
+        self, source_ids: Sequence[str] | None, use: Callable[[Iterator[ItemFields]], T]
+    ) -> T:
+        self._counting()
+        return super().each_item_fields(source_ids, use)
 
     def newest_entries(
         self,
@@ -165,7 +193,7 @@ def test_a_change_to_one_source_reads_again_only_the_topics_that_hold_it(
     after = {o.topic.id: o for o in overview.topics()}
     assert after["pair"] is before["pair"]
     assert after["grants"] is not before["grants"]  # a topic of every source
-    assert after["other"].entry_count == before["other"].entry_count + PER_SOURCE
+    assert after["other"].entry_count == PER_SOURCE + PER_SOURCE
     assert ("office", "press") not in ledger.asked
     assert sorted(map(str, ledger.asked)) == sorted(map(str, [None, None, ("other",)]))
 
@@ -185,10 +213,22 @@ def test_a_topic_being_read_again_is_answered_with_its_overview_before(
         ledger.hold.set()
         reader.join(10)
     ledger.hold = None
-    assert overview.topic("other").entry_count == old.entry_count + PER_SOURCE
+    assert old.entry_count == PER_SOURCE
+    assert overview.topic("other").entry_count == 2 * PER_SOURCE
 
 
-def test_a_slow_topic_is_read_again_only_after_resting_a_few_times_its_reads_length(
+def settled_count(overview: Overview, topic_id: str, expected: int) -> int | None:
+    """The topic's count once it is ``expected``, or as it is after 10 s of asking (a count
+    handed to the counting thread ends when that thread gets to it)."""
+    deadline = time.monotonic() + 10
+    count = overview.topic(topic_id).entry_count
+    while count != expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+        count = overview.topic(topic_id).entry_count
+    return count
+
+
+def test_a_slow_count_is_made_by_its_own_thread_after_resting_while_pages_show_the_one_before(
     config: Config, ledger: SourceReadsLedger
 ) -> None:
     now = [0.0]
@@ -199,21 +239,70 @@ def test_a_slow_topic_is_read_again_only_after_resting_a_few_times_its_reads_len
     def two_seconds() -> None:
         now[0] += 2.0
 
-    ledger.on_first_batch = two_seconds  # each read of a topic takes 2 s
+    ledger.on_count = two_seconds  # each count of a topic takes 2 s
     first = overview.topic("other")
+    assert first.entry_count == PER_SOURCE
+    assert ledger.counted_by == ["feedpub-topic-counts"]  # a first count: by its thread
     store(ledger, "other", listing("other", start=PER_SOURCE), 60)
     now[0] += 7.0
-    assert overview.topic("other") is first  # resting: 4 x 2 s after its read
-    assert overview.topic("pair") is not None  # another topic is read all the same
+    ledger.asked.clear()
+    resting = overview.topic("other")
+    assert ledger.asked == [("other",)]  # its newest entries read anew
+    assert resting.entry_count == PER_SOURCE  # the count rests: 4 x 2 s after it
+    assert len(ledger.counted_by) == 1
+    assert overview.topic("pair").entry_count == 2 * PER_SOURCE - PER_SOURCE // 3  # another
     now[0] += 1.0
-    assert overview.topic("other").entry_count == first.entry_count + PER_SOURCE
-    ledger.on_first_batch = lambda: None  # quick reads never rest
+    ledger.count_hold = threading.Event()
+    try:
+        assert overview.topic("other").entry_count == PER_SOURCE  # not waiting for the count
+        assert ledger.count_held.wait(10)
+        assert overview.topic("other").entry_count == PER_SOURCE  # nor counting it twice
+    finally:
+        ledger.count_hold.set()
+    assert settled_count(overview, "other", 2 * PER_SOURCE) == 2 * PER_SOURCE
+    assert ledger.counted_by[-1] == "feedpub-topic-counts"
+    ledger.count_hold = None
+    ledger.on_count = lambda: None  # a quick count: the next one is made by the request
     store(ledger, "other", listing("other", start=2 * PER_SOURCE), 70)
-    now[0] += 8.5  # past the rest of the slow read before
-    read = overview.topic("other")
-    assert read.entry_count == first.entry_count + 2 * PER_SOURCE
+    now[0] += 8.5
+    assert settled_count(overview, "other", 3 * PER_SOURCE) == 3 * PER_SOURCE
     store(ledger, "other", listing("other", start=3 * PER_SOURCE), 80)
-    assert overview.topic("other").entry_count == first.entry_count + 3 * PER_SOURCE
+    assert overview.topic("other").entry_count == 4 * PER_SOURCE
+    assert ledger.counted_by[-1] == threading.current_thread().name
+
+
+def test_a_first_count_slower_than_a_page_waits_is_shown_as_under_way(
+    config: Config, ledger: SourceReadsLedger
+) -> None:
+    """A page waits for its topics' first counts at most ``first_count_wait`` in all, then
+    shows them without (``None``); the widget and the OPML never wait for one; the count
+    is shown once made."""
+    overview = Overview(
+        FeedPublisher(config, ledger, version_ttl=0), clock=lambda: NOW, first_count_wait=0.05
+    )
+    ledger.count_hold = threading.Event()
+    try:
+        shown = overview.topics()
+        assert [o.entry_count for o in shown] == [None, None, None, None]
+        assert [o.latest[0].entry.id for o in shown][-1] == "urn:other:0"  # entries shown
+        site = Site(name="Test feeds", language="en", base=BASE, source_languages={})
+        index: lxml.html.HtmlElement = lxml.html.fromstring(index_page(site, shown))
+        metas = [p.text_content() for p in index.findall(".//ul[@class='topics']/li/p")]
+        assert metas[-1].startswith("Entries being counted, last updated")
+        page: lxml.html.HtmlElement = lxml.html.fromstring(topic_page(site, shown[-1]))
+        topic = " ".join(page.text_content().split())
+        assert f"The {config.topics[-1].limit} newest; last updated" in topic
+        patient = Overview(
+            FeedPublisher(config, ledger, version_ttl=0), clock=lambda: NOW, first_count_wait=3600
+        )
+        asked = threading.Thread(target=patient.topic, args=("other",), kwargs={"counted": False})
+        asked.start()
+        asked.join(10)
+        assert not asked.is_alive()  # not waiting an hour for its count
+        assert patient.topic("other", counted=False).entry_count is None
+    finally:
+        ledger.count_hold.set()
+    assert settled_count(overview, "other", PER_SOURCE) == PER_SOURCE
 
 
 LABELS = ("Press release", "press  RELEASE", "Événement", "evenement", "Story")

@@ -1,19 +1,24 @@
 """What the pages for people show: each topic's entries and last update, each source's health.
 
 Read from the ledger. A topic's overview is read once per version of its own sources (the
-publisher's rate-limited version check), as its feeds read it: its newest entries only, and
-its count from the database, so that what a page costs follows what changed and what it
-shows, not what is stored; between changes the index costs a dictionary lookup a topic.
-Knows no HTML.
+publisher's rate-limited version check), as its feeds read it: its newest entries only, so
+that what a page costs follows what changed and what it shows, not what is stored; between
+changes the index costs a dictionary lookup a topic. Its count, which must read every entry
+of its sources, is kept apart (``TopicCounts``): counted by the request while counting is
+quick, else by a thread of its own, the count before shown meanwhile. Knows no HTML.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeoutError
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from feeds.config import SourceConfig, TopicConfig
@@ -25,6 +30,8 @@ from feeds.serve.left_out import LeftOutReport
 from feeds.serve.publish import FeedPublisher, TopicVersion
 from feeds.serve.render import feed_updated
 from feeds.serve.topics import count_entries, newest_entries
+
+logger = logging.getLogger(__name__)
 
 #: The most entries an embedded widget shows.
 MAX_EMBED_COUNT = 20
@@ -39,7 +46,8 @@ class TopicOverview:
     Attributes:
         topic: The topic.
         entry_count: How many live entries the topic holds (its feeds carry the latest
-            ``topic.limit`` of them).
+            ``topic.limit`` of them), as last counted; ``None`` while it has never been
+            counted (a very large ledger's first count, under way).
         latest: Its newest entries, newest first: as many as its feeds carry by default, and
             at least as many as a widget may show.
         updated: When its feeds last changed (their ``updated`` time), or ``None`` while the
@@ -47,7 +55,7 @@ class TopicOverview:
     """
 
     topic: TopicConfig
-    entry_count: int
+    entry_count: int | None
     latest: tuple[StoredEntry, ...]
     updated: dt.datetime | None
 
@@ -199,25 +207,149 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
-#: An overview read in at least this many seconds (a topic with labels or keywords over a
-#: very large ledger: its count reads every entry's matching fields) is read again no sooner
-#: than ``RESTING_READS`` times as long after it, so that pages spend at most a fraction of a
-#: thread on such reads however often the ledger changes. Feeds are never held back so.
+#: A topic counted in at least this many seconds (labels or keywords over a very large
+#: ledger: its count reads every entry's matching fields) is counted again by a thread of its
+#: own, not by a request, and no sooner than ``RESTING_READS`` times as long after its count
+#: before, so that counts spend at most a fraction of a thread however often the ledger
+#: changes. Feeds are never held back so.
 SLOW_READ_SECONDS = 1.0
 RESTING_READS = 4
+#: How long a page waits for a topic's first count, counted by that thread, before it is
+#: shown without one (all the topics of a page together).
+FIRST_COUNT_WAIT_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class _KeptCount:
+    version: TopicVersion
+    count: int
+    read_at: float  # when the count ended (``TopicCounts.monotonic``)
+    seconds: float  # how long it took
+
+
+class TopicCounts:
+    """Each topic's count of live entries, kept per version of its sources.
+
+    A count that was quick last time (under ``SLOW_READ_SECONDS``) is counted again by the
+    request that finds it out of date. Any other (slow last time, or never counted yet) is
+    counted by one thread of its own, one topic at a time, while requests are answered with
+    the count before: a slow one is counted again no sooner than ``RESTING_READS`` times
+    its length after it. ``count`` (``count_topic``: how a topic is counted) waits for a
+    first count at most as long as it is told."""
+
+    def __init__(
+        self,
+        count_topic: Callable[[TopicConfig], int],
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.count_topic = count_topic
+        self.monotonic = monotonic
+        self._kept: dict[str, _KeptCount] = {}
+        #: Held while a request counts a topic; a request finding it held is given the
+        #: count before, if there is one.
+        self._counting: dict[str, threading.Lock] = {}
+        #: The topics handed to the counting thread, by id: what each will count, and its
+        #: count to come.
+        self._pending: dict[str, tuple[TopicConfig, TopicVersion, Future[int]]] = {}
+        self._queue: deque[str] = deque()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def known(self, topic_id: str) -> int | None:
+        """The topic's count as last counted, of whatever version; ``None`` if never."""
+        kept = self._kept.get(topic_id)
+        return None if kept is None else kept.count
+
+    def count(self, topic: TopicConfig, version: TopicVersion, *, wait: float) -> int | None:
+        """The topic's count as of ``version``, or the one before while that is being
+        counted (or resting: see the class); ``None`` when it has never been counted and its
+        first count, in the counting thread, takes longer than ``wait`` seconds."""
+        kept = self._kept.get(topic.id)
+        if kept is not None and kept.version == version:
+            return kept.count
+        if kept is not None and kept.seconds < SLOW_READ_SECONDS:
+            return self._count_now(topic, version, kept)
+        if kept is not None and self.monotonic() - kept.read_at < RESTING_READS * kept.seconds:
+            return kept.count
+        first = self._hand_on(topic, version)
+        if kept is not None:
+            return kept.count
+        try:
+            return first.result(timeout=wait)
+        except FutureTimeoutError:
+            return None
+
+    def _count_now(self, topic: TopicConfig, version: TopicVersion, kept: _KeptCount) -> int:
+        """Counted by this request (one request at a time; the others get ``kept``)."""
+        with self._lock:
+            counting = self._counting.setdefault(topic.id, threading.Lock())
+        if not counting.acquire(blocking=False):
+            return kept.count
+        try:
+            return self._counted(topic, version)
+        finally:
+            counting.release()
+
+    def _counted(self, topic: TopicConfig, version: TopicVersion) -> int:
+        started = self.monotonic()
+        count = self.count_topic(topic)
+        ended = self.monotonic()
+        with self._lock:
+            kept = self._kept.get(topic.id)
+            if kept is None or kept.read_at - kept.seconds <= started:  # none began later
+                self._kept[topic.id] = _KeptCount(version, count, ended, ended - started)
+        return count
+
+    def _hand_on(self, topic: TopicConfig, version: TopicVersion) -> Future[int]:
+        """The topic's count to come from the counting thread (started if it is not
+        running), asked for now unless it is asked for already."""
+        with self._lock:
+            pending = self._pending.get(topic.id)
+            if pending is not None:
+                return pending[2]
+            future: Future[int] = Future()
+            self._pending[topic.id] = (topic, version, future)
+            self._queue.append(topic.id)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._count_in_turn, name="feedpub-topic-counts", daemon=True
+                )
+                self._thread.start()
+        return future
+
+    def _count_in_turn(self) -> None:
+        """The counting thread: the topics handed on, in turn, until there are none."""
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._thread = None
+                    return
+                topic, version, future = self._pending[self._queue.popleft()]
+            try:
+                count = self._counted(topic, version)
+            except Exception as error:  # any: the count is asked for again next time
+                logger.warning("topic %s: counting its entries failed: %s", topic.id, error)
+                future.set_exception(error)
+            else:
+                future.set_result(count)
+            finally:
+                with self._lock:
+                    del self._pending[topic.id]
 
 
 @dataclass(frozen=True, slots=True)
 class _KeptOverview:
     version: TopicVersion
     overview: TopicOverview
-    read_at: float  # when the read ended (``Overview.monotonic``)
-    seconds: float  # how long it took
 
 
 class Overview:
-    """Topic overviews (each kept until one of its topic's sources changes) and source health
-    (read each time, at the time ``clock`` tells)."""
+    """Topic overviews (each kept until one of its topic's sources changes, its count kept
+    by ``counts``) and source health (read each time, at the time ``clock`` tells).
+
+    A page waits for its topics' first counts at most ``first_count_wait`` seconds in all;
+    ``monotonic`` is the counts' clock (how long a count took, how long it rests)."""
 
     def __init__(
         self,
@@ -225,13 +357,14 @@ class Overview:
         *,
         clock: Callable[[], dt.datetime] = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
+        first_count_wait: float = FIRST_COUNT_WAIT_SECONDS,
     ) -> None:
         self.publisher = publisher
         self.clock = clock
-        self.monotonic = monotonic
+        self.first_count_wait = first_count_wait
         self.config = publisher.config
-        #: Each topic's overview, the version of its sources it was read at, when the read
-        #: ended (``monotonic``) and how long it took.
+        self.counts = TopicCounts(self._count, monotonic=monotonic)
+        #: Each topic's overview and the version of its sources it was read at.
         self._kept: dict[str, _KeptOverview] = {}
         #: Held while a topic's overview is read; a request finding it held is given the
         #: one before, if there is one.
@@ -240,17 +373,28 @@ class Overview:
         #: page (rows that cannot be entries are found so), and the lock of that read.
         self._scanned: dict[str, int] = {}
         self._scanning = threading.Lock()
+        self._lock = threading.Lock()
 
-    def topics(self) -> tuple[TopicOverview, ...]:
-        """Every topic, in the configuration's order."""
-        return tuple(self._overview(topic) for topic in self.config.topics)
+    def topics(self, *, counted: bool = True) -> tuple[TopicOverview, ...]:
+        """Every topic, in the configuration's order; with their counts unless not
+        ``counted`` (then each as last counted, none waited for)."""
+        topics = self.config.topics
+        if not counted:
+            return tuple(self._overview(topic, wait=None) for topic in topics)
+        deadline = time.monotonic() + self.first_count_wait
+        for topic in topics:  # every first count asked for before any is waited for
+            self._overview(topic, wait=0)
+        return tuple(
+            self._overview(topic, wait=max(0.0, deadline - time.monotonic())) for topic in topics
+        )
 
-    def topic(self, topic_id: str) -> TopicOverview:
-        """One topic; ``LookupError`` for an unknown one."""
+    def topic(self, topic_id: str, *, counted: bool = True) -> TopicOverview:
+        """One topic, with its count unless not ``counted`` (as ``topics``); ``LookupError``
+        for an unknown one."""
         topic = self.publisher.topics.get(topic_id)
         if topic is None:
             raise LookupError(f"no topic {topic_id!r}")
-        return self._overview(topic)
+        return self._overview(topic, wait=self.first_count_wait if counted else None)
 
     def sources(self) -> tuple[SourceHealth, ...]:
         """Every configured source's health, in the configuration's order (three queries, and
@@ -285,53 +429,55 @@ class Overview:
                 failing=tuple(hub.failing_subscribers(connection, MAX_FAILING_SHOWN)),
             )
 
-    def _overview(self, topic: TopicConfig) -> TopicOverview:
+    def _overview(self, topic: TopicConfig, *, wait: float | None) -> TopicOverview:
         """The topic's overview as of its sources' versions: the one kept, or read now (by
-        one request at a time; the others are given the one before meanwhile, if any). A
-        topic whose read is slow (``SLOW_READ_SECONDS``) is read again no sooner than
-        ``RESTING_READS`` times that read's length after it, whatever changes meanwhile."""
+        one request at a time; the others are given the one before meanwhile, if any); its
+        count as ``counts`` has it, waiting at most ``wait`` seconds for a first one
+        (``None``: not asking for one, the count as last counted)."""
         version = self.publisher.topic_version(topic)
         kept = self._kept.get(topic.id)
-        if kept is not None and (kept.version == version or self._resting(kept)):
-            return kept.overview
+        if kept is None or kept.version != version:
+            kept = self._read_latest(topic, version, kept)
+            if kept.version != version:
+                return kept.overview  # read by another request meanwhile: the one before
+        if wait is None:
+            count = self.counts.known(topic.id)
+        else:
+            count = self.counts.count(topic, version, wait=wait)
+        if count != kept.overview.entry_count:
+            kept = _KeptOverview(kept.version, replace(kept.overview, entry_count=count))
+            with self._lock:
+                if self._kept.get(topic.id, kept).version == kept.version:
+                    self._kept[topic.id] = kept
+        return kept.overview
+
+    def _read_latest(
+        self, topic: TopicConfig, version: TopicVersion, kept: _KeptOverview | None
+    ) -> _KeptOverview:
+        """The topic's overview read now, or, while another request reads it, ``kept``."""
         reading = self._reading[topic.id]
         if not reading.acquire(blocking=kept is None):
             assert kept is not None  # noqa: S101  (only a request with one to give waits not)
-            return kept.overview
+            return kept
         try:
             kept = self._kept.get(topic.id)
             if kept is None or kept.version != version:
-                started = self.monotonic()
-                overview = self._read(topic)
-                ended = self.monotonic()
-                kept = _KeptOverview(version, overview, ended, ended - started)
-                self._kept[topic.id] = kept
-            return kept.overview
+                kept = _KeptOverview(version, self._read(topic, self.counts.known(topic.id)))
+                with self._lock:
+                    self._kept[topic.id] = kept
+            return kept
         finally:
             reading.release()
 
-    def _resting(self, kept: _KeptOverview) -> bool:
-        """True while a slow read's overview is kept whatever changed since."""
-        if kept.seconds < SLOW_READ_SECONDS:
-            return False
-        return self.monotonic() - kept.read_at < RESTING_READS * kept.seconds
-
-    def _read(self, topic: TopicConfig) -> TopicOverview:
-        """The topic's newest entries, read as its feeds read them; its count, counted by the
-        database for a topic that keeps every entry of its sources, else from the matching
-        fields of every entry of its sources (labels and keywords are matched in Python), read
-        a batch at a time."""
+    def _read(self, topic: TopicConfig, entry_count: int | None) -> TopicOverview:
+        """The topic's newest entries, read as its feeds read them (with the count given)."""
         publisher = self.publisher
-        record = publisher.left_out.record
         latest = newest_entries(
-            topic, publisher.ledger, max(topic.limit, MAX_EMBED_COUNT), left_out=record
+            topic,
+            publisher.ledger,
+            max(topic.limit, MAX_EMBED_COUNT),
+            left_out=publisher.left_out.record,
         )
-        if topic.labels or topic.exclude_labels or topic.keywords:
-            entry_count = publisher.ledger.each_item_fields(
-                topic.sources or None, partial(count_entries, topic)
-            )
-        else:
-            entry_count = publisher.ledger.item_count(topic.sources or None)
         feed_entries = latest[: topic.limit]
         return TopicOverview(
             topic=topic,
@@ -339,6 +485,15 @@ class Overview:
             latest=tuple(latest),
             updated=feed_updated(feed_entries) if feed_entries else None,
         )
+
+    def _count(self, topic: TopicConfig) -> int:
+        """How many live entries the topic holds: counted by the database for a topic that
+        keeps every entry of its sources, else from the matching fields of every entry of its
+        sources (labels and keywords are matched in Python), read a batch at a time."""
+        ledger = self.publisher.ledger
+        if topic.labels or topic.exclude_labels or topic.keywords:
+            return ledger.each_item_fields(topic.sources or None, partial(count_entries, topic))
+        return ledger.item_count(topic.sources or None)
 
     def _scan_changed_sources(self) -> None:
         """Read through the entries of each source changed since the last look, so that its
