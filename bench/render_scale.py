@@ -11,7 +11,7 @@ render cache each time, it prints the median of three renders of:
 - the overview the index page and topic pages show (every topic's latest entries, and its
   count if counted within the page's wait: ``overview``), and how long until every topic's
   count is made (``counted``: the counting thread's work, which no page waits for beyond
-  ``FIRST_COUNT_WAIT_SECONDS``);
+  ``COUNT_WAIT_SECONDS``);
 
 with what a cold catch-all render adds at its peak to the process's resident memory (its
 high-water mark, reset before) and to Python's allocations (``tracemalloc``, in a separate
@@ -48,7 +48,7 @@ from feeds.ledger.merge import content_hash
 from feeds.ledger.store import Ledger
 from feeds.ledger.tables import entries_table, sources_table
 from feeds.model import UTC, Entry
-from feeds.serve.overview import FIRST_COUNT_WAIT_SECONDS, Overview
+from feeds.serve.overview import COUNT_WAIT_SECONDS, Overview
 from feeds.serve.publish import FeedPublisher
 from feeds.serve.representation import FeedFormat
 from server import create_app
@@ -164,10 +164,10 @@ def measure(config: Config, ledger: Ledger, size: int) -> None:
 
         return cold
 
-    def overview(first_count_wait: float = FIRST_COUNT_WAIT_SECONDS) -> Callable[[], object]:
+    def overview(count_wait: float = COUNT_WAIT_SECONDS) -> Callable[[], object]:
         def cold() -> object:
             publisher = FeedPublisher(config, ledger, version_ttl=0, now=lambda: NEWEST)
-            overview = Overview(publisher, clock=lambda: NEWEST, first_count_wait=first_count_wait)
+            overview = Overview(publisher, clock=lambda: NEWEST, count_wait=count_wait)
             return overview.topics()
 
         return cold
@@ -179,7 +179,7 @@ def measure(config: Config, ledger: Ledger, size: int) -> None:
         median_seconds(render("press", FeedFormat.ATOM)),
         median_seconds(render("one", FeedFormat.ATOM)),
         median_seconds(overview(), runs=1 if size > 200_000 else 3),
-        median_seconds(overview(first_count_wait=3600), runs=1 if size > 200_000 else 3),
+        median_seconds(overview(count_wait=3600), runs=1 if size > 200_000 else 3),
     ]
     resident, traced = peak_megabytes(render("all", FeedFormat.ATOM))
     cells = " ".join(f"{seconds * 1000:>9.0f}" for seconds in figures)

@@ -4,8 +4,8 @@ Read from the ledger. A topic's overview is read once per version of its own sou
 publisher's rate-limited version check), as its feeds read it: its newest entries only, so
 that what a page costs follows what changed and what it shows, not what is stored; between
 changes the index costs a dictionary lookup a topic. Its count, which must read every entry
-of its sources, is kept apart (``TopicCounts``): counted by the request while counting is
-quick, else by a thread of its own, the count before shown meanwhile. Knows no HTML.
+of its sources, is kept apart (``TopicCounts``): counted by a thread of its own, a page
+waiting for it a bounded time, and not at all for a slow one. Knows no HTML.
 """
 
 from __future__ import annotations
@@ -208,15 +208,15 @@ def utc_now() -> dt.datetime:
 
 
 #: A topic counted in at least this many seconds (labels or keywords over a very large
-#: ledger: its count reads every entry's matching fields) is counted again by a thread of its
-#: own, not by a request, and no sooner than ``RESTING_READS`` times as long after its count
-#: before, so that counts spend at most a fraction of a thread however often the ledger
-#: changes. Feeds are never held back so.
+#: ledger: its count reads every entry's matching fields) is not waited for by pages, and is
+#: counted again no sooner than ``RESTING_READS`` times as long after its count before, so
+#: that counts spend at most a fraction of a thread however often the ledger changes. Feeds
+#: are never held back so.
 SLOW_READ_SECONDS = 1.0
 RESTING_READS = 4
-#: How long a page waits for a topic's first count, counted by that thread, before it is
-#: shown without one (all the topics of a page together).
-FIRST_COUNT_WAIT_SECONDS = 2.0
+#: How long a page waits for its topics' counts (all of them together) before it is shown
+#: with the counts before, or, for a topic never counted yet, without one.
+COUNT_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,14 +228,13 @@ class _KeptCount:
 
 
 class TopicCounts:
-    """Each topic's count of live entries, kept per version of its sources.
+    """Each topic's count of live entries, kept per version of its sources, counted by one
+    thread of its own, one topic at a time, never by a request.
 
-    A count that was quick last time (under ``SLOW_READ_SECONDS``) is counted again by the
-    request that finds it out of date. Any other (slow last time, or never counted yet) is
-    counted by one thread of its own, one topic at a time, while requests are answered with
-    the count before: a slow one is counted again no sooner than ``RESTING_READS`` times
-    its length after it. ``count`` (``count_topic``: how a topic is counted) waits for a
-    first count at most as long as it is told."""
+    A request that finds a count out of date hands it on and waits for it (as long as it is
+    told), unless the count before took ``SLOW_READ_SECONDS`` or more: then it is answered
+    with the count before at once, and such a count is made again no sooner than
+    ``RESTING_READS`` times its length after it (``count_topic``: how a topic is counted)."""
 
     def __init__(
         self,
@@ -246,9 +245,6 @@ class TopicCounts:
         self.count_topic = count_topic
         self.monotonic = monotonic
         self._kept: dict[str, _KeptCount] = {}
-        #: Held while a request counts a topic; a request finding it held is given the
-        #: count before, if there is one.
-        self._counting: dict[str, threading.Lock] = {}
         #: The topics handed to the counting thread, by id: what each will count, and its
         #: count to come.
         self._pending: dict[str, tuple[TopicConfig, TopicVersion, Future[int]]] = {}
@@ -262,34 +258,26 @@ class TopicCounts:
         return None if kept is None else kept.count
 
     def count(self, topic: TopicConfig, version: TopicVersion, *, wait: float) -> int | None:
-        """The topic's count as of ``version``, or the one before while that is being
-        counted (or resting: see the class); ``None`` when it has never been counted and its
-        first count, in the counting thread, takes longer than ``wait`` seconds."""
+        """The topic's count as of ``version`` if it is made within ``wait`` seconds (and
+        the count before was not slow: see the class); else the count before, or ``None``
+        for a topic never counted yet."""
         kept = self._kept.get(topic.id)
         if kept is not None and kept.version == version:
             return kept.count
-        if kept is not None and kept.seconds < SLOW_READ_SECONDS:
-            return self._count_now(topic, version, kept)
-        if kept is not None and self.monotonic() - kept.read_at < RESTING_READS * kept.seconds:
+        slow = kept is not None and kept.seconds >= SLOW_READ_SECONDS
+        if (
+            slow
+            and kept is not None
+            and self.monotonic() - kept.read_at < RESTING_READS * kept.seconds
+        ):
             return kept.count
-        first = self._hand_on(topic, version)
-        if kept is not None:
+        counted = self._hand_on(topic, version)
+        if slow and kept is not None:
             return kept.count
         try:
-            return first.result(timeout=wait)
+            return counted.result(timeout=wait)
         except FutureTimeoutError:
-            return None
-
-    def _count_now(self, topic: TopicConfig, version: TopicVersion, kept: _KeptCount) -> int:
-        """Counted by this request (one request at a time; the others get ``kept``)."""
-        with self._lock:
-            counting = self._counting.setdefault(topic.id, threading.Lock())
-        if not counting.acquire(blocking=False):
-            return kept.count
-        try:
-            return self._counted(topic, version)
-        finally:
-            counting.release()
+            return None if kept is None else kept.count
 
     def _counted(self, topic: TopicConfig, version: TopicVersion) -> int:
         started = self.monotonic()
@@ -348,8 +336,8 @@ class Overview:
     """Topic overviews (each kept until one of its topic's sources changes, its count kept
     by ``counts``) and source health (read each time, at the time ``clock`` tells).
 
-    A page waits for its topics' first counts at most ``first_count_wait`` seconds in all;
-    ``monotonic`` is the counts' clock (how long a count took, how long it rests)."""
+    A page waits for its topics' counts at most ``count_wait`` seconds in all; ``monotonic``
+    is the counts' clock (how long a count took, how long it rests)."""
 
     def __init__(
         self,
@@ -357,11 +345,11 @@ class Overview:
         *,
         clock: Callable[[], dt.datetime] = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
-        first_count_wait: float = FIRST_COUNT_WAIT_SECONDS,
+        count_wait: float = COUNT_WAIT_SECONDS,
     ) -> None:
         self.publisher = publisher
         self.clock = clock
-        self.first_count_wait = first_count_wait
+        self.count_wait = count_wait
         self.config = publisher.config
         self.counts = TopicCounts(self._count, monotonic=monotonic)
         #: Each topic's overview and the version of its sources it was read at.
@@ -381,8 +369,8 @@ class Overview:
         topics = self.config.topics
         if not counted:
             return tuple(self._overview(topic, wait=None) for topic in topics)
-        deadline = time.monotonic() + self.first_count_wait
-        for topic in topics:  # every first count asked for before any is waited for
+        deadline = time.monotonic() + self.count_wait
+        for topic in topics:  # every count asked for before any is waited for
             self._overview(topic, wait=0)
         return tuple(
             self._overview(topic, wait=max(0.0, deadline - time.monotonic())) for topic in topics
@@ -394,7 +382,7 @@ class Overview:
         topic = self.publisher.topics.get(topic_id)
         if topic is None:
             raise LookupError(f"no topic {topic_id!r}")
-        return self._overview(topic, wait=self.first_count_wait if counted else None)
+        return self._overview(topic, wait=self.count_wait if counted else None)
 
     def sources(self) -> tuple[SourceHealth, ...]:
         """Every configured source's health, in the configuration's order (three queries, and
