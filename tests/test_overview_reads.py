@@ -193,7 +193,7 @@ def test_a_change_to_one_source_reads_again_only_the_topics_that_hold_it(
     after = {o.topic.id: o for o in overview.topics()}
     assert after["pair"] is before["pair"]
     assert after["grants"] is not before["grants"]  # a topic of every source
-    assert after["other"].entry_count == PER_SOURCE + PER_SOURCE
+    assert settled_count(overview, "other", 2 * PER_SOURCE) == 2 * PER_SOURCE
     assert ("office", "press") not in ledger.asked
     assert sorted(map(str, ledger.asked)) == sorted(map(str, [None, None, ("other",)]))
 
@@ -214,7 +214,7 @@ def test_a_topic_being_read_again_is_answered_with_its_overview_before(
         reader.join(10)
     ledger.hold = None
     assert old.entry_count == PER_SOURCE
-    assert overview.topic("other").entry_count == 2 * PER_SOURCE
+    assert settled_count(overview, "other", 2 * PER_SOURCE) == 2 * PER_SOURCE
 
 
 def settled_count(overview: Overview, topic_id: str, expected: int) -> int | None:
@@ -262,13 +262,47 @@ def test_a_slow_count_is_made_after_resting_while_pages_show_the_one_before(
     assert settled_count(overview, "other", 2 * PER_SOURCE) == 2 * PER_SOURCE
     assert ledger.counted_by[-1] == "feedpub-topic-counts"
     ledger.count_hold = None
-    ledger.on_count = lambda: None  # a quick count: the next one is waited for
+    ledger.on_count = lambda: None  # quick counts never rest
     store(ledger, "other", listing("other", start=2 * PER_SOURCE), 70)
     now[0] += 8.5
     assert settled_count(overview, "other", 3 * PER_SOURCE) == 3 * PER_SOURCE
     store(ledger, "other", listing("other", start=3 * PER_SOURCE), 80)
-    assert overview.topic("other").entry_count == 4 * PER_SOURCE
+    assert settled_count(overview, "other", 4 * PER_SOURCE) == 4 * PER_SOURCE
     assert set(ledger.counted_by) == {"feedpub-topic-counts"}  # never by a request
+
+
+def test_a_slow_read_rests_a_few_times_its_length_before_the_topic_is_read_again(
+    config: Config, ledger: SourceReadsLedger
+) -> None:
+    now = [0.0]
+    overview = Overview(
+        FeedPublisher(config, ledger, version_ttl=0), clock=lambda: NOW, monotonic=lambda: now[0]
+    )
+
+    def two_seconds() -> None:
+        now[0] += 2.0
+
+    ledger.on_first_batch = two_seconds  # each read of a topic's newest takes 2 s
+    first = overview.topic("other")
+    store(ledger, "other", listing("other", start=PER_SOURCE), 60)
+    now[0] += 7.0
+    ledger.asked.clear()
+    assert overview.topic("other").latest == first.latest  # resting: 4 x 2 s after its read
+    assert ledger.asked == []
+    assert overview.topic("pair") is not None  # another topic is read all the same
+    assert ledger.asked == [("office", "press")]
+    now[0] += 1.0
+    assert overview.topic("other") is not first
+    assert ledger.asked == [("office", "press"), ("other",)]  # read anew: its rest is over
+    ledger.on_first_batch = lambda: None  # quick reads never rest
+    store(ledger, "other", listing("other", start=2 * PER_SOURCE), 70)
+    now[0] += 8.5  # past the rest of the slow read before
+    ledger.asked.clear()
+    read = overview.topic("other")
+    store(ledger, "other", listing("other", start=3 * PER_SOURCE), 80)
+    assert overview.topic("other") is not read
+    assert ledger.asked == [("other",), ("other",)]
+    assert settled_count(overview, "other", 4 * PER_SOURCE) == 4 * PER_SOURCE
 
 
 def test_a_first_count_slower_than_a_page_waits_is_shown_as_under_way(

@@ -4,8 +4,8 @@ Read from the ledger. A topic's overview is read once per version of its own sou
 publisher's rate-limited version check), as its feeds read it: its newest entries only, so
 that what a page costs follows what changed and what it shows, not what is stored; between
 changes the index costs a dictionary lookup a topic. Its count, which must read every entry
-of its sources, is kept apart (``TopicCounts``): counted by a thread of its own, a page
-waiting for it a bounded time, and not at all for a slow one. Knows no HTML.
+of its sources, is kept apart (``TopicCounts``): counted by a thread of its own, pages
+showing the count before meanwhile. What is slow to read rests. Knows no HTML.
 """
 
 from __future__ import annotations
@@ -207,16 +207,20 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
-#: A topic counted in at least this many seconds (labels or keywords over a very large
-#: ledger: its count reads every entry's matching fields) is not waited for by pages, and is
-#: counted again no sooner than ``RESTING_READS`` times as long after its count before, so
-#: that counts spend at most a fraction of a thread however often the ledger changes. Feeds
-#: are never held back so.
+#: A topic read or counted in at least this many seconds (a very large ledger; a count reads
+#: every entry's matching fields) is read or counted again no sooner than ``RESTING_READS``
+#: times as long after it, whatever changes meanwhile, so that pages spend at most a fraction
+#: of a thread however often the ledger changes. Feeds are never held back so.
 SLOW_READ_SECONDS = 1.0
 RESTING_READS = 4
-#: How long a page waits for its topics' counts (all of them together) before it is shown
-#: with the counts before, or, for a topic never counted yet, without one.
+#: How long a page waits for its topics' first counts (all of them together) before it is
+#: shown without them.
 COUNT_WAIT_SECONDS = 2.0
+
+
+def _resting(now: float, read_at: float, seconds: float) -> bool:
+    """True while what a slow read (or count) read is kept, whatever changed since."""
+    return seconds >= SLOW_READ_SECONDS and now - read_at < RESTING_READS * seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,12 +233,12 @@ class _KeptCount:
 
 class TopicCounts:
     """Each topic's count of live entries, kept per version of its sources, counted by one
-    thread of its own, one topic at a time, never by a request.
+    thread of its own, one topic at a time, never by a request (``count_topic``: how).
 
-    A request that finds a count out of date hands it on and waits for it (as long as it is
-    told), unless the count before took ``SLOW_READ_SECONDS`` or more: then it is answered
-    with the count before at once, and such a count is made again no sooner than
-    ``RESTING_READS`` times its length after it (``count_topic``: how a topic is counted)."""
+    A request that finds a count out of date hands it on and is answered with the count
+    before; a slow count (``SLOW_READ_SECONDS`` or more) is made again no sooner than
+    ``RESTING_READS`` times its length after it. Only a topic's first count is waited for,
+    as long as the request says."""
 
     def __init__(
         self,
@@ -258,26 +262,21 @@ class TopicCounts:
         return None if kept is None else kept.count
 
     def count(self, topic: TopicConfig, version: TopicVersion, *, wait: float) -> int | None:
-        """The topic's count as of ``version`` if it is made within ``wait`` seconds (and
-        the count before was not slow: see the class); else the count before, or ``None``
-        for a topic never counted yet."""
+        """The topic's count as of ``version`` if it is known; else the count before, while
+        this one is made (or rests: see the class); for a topic never counted yet, its first
+        count if it is made within ``wait`` seconds, else ``None``."""
         kept = self._kept.get(topic.id)
         if kept is not None and kept.version == version:
             return kept.count
-        slow = kept is not None and kept.seconds >= SLOW_READ_SECONDS
-        if (
-            slow
-            and kept is not None
-            and self.monotonic() - kept.read_at < RESTING_READS * kept.seconds
-        ):
+        if kept is not None and _resting(self.monotonic(), kept.read_at, kept.seconds):
             return kept.count
-        counted = self._hand_on(topic, version)
-        if slow and kept is not None:
+        first = self._hand_on(topic, version)
+        if kept is not None:
             return kept.count
         try:
-            return counted.result(timeout=wait)
+            return first.result(timeout=wait)
         except FutureTimeoutError:
-            return None if kept is None else kept.count
+            return None
 
     def _counted(self, topic: TopicConfig, version: TopicVersion) -> int:
         started = self.monotonic()
@@ -330,14 +329,16 @@ class TopicCounts:
 class _KeptOverview:
     version: TopicVersion
     overview: TopicOverview
+    read_at: float  # when the read of its latest entries ended (``Overview.monotonic``)
+    seconds: float  # how long it took
 
 
 class Overview:
     """Topic overviews (each kept until one of its topic's sources changes, its count kept
     by ``counts``) and source health (read each time, at the time ``clock`` tells).
 
-    A page waits for its topics' counts at most ``count_wait`` seconds in all; ``monotonic``
-    is the counts' clock (how long a count took, how long it rests)."""
+    A page waits for its topics' first counts at most ``count_wait`` seconds in all;
+    ``monotonic`` tells how long a read or a count took, and how long it rests."""
 
     def __init__(
         self,
@@ -350,6 +351,7 @@ class Overview:
         self.publisher = publisher
         self.clock = clock
         self.count_wait = count_wait
+        self.monotonic = monotonic
         self.config = publisher.config
         self.counts = TopicCounts(self._count, monotonic=monotonic)
         #: Each topic's overview and the version of its sources it was read at.
@@ -418,13 +420,16 @@ class Overview:
             )
 
     def _overview(self, topic: TopicConfig, *, wait: float | None) -> TopicOverview:
-        """The topic's overview as of its sources' versions: the one kept, or read now (by
-        one request at a time; the others are given the one before meanwhile, if any); its
-        count as ``counts`` has it, waiting at most ``wait`` seconds for a first one
-        (``None``: not asking for one, the count as last counted)."""
+        """The topic's overview as of its sources' versions: the one kept (or one before,
+        while a slow read rests), or read now (by one request at a time; the others are
+        given the one before meanwhile, if any); its count as ``counts`` has it, waiting at
+        most ``wait`` seconds for a first one (``None``: not asking for one, the count as
+        last counted)."""
         version = self.publisher.topic_version(topic)
         kept = self._kept.get(topic.id)
-        if kept is None or kept.version != version:
+        if kept is None or (
+            kept.version != version and not _resting(self.monotonic(), kept.read_at, kept.seconds)
+        ):
             kept = self._read_latest(topic, version, kept)
             if kept.version != version:
                 return kept.overview  # read by another request meanwhile: the one before
@@ -433,7 +438,7 @@ class Overview:
         else:
             count = self.counts.count(topic, version, wait=wait)
         if count != kept.overview.entry_count:
-            kept = _KeptOverview(kept.version, replace(kept.overview, entry_count=count))
+            kept = replace(kept, overview=replace(kept.overview, entry_count=count))
             with self._lock:
                 if self._kept.get(topic.id, kept).version == kept.version:
                     self._kept[topic.id] = kept
@@ -450,7 +455,10 @@ class Overview:
         try:
             kept = self._kept.get(topic.id)
             if kept is None or kept.version != version:
-                kept = _KeptOverview(version, self._read(topic, self.counts.known(topic.id)))
+                started = self.monotonic()
+                overview = self._read(topic, self.counts.known(topic.id))
+                ended = self.monotonic()
+                kept = _KeptOverview(version, overview, ended, ended - started)
                 with self._lock:
                     self._kept[topic.id] = kept
             return kept
