@@ -4,8 +4,9 @@ Read from the ledger. A topic's overview is read once per version of its own sou
 publisher's rate-limited version check), as its feeds read it: its newest entries only, so
 that what a page costs follows what changed and what it shows, not what is stored; between
 changes the index costs a dictionary lookup a topic. Its count, which must read every entry
-of its sources, is kept apart (``TopicCounts``): counted by a thread of its own, pages
-showing the count before meanwhile. What is slow to read rests. Knows no HTML.
+of its sources, is kept apart (``TopicCounts``): counted by the request while counting is
+quick, else by a thread of its own, the count before shown meanwhile; what is slow to read
+rests. Knows no HTML.
 """
 
 from __future__ import annotations
@@ -232,13 +233,15 @@ class _KeptCount:
 
 
 class TopicCounts:
-    """Each topic's count of live entries, kept per version of its sources, counted by one
-    thread of its own, one topic at a time, never by a request (``count_topic``: how).
+    """Each topic's count of live entries, kept per version of its sources (``count_topic``:
+    how a topic is counted).
 
-    A request that finds a count out of date hands it on and is answered with the count
-    before; a slow count (``SLOW_READ_SECONDS`` or more) is made again no sooner than
-    ``RESTING_READS`` times its length after it. Only a topic's first count is waited for,
-    as long as the request says."""
+    A count that was quick last time (under ``SLOW_READ_SECONDS``) is made again by the
+    request that finds it out of date (one request at a time: the others are given the count
+    before). A slow one is made by a thread of its own, one topic at a time, no sooner than
+    ``RESTING_READS`` times its length after the one before, requests given the count before
+    meanwhile; so is a topic's first count, whose length is not known yet, which a request
+    waits for as long as it says (and only until one request has waited for it in vain)."""
 
     def __init__(
         self,
@@ -249,34 +252,54 @@ class TopicCounts:
         self.count_topic = count_topic
         self.monotonic = monotonic
         self._kept: dict[str, _KeptCount] = {}
+        #: Held while a request counts a topic; a request finding it held is given the
+        #: count before.
+        self._counting: dict[str, threading.Lock] = {}
         #: The topics handed to the counting thread, by id: what each will count, and its
         #: count to come.
         self._pending: dict[str, tuple[TopicConfig, TopicVersion, Future[int]]] = {}
         self._queue: deque[str] = deque()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        #: The topics whose first count a request has waited for in vain.
+        self._waited_for: set[str] = set()
 
     def known(self, topic_id: str) -> int | None:
         """The topic's count as last counted, of whatever version; ``None`` if never."""
         kept = self._kept.get(topic_id)
         return None if kept is None else kept.count
 
-    def count(self, topic: TopicConfig, version: TopicVersion, *, wait: float) -> int | None:
-        """The topic's count as of ``version`` if it is known; else the count before, while
-        this one is made (or rests: see the class); for a topic never counted yet, its first
-        count if it is made within ``wait`` seconds, else ``None``."""
+    def count(self, topic: TopicConfig, version: TopicVersion, *, wait: float | None) -> int | None:
+        """The topic's count as of ``version``, counted now if it is quick; else the count
+        before, while this one is made (or rests: see the class); for a topic never counted
+        yet, its first count if it is made within ``wait`` seconds (unless a request waited
+        for it in vain before; ``None``: not waiting), else ``None``."""
         kept = self._kept.get(topic.id)
         if kept is not None and kept.version == version:
             return kept.count
+        if kept is not None and kept.seconds < SLOW_READ_SECONDS:
+            return self._count_now(topic, version, kept)
         if kept is not None and _resting(self.monotonic(), kept.read_at, kept.seconds):
             return kept.count
         first = self._hand_on(topic, version)
-        if kept is not None:
-            return kept.count
+        if kept is not None or wait is None or topic.id in self._waited_for:
+            return None if kept is None else kept.count
         try:
             return first.result(timeout=wait)
         except FutureTimeoutError:
+            self._waited_for.add(topic.id)  # one page has waited for it: no other will
             return None
+
+    def _count_now(self, topic: TopicConfig, version: TopicVersion, kept: _KeptCount) -> int:
+        """Counted by this request (one request at a time; the others get ``kept``)."""
+        with self._lock:
+            counting = self._counting.setdefault(topic.id, threading.Lock())
+        if not counting.acquire(blocking=False):
+            return kept.count
+        try:
+            return self._counted(topic, version)
+        finally:
+            counting.release()
 
     def _counted(self, topic: TopicConfig, version: TopicVersion) -> int:
         started = self.monotonic()
@@ -370,12 +393,13 @@ class Overview:
         ``counted`` (then each as last counted, none waited for)."""
         topics = self.config.topics
         if not counted:
-            return tuple(self._overview(topic, wait=None) for topic in topics)
+            return tuple(self._overview(topic, counted=False) for topic in topics)
         deadline = time.monotonic() + self.count_wait
         for topic in topics:  # every count asked for before any is waited for
-            self._overview(topic, wait=0)
+            self._overview(topic, counted=True, wait=None)
         return tuple(
-            self._overview(topic, wait=max(0.0, deadline - time.monotonic())) for topic in topics
+            self._overview(topic, counted=True, wait=max(0.0, deadline - time.monotonic()))
+            for topic in topics
         )
 
     def topic(self, topic_id: str, *, counted: bool = True) -> TopicOverview:
@@ -384,7 +408,7 @@ class Overview:
         topic = self.publisher.topics.get(topic_id)
         if topic is None:
             raise LookupError(f"no topic {topic_id!r}")
-        return self._overview(topic, wait=self.count_wait if counted else None)
+        return self._overview(topic, counted=counted, wait=self.count_wait)
 
     def sources(self) -> tuple[SourceHealth, ...]:
         """Every configured source's health, in the configuration's order (three queries, and
@@ -419,12 +443,14 @@ class Overview:
                 failing=tuple(hub.failing_subscribers(connection, MAX_FAILING_SHOWN)),
             )
 
-    def _overview(self, topic: TopicConfig, *, wait: float | None) -> TopicOverview:
+    def _overview(
+        self, topic: TopicConfig, *, counted: bool, wait: float | None = None
+    ) -> TopicOverview:
         """The topic's overview as of its sources' versions: the one kept (or one before,
         while a slow read rests), or read now (by one request at a time; the others are
-        given the one before meanwhile, if any); its count as ``counts`` has it, waiting at
-        most ``wait`` seconds for a first one (``None``: not asking for one, the count as
-        last counted)."""
+        given the one before meanwhile, if any); its count as ``counts`` has it (waiting at
+        most ``wait`` seconds for a first one, ``None``: not waiting), or, not ``counted``,
+        as last counted, not asked for."""
         version = self.publisher.topic_version(topic)
         kept = self._kept.get(topic.id)
         if kept is None or (
@@ -433,10 +459,10 @@ class Overview:
             kept = self._read_latest(topic, version, kept)
             if kept.version != version:
                 return kept.overview  # read by another request meanwhile: the one before
-        if wait is None:
-            count = self.counts.known(topic.id)
-        else:
+        if counted:
             count = self.counts.count(topic, version, wait=wait)
+        else:
+            count = self.counts.known(topic.id)
         if count != kept.overview.entry_count:
             kept = replace(kept, overview=replace(kept.overview, entry_count=count))
             with self._lock:
