@@ -262,13 +262,35 @@ def test_a_slow_count_is_made_after_resting_while_pages_show_the_one_before(
     assert settled_count(overview, "other", 2 * PER_SOURCE) == 2 * PER_SOURCE
     assert ledger.counted_by[-1] == "feedpub-topic-counts"
     ledger.count_hold = None
-    ledger.on_count = lambda: None  # quick counts never rest: made by the request
+    ledger.on_count = lambda: None  # quick counts never rest
     store(ledger, "other", listing("other", start=2 * PER_SOURCE), 70)
     now[0] += 8.5
     assert settled_count(overview, "other", 3 * PER_SOURCE) == 3 * PER_SOURCE
     store(ledger, "other", listing("other", start=3 * PER_SOURCE), 80)
-    assert overview.topic("other").entry_count == 4 * PER_SOURCE
-    assert ledger.counted_by[-1] == threading.current_thread().name
+    assert settled_count(overview, "other", 4 * PER_SOURCE) == 4 * PER_SOURCE
+    assert set(ledger.counted_by) == {"feedpub-topic-counts"}  # never by a request
+
+
+def test_closing_the_ledger_waits_for_the_count_being_made_and_ends_the_counting(
+    config: Config, ledger: SourceReadsLedger
+) -> None:
+    overview = Overview(FeedPublisher(config, ledger, version_ttl=0), clock=lambda: NOW)
+    assert overview.topic("other").entry_count == PER_SOURCE
+    store(ledger, "other", listing("other", start=PER_SOURCE), 60)
+    ledger.count_hold = threading.Event()
+    assert overview.topic("other").entry_count == PER_SOURCE  # the count before, meanwhile
+    assert ledger.count_held.wait(10)
+    closing = threading.Thread(target=ledger.close)
+    closing.start()
+    closing.join(0.5)
+    assert closing.is_alive()  # waiting for the count under way
+    ledger.count_hold.set()
+    closing.join(10)
+    assert not closing.is_alive()
+    counted = len(ledger.counted_by)
+    store(ledger, "other", listing("other", start=2 * PER_SOURCE), 70)
+    assert overview.topic("other").entry_count == 2 * PER_SOURCE  # the last count made
+    assert len(ledger.counted_by) == counted  # and no other after the ledger closed
 
 
 def test_a_slow_read_rests_a_few_times_its_length_before_the_topic_is_read_again(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -208,6 +208,8 @@ class Ledger(EntryReads):
         # SQLite has one writer at a time: threads of one process queue here, in order,
         # rather than time out on the database's lock
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+        #: What is called when the ledger is closed, before its connections are released.
+        self._before_close: list[Callable[[], object]] = []
 
     @classmethod
     def open(cls, url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Ledger:
@@ -223,8 +225,16 @@ class Ledger(EntryReads):
             raise
         return cls(engine)
 
+    def before_close(self, callback: Callable[[], object]) -> None:
+        """Have ``callback`` called when the ledger is closed, before its connections are
+        released: a user's background work on it ends first."""
+        self._before_close.append(callback)
+
     def close(self) -> None:
-        """Release the database connections."""
+        """End its users' background work (``before_close``), then release the database
+        connections."""
+        for callback in self._before_close:
+            callback()
         self.engine.dispose()
 
     @contextmanager

@@ -4,9 +4,8 @@ Read from the ledger. A topic's overview is read once per version of its own sou
 publisher's rate-limited version check), as its feeds read it: its newest entries only, so
 that what a page costs follows what changed and what it shows, not what is stored; between
 changes the index costs a dictionary lookup a topic. Its count, which must read every entry
-of its sources, is kept apart (``TopicCounts``): counted by the request while counting is
-quick, else by a thread of its own, the count before shown meanwhile; what is slow to read
-rests. Knows no HTML.
+of its sources, is kept apart (``TopicCounts``): counted by a thread of its own, the count
+before shown meanwhile; what is slow to read rests. Knows no HTML.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -233,15 +232,15 @@ class _KeptCount:
 
 
 class TopicCounts:
-    """Each topic's count of live entries, kept per version of its sources (``count_topic``:
-    how a topic is counted).
+    """Each topic's count of live entries, kept per version of its sources, made by a thread
+    of its own, one topic at a time, never by a request (``count_topic``: how a topic is
+    counted; ``close``: the thread's last count waited for, no other made).
 
-    A count that was quick last time (under ``SLOW_READ_SECONDS``) is made again by the
-    request that finds it out of date (one request at a time: the others are given the count
-    before). A slow one is made by a thread of its own, one topic at a time, no sooner than
-    ``RESTING_READS`` times its length after the one before, requests given the count before
-    meanwhile; so is a topic's first count, whose length is not known yet, which a request
-    waits for as long as it says (and only until one request has waited for it in vain)."""
+    A request that finds a count out of date hands it on and is given the count before
+    meanwhile; a slow count (``SLOW_READ_SECONDS`` or more) is made again no sooner than
+    ``RESTING_READS`` times its length after the one before. Only a topic's first count is
+    waited for, as long as the request says, and only until one request has waited for it in
+    vain."""
 
     def __init__(
         self,
@@ -252,15 +251,13 @@ class TopicCounts:
         self.count_topic = count_topic
         self.monotonic = monotonic
         self._kept: dict[str, _KeptCount] = {}
-        #: Held while a request counts a topic; a request finding it held is given the
-        #: count before.
-        self._counting: dict[str, threading.Lock] = {}
         #: The topics handed to the counting thread, by id: what each will count, and its
         #: count to come.
         self._pending: dict[str, tuple[TopicConfig, TopicVersion, Future[int]]] = {}
         self._queue: deque[str] = deque()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._closed = False
         #: The topics whose first count a request has waited for in vain.
         self._waited_for: set[str] = set()
 
@@ -270,36 +267,38 @@ class TopicCounts:
         return None if kept is None else kept.count
 
     def count(self, topic: TopicConfig, version: TopicVersion, *, wait: float | None) -> int | None:
-        """The topic's count as of ``version``, counted now if it is quick; else the count
-        before, while this one is made (or rests: see the class); for a topic never counted
-        yet, its first count if it is made within ``wait`` seconds (unless a request waited
-        for it in vain before; ``None``: not waiting), else ``None``."""
+        """The topic's count as of ``version`` if it is made; else the count before, while
+        this one is made (or rests: see the class); for a topic never counted yet, its first
+        count if it is made within ``wait`` seconds (unless a request waited for it in vain
+        before; ``None``: not waiting), else ``None``."""
         kept = self._kept.get(topic.id)
         if kept is not None and kept.version == version:
             return kept.count
-        if kept is not None and kept.seconds < SLOW_READ_SECONDS:
-            return self._count_now(topic, version, kept)
         if kept is not None and _resting(self.monotonic(), kept.read_at, kept.seconds):
             return kept.count
         first = self._hand_on(topic, version)
-        if kept is not None or wait is None or topic.id in self._waited_for:
+        if first is None or kept is not None or wait is None or topic.id in self._waited_for:
             return None if kept is None else kept.count
         try:
             return first.result(timeout=wait)
+        except CancelledError:
+            return None  # closed meanwhile
         except FutureTimeoutError:
             self._waited_for.add(topic.id)  # one page has waited for it: no other will
             return None
 
-    def _count_now(self, topic: TopicConfig, version: TopicVersion, kept: _KeptCount) -> int:
-        """Counted by this request (one request at a time; the others get ``kept``)."""
+    def close(self, timeout: float = 30.0) -> None:
+        """Make no more counts: those handed on are dropped (their waiters given none), the
+        one being made is waited for (``timeout`` seconds at most)."""
         with self._lock:
-            counting = self._counting.setdefault(topic.id, threading.Lock())
-        if not counting.acquire(blocking=False):
-            return kept.count
-        try:
-            return self._counted(topic, version)
-        finally:
-            counting.release()
+            self._closed = True
+            dropped = [self._pending.pop(topic_id)[2] for topic_id in self._queue]
+            self._queue.clear()
+            thread = self._thread
+        for future in dropped:
+            future.cancel()
+        if thread is not None:
+            thread.join(timeout)
 
     def _counted(self, topic: TopicConfig, version: TopicVersion) -> int:
         started = self.monotonic()
@@ -311,10 +310,12 @@ class TopicCounts:
                 self._kept[topic.id] = _KeptCount(version, count, ended, ended - started)
         return count
 
-    def _hand_on(self, topic: TopicConfig, version: TopicVersion) -> Future[int]:
+    def _hand_on(self, topic: TopicConfig, version: TopicVersion) -> Future[int] | None:
         """The topic's count to come from the counting thread (started if it is not
-        running), asked for now unless it is asked for already."""
+        running), asked for now unless it is asked for already; ``None`` once closed."""
         with self._lock:
+            if self._closed:
+                return None
             pending = self._pending.get(topic.id)
             if pending is not None:
                 return pending[2]
@@ -377,6 +378,7 @@ class Overview:
         self.monotonic = monotonic
         self.config = publisher.config
         self.counts = TopicCounts(self._count, monotonic=monotonic)
+        publisher.ledger.before_close(self.counts.close)
         #: Each topic's overview and the version of its sources it was read at.
         self._kept: dict[str, _KeptOverview] = {}
         #: Held while a topic's overview is read; a request finding it held is given the
