@@ -228,9 +228,10 @@ def settled_count(overview: Overview, topic_id: str, expected: int) -> int | Non
     return count
 
 
-def test_a_slow_count_is_made_after_resting_while_pages_show_the_one_before(
+def overview_on_a_clock(
     config: Config, ledger: SourceReadsLedger
-) -> None:
+) -> tuple[Overview, list[float], Callable[[], None]]:
+    """An overview whose clock (``now[0]``) moves only when told; and a step moving it 2 s."""
     now = [0.0]
     overview = Overview(
         FeedPublisher(config, ledger, version_ttl=0), clock=lambda: NOW, monotonic=lambda: now[0]
@@ -239,6 +240,13 @@ def test_a_slow_count_is_made_after_resting_while_pages_show_the_one_before(
     def two_seconds() -> None:
         now[0] += 2.0
 
+    return overview, now, two_seconds
+
+
+def test_a_slow_count_is_made_after_resting_while_pages_show_the_one_before(
+    config: Config, ledger: SourceReadsLedger
+) -> None:
+    overview, now, two_seconds = overview_on_a_clock(config, ledger)
     ledger.on_count = two_seconds  # each count of a topic takes 2 s
     first = overview.topic("other")
     assert first.entry_count == PER_SOURCE
@@ -296,14 +304,7 @@ def test_closing_the_ledger_waits_for_the_count_being_made_and_ends_the_counting
 def test_a_slow_read_rests_a_few_times_its_length_before_the_topic_is_read_again(
     config: Config, ledger: SourceReadsLedger
 ) -> None:
-    now = [0.0]
-    overview = Overview(
-        FeedPublisher(config, ledger, version_ttl=0), clock=lambda: NOW, monotonic=lambda: now[0]
-    )
-
-    def two_seconds() -> None:
-        now[0] += 2.0
-
+    overview, now, two_seconds = overview_on_a_clock(config, ledger)
     ledger.on_first_batch = two_seconds  # each read of a topic's newest takes 2 s
     first = overview.topic("other")
     store(ledger, "other", listing("other", start=PER_SOURCE), 60)
