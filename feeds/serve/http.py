@@ -156,8 +156,6 @@ RequestShape = tuple[str | None, str, str, str | None, str, str, str, str, str, 
 #: goes first), and how many characters a shape may have to be remembered.
 REMEMBERED_SHAPES = 1024
 REMEMBERED_SHAPE_CHARACTERS = 1024
-#: What a shape not yet read is looked up as.
-_UNREAD: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,37 +191,33 @@ class FeedMiddleware:
         self._shapes_lock = threading.Lock()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        get = environ.get
         shape: RequestShape = (
-            get("HTTP_HOST"),
-            get("SERVER_NAME", ""),
-            get("SERVER_PORT", ""),
-            get("wsgi.url_scheme"),
-            get("SCRIPT_NAME", ""),
-            get("PATH_INFO", ""),
-            get("QUERY_STRING", ""),
-            get("REQUEST_METHOD", ""),
-            get("HTTP_ACCEPT_ENCODING", ""),
-            get("HTTP_ACCEPT", ""),
+            environ.get("HTTP_HOST"),
+            environ.get("SERVER_NAME", ""),
+            environ.get("SERVER_PORT", ""),
+            environ.get("wsgi.url_scheme"),
+            environ.get("SCRIPT_NAME", ""),
+            environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+            environ.get("REQUEST_METHOD", ""),
+            environ.get("HTTP_ACCEPT_ENCODING", ""),
+            environ.get("HTTP_ACCEPT", ""),
         )
-        request = self._shapes.get(shape, _UNREAD)
-        if request is _UNREAD:
+        try:
+            request = self._shapes[shape]
+        except KeyError:
             request = self._read_shape(shape)
         if request is not None:
             feed = self.publisher.current(request.key)
             if feed is not None:
-                # ``_answer``, written out: this is the way of nearly every request
-                representation = feed.gzipped if request.gzip else feed.plain
-                if ("HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ) and (
-                    _not_modified(feed, environ)
-                ):
-                    start_response("304 Not Modified", list(representation.not_modified_headers))
-                    return []
-                if request.browser:
-                    start_response("200 OK", list(representation.browser_headers))
-                else:
-                    start_response("200 OK", list(representation.ok_headers))
-                return [] if request.head else [representation.body]
+                return _answer(
+                    environ,
+                    start_response,
+                    feed,
+                    gzip=request.gzip,
+                    browser=request.browser,
+                    head=request.head,
+                )
         return self._answer_slowly(environ, start_response)
 
     def _read_shape(self, shape: RequestShape) -> FeedRequest | None:

@@ -301,13 +301,11 @@ class TopicCounts:
             thread.join(timeout)
 
     def _counted(self, topic: TopicConfig, version: TopicVersion) -> int:
+        """The topic counted and kept (by the counting thread: one count at a time)."""
         started = self.monotonic()
         count = self.count_topic(topic)
         ended = self.monotonic()
-        with self._lock:
-            kept = self._kept.get(topic.id)
-            if kept is None or kept.read_at - kept.seconds <= started:  # none began later
-                self._kept[topic.id] = _KeptCount(version, count, ended, ended - started)
+        self._kept[topic.id] = _KeptCount(version, count, ended, ended - started)
         return count
 
     def _hand_on(self, topic: TopicConfig, version: TopicVersion) -> Future[int] | None:
